@@ -1,0 +1,114 @@
+// swift-tools-version: 6.1
+// Backstop: a Kubernetes operator that turns backup, restore, drill, retention and rotation
+// runbooks into custom resources. Module layout: see docs/architecture.md.
+import PackageDescription
+import Foundation
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+]
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+
+var targets: [Target] = [
+    // System libraries: each is imported by exactly one Swift module.
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+    .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+    .target(name: "DynamicJSON"),
+    .target(name: "HTTP", dependencies: ["CCurl", log]),
+    .target(name: "Postgres", dependencies: ["CLibPQ", log]),
+    .target(name: "YAML", dependencies: ["CYAML", "DynamicJSON"]),
+    .target(name: "KubeModel", dependencies: ["DynamicJSON"]),
+    .target(name: "KubeClient", dependencies: ["HTTP", "YAML", "KubeModel", "DynamicJSON", log, metrics]),
+    .target(name: "KubeRuntime", dependencies: [
+        "KubeClient", "KubeModel", log, metrics,
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ] + nio),
+    .target(name: "BackstopCore", dependencies: ["KubeModel", "DynamicJSON"]),
+    .target(name: "Agent", dependencies: [
+        "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
+        .product(name: "Crypto", package: "swift-crypto"),
+    ]),
+    .target(name: "Controllers", dependencies: ["BackstopCore", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
+    .target(name: "KubeSim", dependencies: [
+        "DynamicJSON", "YAML", log,
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+    ] + nio),
+    // Shared by tests and benchmarks only: starts and finds real servers on loopback.
+    .target(name: "TestSupport", dependencies: ["DynamicJSON"], path: "Tests/TestSupport"),
+
+    .executableTarget(name: "BackstopCLI", dependencies: [
+        "Agent", "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", log,
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]),
+    .executableTarget(name: "KubeSimCLI", dependencies: [
+        "KubeSim", log, .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+    .executableTarget(name: "BackstopBench", dependencies: [
+        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "TestSupport", log,
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+]
+
+let testTargets: [(String, [Target.Dependency])] = [
+    ("DynamicJSONTests", ["DynamicJSON"]),
+    ("HTTPTests", ["HTTP", "TestSupport"]),
+    ("PostgresTests", ["Postgres", "TestSupport"]),
+    ("YAMLTests", ["YAML", "DynamicJSON"]),
+    ("KubeSimTests", ["KubeSim", "TestSupport", "DynamicJSON", "HTTP"]),
+    ("KubeModelTests", ["KubeModel", "BackstopCore", "YAML", "TestSupport"]),
+    ("KubeRuntimeTests", ["KubeRuntime", "KubeClient", "KubeSim", "TestSupport"]),
+    ("BackstopCoreTests", ["BackstopCore", "KubeModel"]),
+    ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
+    ("ControllersTests", ["Controllers", "KubeSim", "Agent", "TestSupport"]),
+]
+for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {
+    targets.append(.testTarget(name: name, dependencies: deps))
+}
+
+let executables = [("backstop", "BackstopCLI"), ("kube-sim", "KubeSimCLI"), ("backstop-bench", "BackstopBench")]
+var products: [Product] { executables.filter { name, target in targets.contains { $0.name == target } }
+    .map { name, target in Product.executable(name: name, targets: [target]) } }
+
+// Development aid: BACKSTOP_ONLY=HTTP,HTTPTests keeps just those targets and what they depend
+// on, so one module can be built and tested while another is half-written.
+if let only = ProcessInfo.processInfo.environment["BACKSTOP_ONLY"], !only.isEmpty {
+    let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
+    var keep = Set<String>()
+    var pending = only.split(separator: ",").map(String.init)
+    while let name = pending.popLast() {
+        guard keep.insert(name).inserted, let target = byName[name] else { continue }
+        for dep in target.dependencies {
+            if case .byNameItem(let depName, _) = dep { pending.append(depName) }
+            if case .targetItem(let depName, _) = dep { pending.append(depName) }
+        }
+    }
+    targets = targets.filter { keep.contains($0.name) }
+}
+
+let package = Package(
+    name: "Backstop",
+    platforms: [.macOS(.v15)],
+    products: products,
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

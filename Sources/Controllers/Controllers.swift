@@ -1,0 +1,1 @@
+/// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
