@@ -1,2 +1,24 @@
-/// backstop: the operator (`run`), the data-plane agent (`agent …`) and the user tools.
-print("backstop: not built yet")
+/// backstop: the operator (`run`), the data-plane agent (`agent …`) and the user tools
+/// (`validate`, `crds`, `status`, `demo`). Each subcommand lives in its own file.
+import ArgumentParser
+
+@main
+struct BackstopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backstop",
+        abstract: "Backstop: backup, restore, drill, retention and rotation runbooks as Kubernetes resources.",
+        subcommands: BackstopCommand.registered
+    )
+
+    /// Subcommands in the order `--help` lists them; each file adds its own entry here.
+    static let registered: [any ParsableCommand.Type] = [
+        VersionCommand.self,
+    ]
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the Backstop version.")
+    func run() { print(backstopVersion) }
+}
+
+let backstopVersion = "0.1.0-dev"
