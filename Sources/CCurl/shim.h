@@ -1,4 +1,5 @@
-// Typed wrappers for libcurl's variadic calls, which Swift cannot call directly.
+// Typed wrappers for libcurl's variadic calls, which Swift cannot call directly, and constants
+// whose C macros Swift does not import (composite or cast expressions).
 #ifndef BACKSTOP_CCURL_SHIM_H
 #define BACKSTOP_CCURL_SHIM_H
 #define CURL_DISABLE_TYPECHECK 1
@@ -17,4 +18,17 @@ static inline CURLcode backstop_easy_getinfo_long(CURL *h, CURLINFO i, long *v) 
 static inline CURLcode backstop_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode backstop_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode backstop_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+
+// Callback return values and pause bitmasks.
+static const size_t backstop_writefunc_pause = CURL_WRITEFUNC_PAUSE;
+static const size_t backstop_readfunc_pause = CURL_READFUNC_PAUSE;
+static const size_t backstop_readfunc_abort = CURL_READFUNC_ABORT;
+static const int backstop_pause_recv = CURLPAUSE_RECV;
+static const int backstop_pause_send = CURLPAUSE_SEND;
+static const int backstop_pause_cont = CURLPAUSE_CONT;
+static const unsigned int backstop_blob_copy = CURL_BLOB_COPY;
+static const long backstop_pipe_multiplex = CURLPIPE_MULTIPLEX;
+
+// The result of a finished transfer: CURLMsg's payload is an anonymous union.
+static inline CURLcode backstop_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

@@ -1,0 +1,264 @@
+import CCurl
+import Synchronization
+
+/// One request in flight. Buffers and waiters live in `state` behind a lock and are shared by
+/// the loop thread (curl callbacks, see TransferEasy.swift) and the consuming tasks. Every
+/// continuation is resumed after the lock is released.
+final class Transfer: @unchecked Sendable {
+    typealias HeadWaiter = UnsafeContinuation<Result<HTTPResponseHead, HTTPError>, Never>
+    typealias BodyWaiter = UnsafeContinuation<Result<[UInt8]?, HTTPError>, Never>
+    typealias PumpWaiter = UnsafeContinuation<Bool, Never>
+
+    struct State {
+        var head: HTTPResponseHead?
+        var headWaiter: HeadWaiter?
+        /// Set once, by the loop's completion or by a cancel: the transfer is over.
+        var outcome: Result<Void, HTTPError>?
+        // Response body: chunks[next...] are unread.
+        var chunks: [[UInt8]] = []
+        var next = 0
+        var buffered = 0
+        var recvPaused = false
+        var bodyWaiter: BodyWaiter?
+        // Request body: upload[0] is partly sent up to uploadOffset.
+        var upload: [[UInt8]] = []
+        var uploadOffset = 0
+        var uploadBuffered = 0
+        var uploadEnded = false
+        var uploadFailure: String?
+        var sendPaused = false
+        var pumpWaiter: PumpWaiter?
+        var pumpTask: Task<Void, Never>?
+
+        mutating func popChunk() -> [UInt8]? {
+            guard next < chunks.count else { return nil }
+            let chunk = chunks[next]
+            chunks[next] = []
+            next += 1
+            if next == chunks.count { chunks.removeAll(keepingCapacity: true); next = 0 }
+            buffered -= chunk.count
+            return chunk
+        }
+    }
+
+    let request: HTTPRequest
+    let requestDescription: String
+    let configuration: HTTPClientConfiguration
+    let loop: CurlLoop
+    let state = Mutex(State())
+    private let highWater: Int
+    private let lowWater: Int
+
+    // Owned by the loop thread only (TransferEasy.swift).
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var headerFields: [HTTPHeaders.Field] = []
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 256)
+
+    init(request: HTTPRequest, configuration: HTTPClientConfiguration, loop: CurlLoop) {
+        self.request = request
+        self.requestDescription = request.description
+        self.configuration = configuration
+        self.loop = loop
+        highWater = max(configuration.maxBufferedBytes, 1)
+        lowWater = highWater / 2
+        errorBuffer.initialize(repeating: 0, count: 256)
+        state.withLock { s in
+            switch request.body.storage {
+            case .empty: s.uploadEnded = true
+            case .bytes(let bytes):
+                s.upload = bytes.isEmpty ? [] : [bytes]
+                s.uploadBuffered = bytes.count
+                s.uploadEnded = true
+            case .stream: break
+            }
+        }
+    }
+
+    deinit { errorBuffer.deallocate() }
+
+    // MARK: consumer side
+
+    /// Registers for the response head, then hands the transfer to the loop.
+    func start() async -> Result<HTTPResponseHead, HTTPError> {
+        await withUnsafeContinuation { (c: HeadWaiter) in
+            let immediate: Result<HTTPResponseHead, HTTPError>? = state.withLock { s in
+                if let head = s.head { return .success(head) }
+                if case .failure(let e)? = s.outcome { return .failure(e) }
+                s.headWaiter = c
+                return nil
+            }
+            if let immediate { c.resume(returning: immediate) } else { loop.submit(.add(self)) }
+        }
+    }
+
+    func nextChunk() async -> Result<[UInt8]?, HTTPError> {
+        await withUnsafeContinuation { (c: BodyWaiter) in
+            var unpause = false
+            let immediate: Result<[UInt8]?, HTTPError>? = state.withLock { s in
+                if let chunk = s.popChunk() {
+                    if s.recvPaused && s.buffered <= lowWater { s.recvPaused = false; unpause = true }
+                    return .success(chunk)
+                }
+                switch s.outcome {
+                case .success?: return .success(nil)
+                case .failure(let e)?: return .failure(e)
+                case nil: break
+                }
+                if s.recvPaused { s.recvPaused = false; unpause = true }
+                s.bodyWaiter = c
+                return nil
+            }
+            if unpause { loop.submit(.unpause(self)) }
+            if let immediate { c.resume(returning: immediate) }
+        }
+    }
+
+    /// Ends the transfer now (task cancelled, body dropped): waiters get `.cancelled` at once and
+    /// the loop removes the handle, which closes the connection.
+    func cancel() {
+        let error = HTTPError.cancelled(requestDescription)
+        let finished = finish(.failure(error), head: nil, dropBufferedBody: true)
+        if finished { loop.submit(.abort(self)) }
+    }
+
+    // MARK: request body pump
+
+    func attachPump(_ task: Task<Void, Never>) {
+        let over = state.withLock { s in
+            if s.outcome != nil { return true }
+            s.pumpTask = task
+            return false
+        }
+        if over { task.cancel() }
+    }
+
+    /// Queues a chunk for upload; waits while too much is queued. False: the transfer is over.
+    func write(_ chunk: [UInt8]) async -> Bool {
+        await withUnsafeContinuation { (c: PumpWaiter) in
+            var unpause = false
+            let immediate: Bool? = state.withLock { s in
+                guard s.outcome == nil else { return false }
+                s.upload.append(chunk)
+                s.uploadBuffered += chunk.count
+                if s.sendPaused { s.sendPaused = false; unpause = true }
+                if s.uploadBuffered >= highWater { s.pumpWaiter = c; return nil }
+                return true
+            }
+            if unpause { loop.submit(.unpause(self)) }
+            if let immediate { c.resume(returning: immediate) }
+        }
+    }
+
+    func endUpload(failure: String?) {
+        let unpause = state.withLock { s in
+            s.uploadEnded = true
+            s.uploadFailure = failure
+            defer { s.sendPaused = false }
+            return s.sendPaused
+        }
+        if unpause { loop.submit(.unpause(self)) }
+    }
+
+    // MARK: loop side (called on the loop thread only)
+
+    func deliverHead(_ head: HTTPResponseHead) {
+        let waiter: HeadWaiter? = state.withLock { s in
+            guard s.head == nil, s.outcome == nil else { return nil }
+            s.head = head
+            defer { s.headWaiter = nil }
+            return s.headWaiter
+        }
+        waiter?.resume(returning: .success(head))
+    }
+
+    var headDelivered: Bool { state.withLock { $0.head != nil } }
+
+    /// Write callback: takes `count` body bytes, or returns nil to pause the transfer because
+    /// the reader is behind (libcurl then keeps the bytes and offers them again on unpause).
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let chunk = Array(bytes)
+        var waiter: BodyWaiter?
+        let accepted: Bool = state.withLock { s in
+            if s.outcome != nil { return true }  // being aborted: drop
+            if s.buffered >= highWater { s.recvPaused = true; return false }
+            if let w = s.bodyWaiter {
+                s.bodyWaiter = nil
+                waiter = w
+            } else {
+                s.chunks.append(chunk)
+                s.buffered += chunk.count
+            }
+            return true
+        }
+        waiter?.resume(returning: .success(chunk))
+        return accepted
+    }
+
+    enum SendResult { case bytes(Int), pause, abort }
+
+    /// Read callback: fills `buffer` from the queued request body.
+    func send(into buffer: UnsafeMutableRawBufferPointer) -> SendResult {
+        var waiter: PumpWaiter?
+        let result: SendResult = state.withLock { s in
+            if s.outcome != nil || s.uploadFailure != nil { return .abort }
+            if s.uploadBuffered == 0 {
+                if s.uploadEnded { return .bytes(0) }
+                s.sendPaused = true
+                return .pause
+            }
+            var copied = 0
+            while copied < buffer.count, !s.upload.isEmpty {
+                let n = s.upload[0].withUnsafeBytes { src in
+                    let n = min(src.count - s.uploadOffset, buffer.count - copied)
+                    buffer.baseAddress!.advanced(by: copied).copyMemory(from: src.baseAddress!.advanced(by: s.uploadOffset), byteCount: n)
+                    return n
+                }
+                copied += n
+                s.uploadOffset += n
+                if s.uploadOffset == s.upload[0].count { s.upload.removeFirst(); s.uploadOffset = 0 }
+            }
+            s.uploadBuffered -= copied
+            if s.uploadBuffered <= lowWater, let w = s.pumpWaiter { s.pumpWaiter = nil; waiter = w }
+            return .bytes(copied)
+        }
+        waiter?.resume(returning: true)
+        return result
+    }
+
+    /// Which directions must stay paused when the loop unpauses.
+    var pausedDirections: (recv: Bool, send: Bool) { state.withLock { ($0.recvPaused, $0.sendPaused) } }
+
+    var uploadFailure: String? { state.withLock { $0.uploadFailure } }
+
+    /// Records the outcome once and wakes every waiter. False if it was already over.
+    @discardableResult
+    func finish(_ result: Result<Void, HTTPError>, head: HTTPResponseHead?, dropBufferedBody: Bool = false) -> Bool {
+        var headWaiter: HeadWaiter?, bodyWaiter: BodyWaiter?, pumpWaiter: PumpWaiter?, pump: Task<Void, Never>?
+        var headResult: Result<HTTPResponseHead, HTTPError> = .failure(.cancelled(requestDescription))
+        let first: Bool = state.withLock { s in
+            guard s.outcome == nil else { return false }
+            s.outcome = result
+            if dropBufferedBody { s.chunks = []; s.next = 0; s.buffered = 0 }
+            if s.head == nil, case .success = result, let head { s.head = head }
+            if let head = s.head { headResult = .success(head) } else if case .failure(let e) = result { headResult = .failure(e) }
+            headWaiter = s.headWaiter; s.headWaiter = nil
+            bodyWaiter = s.bodyWaiter; s.bodyWaiter = nil
+            pumpWaiter = s.pumpWaiter; s.pumpWaiter = nil
+            pump = s.pumpTask; s.pumpTask = nil
+            s.upload = []
+            return true
+        }
+        headWaiter?.resume(returning: headResult)
+        bodyWaiter?.resume(returning: result.map { nil })
+        pumpWaiter?.resume(returning: false)
+        pump?.cancel()
+        return first
+    }
+}
+
+/// Handed to a request body's source: `write` waits while the upload buffer is full.
+struct UploadSink: Sendable {
+    let transfer: Transfer
+    func write(_ chunk: [UInt8]) async -> Bool { await transfer.write(chunk) }
+}
