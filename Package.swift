@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // Backstop: a Kubernetes operator that turns backup, restore, drill, retention and rotation
-// runbooks into custom resources. Module layout: see docs/architecture.md.
+// runbooks into custom resources. Module layout: see README.md.
 import PackageDescription
 import Foundation
 
