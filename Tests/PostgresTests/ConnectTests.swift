@@ -147,6 +147,36 @@ struct ConnectTests {
         #expect(values.sorted() == (0..<50).map { $0 * 2 })
     }
 
+    @Test("sslmode=require against a server without TLS is a .tls error")
+    func tlsRequired() async throws {
+        var config = try testConfig()
+        config.sslMode = .require
+        let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(config) }
+        #expect(error?.kind == .tls)
+        #expect(error?.message.contains("SSL") == true)
+    }
+
+    @Test("releasing the last reference ends the server session")
+    func releaseEndsSession() async throws {
+        let admin = try await connectTest()
+        var config = try testConfig()
+        config.applicationName = uniqueName("release")
+        func sessions() async throws -> Int {
+            try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [config.applicationName])
+                .first![0, as: Int.self]
+        }
+        var connections: [PostgresConnection] = []
+        for _ in 0..<5 { connections.append(try await PostgresConnection.connect(config)) }
+        #expect(try await sessions() == 5)
+        connections.removeAll()
+        var remaining = 5
+        for _ in 0..<40 where remaining > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            remaining = try await sessions()
+        }
+        #expect(remaining == 0)
+    }
+
     @Test("a closed connection refuses work with connectionClosed")
     func closed() async throws {
         let db = try await connectTest()
