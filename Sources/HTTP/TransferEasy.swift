@@ -97,9 +97,12 @@ extension Transfer {
 
         // Headers. "Expect:" turns off 100-continue (a round trip, or a 1 s stall on servers
         // that ignore it); an empty "Content-Type:" stops libcurl's form default on POST.
+        // libcurl's SigV4 signer would sign such empty headers that are then never sent, so
+        // signed requests keep 100-continue (S3 supports it) and must name their Content-Type.
         var headers = request.headers
-        if !headers.contains("expect") { headers.add("Expect", "") }
-        if request.method == .post && !headers.contains("content-type") { headers.add("Content-Type", "") }
+        let signed: Bool = if case .awsSigV4? = request.authorization { true } else { false }
+        if !signed && !headers.contains("expect") { headers.add("Expect", "") }
+        if !signed && request.method == .post && !headers.contains("content-type") { headers.add("Content-Type", "") }
         switch request.authorization {
         case .bearer(let token)?:
             headers.set("Authorization", "Bearer \(token)")

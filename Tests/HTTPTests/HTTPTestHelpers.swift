@@ -7,6 +7,8 @@ import TestSupport
 struct PatternChunks: AsyncSequence, Sendable {
     var total: Int
     var chunkSize = 64 << 10
+    /// Pattern position of the first byte, so several streams can continue one pattern.
+    var start = 0
     /// Throw after this many bytes, to test failing sources.
     var failAfter: Int?
 
@@ -19,12 +21,23 @@ struct PatternChunks: AsyncSequence, Sendable {
             if let limit = spec.failAfter, offset >= limit { throw SourceFailed() }
             guard offset < spec.total else { return nil }
             let n = Swift.min(spec.chunkSize, spec.total - offset)
-            let chunk = (0..<n).map { UInt8((offset + $0) % 251) }
+            let chunk = patternBytes(from: spec.start + offset, count: n)
             offset += n
             return chunk
         }
     }
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(spec: self) }
+}
+
+func patternBytes(from start: Int, count: Int) -> [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var value = UInt8(start % 251)
+        for i in 0..<count {
+            buffer[i] = value
+            value = value == 250 ? 0 : value + 1
+        }
+        initialized = count
+    }
 }
 
 struct ServerStats: Decodable { var connections: Int; var open: Int }
