@@ -92,7 +92,12 @@ final class PostgresSession: @unchecked Sendable {
                                         message: "could not connect to \(config.host):\(config.port) within \(config.connectTimeout)")
                 }
                 let sliceMs = min(100, Int32(max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
-                var fd = pollfd(fd: PQsocket(started), events: Int16(wantRead ? POLLIN : POLLOUT), revents: 0)
+                let socket = PQsocket(started)
+                if socket < 0 {  // no socket between attempts: let libpq move on, without spinning
+                    usleep(1000)
+                    break
+                }
+                var fd = pollfd(fd: socket, events: Int16(wantRead ? POLLIN : POLLOUT), revents: 0)
                 let n = poll(&fd, 1, sliceMs)
                 ready = n != 0  // errors (EINTR) also go back to PQconnectPoll, which reports them
             }

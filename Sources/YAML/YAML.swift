@@ -61,8 +61,8 @@ public struct YAMLDecoder: Sendable {
             throw YAMLError(kind: .decoding, message: "expected one YAML document, found \(documents.count)",
                             position: documents[1].start, documentIndex: 1)
         }
-        let document = documents.first ?? YAMLDocument(value: .null, index: 0, start: YAMLPosition(line: 1, column: 1),
-                                                       positions: [:], keyPositions: [:])
+        let origin = YAMLPosition(line: 1, column: 1)
+        let document = documents.first ?? YAMLDocument(value: .null, index: 0, start: origin, tree: PositionTree(position: origin))
         return try document.decode(T.self)
     }
 

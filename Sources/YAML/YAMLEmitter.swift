@@ -114,7 +114,7 @@ final class Emitter {
     }
 
     private func order(_ keys: [String], topLevel: Bool) -> [String] {
-        let sorted = keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let sorted = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         guard options.keyOrder == .kubernetes else { return sorted }
         let first = topLevel ? ["apiVersion", "kind", "metadata"] : ["name", "namespace"]
         return first.filter(keys.contains) + sorted.filter { !first.contains($0) }

@@ -22,12 +22,12 @@ final class EventParser {
 
     private struct Frame {
         var isMapping: Bool
-        var path: [YAMLPathComponent]
         var anchor: String?
+        var tree: PositionTree
         var array: [JSONValue] = []
         var object: [String: JSONValue] = [:]
-        var keyLines: [String: YAMLPosition] = [:]
         var pendingKey: String?
+        var pendingKeyAt = YAMLPosition(line: 0, column: 0)
         var pendingKeyIsMerge = false
         var merges: [(JSONValue, YAMLPosition)] = []
         var size = 1
@@ -46,25 +46,13 @@ final class EventParser {
         var documents: [YAMLDocument] = []
         var stack: [Frame] = []
         var anchors: [String: Anchor] = [:]
-        var root: JSONValue?
+        var root: (JSONValue, PositionTree)?
         var nodes = 0
-        var positions: [[YAMLPathComponent]: YAMLPosition] = [:]
-        var keyPositions: [[YAMLPathComponent]: YAMLPosition] = [:]
         var documentStart = YAMLPosition(line: 1, column: 1)
         var event = yaml_event_t()
 
         func fail(_ kind: YAMLError.Kind, _ message: String, _ at: YAMLPosition) -> YAMLError {
             YAMLError(kind: kind, message: message, position: at, documentIndex: documents.count)
-        }
-
-        /// Path of the node that is about to start, or nil when it is a mapping key.
-        func childPath() -> [YAMLPathComponent]? {
-            guard let top = stack.last else { return [] }
-            if top.isMapping {
-                guard let key = top.pendingKey else { return nil }
-                return top.path + [.key(key)]
-            }
-            return top.path + [.index(top.array.count)]
         }
 
         func count(_ size: Int, _ at: YAMLPosition) throws {
@@ -75,36 +63,34 @@ final class EventParser {
         }
 
         /// Hands a finished node to its parent (or makes it the document root).
-        func attach(_ value: JSONValue, size: Int, anchor: String?, raw: String?, at: YAMLPosition) throws {
+        func attach(_ value: JSONValue, tree: PositionTree, size: Int, anchor: String?, raw: String?) throws {
             if let anchor { anchors[anchor] = Anchor(value: value, size: size) }
-            guard var top = stack.popLast() else { root = value; return }
+            guard var top = stack.popLast() else { root = (value, tree); return }
             defer { stack.append(top) }
             top.size += size
             if !top.isMapping {
                 top.array.append(value)
+                top.tree.items.append(tree)
                 return
             }
             guard let key = top.pendingKey else {
                 guard let text = ScalarResolver.keyText(value, raw: raw ?? value.jsonString) else {
-                    throw fail(.unsupported, "a \(value.typeName) cannot be a mapping key (JSON keys are strings)", at)
+                    throw fail(.unsupported, "a \(value.typeName) cannot be a mapping key (JSON keys are strings)", tree.position)
                 }
-                if let first = top.keyLines[text] {
-                    throw fail(.unsupported, "duplicate key \"\(text)\" (first defined at line \(first.line))", at)
+                if let first = top.tree.members[text] {
+                    throw fail(.unsupported, "duplicate key \"\(text)\" (first defined at line \(first.key.line))", tree.position)
                 }
-                top.keyLines[text] = at
                 top.pendingKey = text
+                top.pendingKeyAt = tree.position
                 top.pendingKeyIsMerge = raw == "<<"  // only an untagged plain << merges
-                keyPositions[top.path + [.key(text)]] = at
                 return
             }
             top.pendingKey = nil
             if top.pendingKeyIsMerge {
-                top.merges.append((value, at))  // merge key: applied when the mapping ends
-                top.keyLines[key] = nil
-                keyPositions[top.path + [.key(key)]] = nil
-                positions[top.path + [.key(key)]] = nil
+                top.merges.append((value, tree.position))  // merge key: applied when the mapping ends
             } else {
                 top.object[key] = value
+                top.tree.members[key] = PositionTree.Member(key: top.pendingKeyAt, value: tree)
             }
         }
 
@@ -116,11 +102,11 @@ final class EventParser {
             case YAML_STREAM_END_EVENT:
                 return documents
             case YAML_DOCUMENT_START_EVENT:
-                (root, nodes, anchors, positions, keyPositions) = (nil, 0, [:], [:], [:])
+                (root, nodes, anchors) = (nil, 0, [:])
                 documentStart = at
             case YAML_DOCUMENT_END_EVENT:
-                documents.append(YAMLDocument(value: root ?? .null, index: documents.count, start: documentStart,
-                                              positions: positions, keyPositions: keyPositions))
+                documents.append(YAMLDocument(value: root?.0 ?? .null, index: documents.count, start: documentStart,
+                                              tree: root?.1 ?? PositionTree(position: documentStart)))
             case YAML_SCALAR_EVENT:
                 let scalar = event.data.scalar
                 let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
@@ -136,29 +122,28 @@ final class EventParser {
                     value = resolved
                 }
                 try count(1, at)
-                if let path = childPath() { positions[path] = at }
                 let plain = tag == nil && scalar.style == YAML_PLAIN_SCALAR_STYLE
-                try attach(value, size: 1, anchor: Self.string(scalar.anchor), raw: plain ? text : nil, at: at)
+                try attach(value, tree: PositionTree(position: at), size: 1, anchor: Self.string(scalar.anchor),
+                           raw: plain ? text : nil)
             case YAML_ALIAS_EVENT:
                 let name = Self.string(event.data.alias.anchor) ?? ""
                 guard let anchor = anchors[name] else {
                     throw fail(.unsupported, "alias *\(name) refers to no complete anchor before it", at)
                 }
                 try count(anchor.size, at)
-                if let path = childPath() { positions[path] = at }
-                try attach(anchor.value, size: anchor.size, anchor: nil, raw: nil, at: at)
+                // The expansion's inner nodes have no text of their own: lookups stop at the alias.
+                try attach(anchor.value, tree: PositionTree(position: at), size: anchor.size, anchor: nil, raw: nil)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-                guard let path = childPath() else {
+                if let top = stack.last, top.isMapping, top.pendingKey == nil {
                     throw fail(.unsupported, "a mapping or sequence cannot be a mapping key (JSON keys are strings)", at)
                 }
                 guard stack.count < limits.maxDepth else {
                     throw fail(.limit, "nesting deeper than \(limits.maxDepth) levels", at)
                 }
                 try count(1, at)
-                positions[path] = at
                 let isMapping = event.type == YAML_MAPPING_START_EVENT
                 let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
-                stack.append(Frame(isMapping: isMapping, path: path, anchor: Self.string(anchor)))
+                stack.append(Frame(isMapping: isMapping, anchor: Self.string(anchor), tree: PositionTree(position: at)))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 let frame = stack.removeLast()
                 var value: JSONValue
@@ -177,7 +162,7 @@ final class EventParser {
                 } else {
                     value = .array(frame.array)
                 }
-                try attach(value, size: frame.size, anchor: frame.anchor, raw: nil, at: at)
+                try attach(value, tree: frame.tree, size: frame.size, anchor: frame.anchor, raw: nil)
             default:
                 break  // stream start, no-op
             }

@@ -12,6 +12,8 @@ import DynamicJSON
 /// Everything else, and every quoted or block scalar, is a string.
 enum ScalarResolver {
     static func resolvePlain(_ text: String) -> JSONValue {
+        // Fast path: only these first characters can start a non-string plain scalar.
+        if let first = text.utf8.first, !Self.mayStartNonString[Int(first)] { return .string(text) }
         switch text {
         case "", "~", "null", "Null", "NULL": return .null
         case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y": return .bool(true)
@@ -26,6 +28,10 @@ enum ScalarResolver {
         if let int = integer(text) { return int }
         if isFloat(text), let value = Double(text) { return .double(value) }
         return .string(text)
+    }
+
+    private static let mayStartNonString: [Bool] = (0..<256).map { byte in
+        "~nNtTfFyYoO.+-0123456789".utf8.contains(UInt8(byte))
     }
 
     /// Whether a plain scalar with this text would read back as something other than this string.

@@ -113,25 +113,51 @@ public struct YAMLDocument: Sendable {
     public var index: Int
     /// Where the document's content starts.
     public var start: YAMLPosition
-    var positions: [[YAMLPathComponent]: YAMLPosition]
-    var keyPositions: [[YAMLPathComponent]: YAMLPosition]
+    let tree: PositionTree
+
+    init(value: JSONValue, index: Int, start: YAMLPosition, tree: PositionTree) {
+        self.value = value
+        self.index = index
+        self.start = start
+        self.tree = tree
+    }
+
+    /// Walks `path`; returns how many components matched, the node reached, and the position
+    /// of the key that led to it (nil for the root and for array items).
+    private func walk(_ path: [YAMLPathComponent]) -> (matched: Int, node: PositionTree, key: YAMLPosition?) {
+        var node = tree, key: YAMLPosition? = nil, matched = 0
+        for component in path {
+            switch component {
+            case .key(let k):
+                guard let member = node.members[k] else { return (matched, node, key) }
+                (node, key) = (member.value, member.key)
+            case .index(let i):
+                guard node.items.indices.contains(i) else { return (matched, node, key) }
+                (node, key) = (node.items[i], nil)
+            }
+            matched += 1
+        }
+        return (matched, node, key)
+    }
 
     /// Start of the node at `path`; nil when the text has no such node (nodes inside an alias
     /// expansion have no position of their own: use `nearestPosition`).
-    public func position(of path: [YAMLPathComponent]) -> YAMLPosition? { positions[path] }
+    public func position(of path: [YAMLPathComponent]) -> YAMLPosition? {
+        let found = walk(path)
+        return found.matched == path.count ? found.node.position : nil
+    }
 
     /// Start of the key whose value is at `path` (the line of the field), else the node itself.
-    public func keyPosition(of path: [YAMLPathComponent]) -> YAMLPosition? { keyPositions[path] ?? positions[path] }
+    public func keyPosition(of path: [YAMLPathComponent]) -> YAMLPosition? {
+        let found = walk(path)
+        return found.matched == path.count ? found.key ?? found.node.position : nil
+    }
 
-    /// The position of `path`, or of its deepest ancestor that has one: always an answer, for
-    /// reporting `file:line:col` even for a missing field.
+    /// The key position of `path`, or of its deepest ancestor that has one: always an answer,
+    /// for reporting `file:line:col` even for a missing field.
     public func nearestPosition(of path: [YAMLPathComponent]) -> YAMLPosition {
-        var prefix = path
-        while !prefix.isEmpty {
-            if let found = keyPosition(of: prefix) { return found }
-            prefix.removeLast()
-        }
-        return positions[[]] ?? start
+        let found = walk(path)
+        return found.key ?? found.node.position
     }
 
     /// Same as `nearestPosition(of:)` for the `codingPath` of a `DecodingError`.
@@ -164,4 +190,16 @@ public struct YAMLDocument: Sendable {
             return ([], "\(error)")
         }
     }
+}
+
+/// Source positions shaped like the value: one node per mapping, sequence or scalar.
+struct PositionTree: Sendable {
+    struct Member: Sendable {
+        var key: YAMLPosition
+        var value: PositionTree
+    }
+
+    var position: YAMLPosition
+    var members: [String: Member] = [:]
+    var items: [PositionTree] = []
 }
