@@ -1,8 +1,7 @@
 import DynamicJSON
+import YAML
 
-/// Kubeconfig text to a JSON value. JSON is a subset of YAML; YAML goes through the YAML module.
+/// Kubeconfig text (YAML, or JSON which is YAML too) to a JSON value.
 func parseConfigDocument(_ text: String) throws -> JSONValue {
-    let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-    if trimmed.first == "{" { return try JSONValue(parsing: text) }
-    throw KubeError(kind: .configuration, detail: "YAML kubeconfig support is not available yet")
+    try YAML.parseSingle(text)
 }
