@@ -92,7 +92,9 @@ struct YAMLParseTests {
         #expect(duplicate?.position?.line == 3)
         #expect(duplicate?.message.contains("line 1") == true)
         #expect(throws: YAMLError.self) { try YAML.parse("? [1, 2]\n: x\n") }
-        #expect(try YAML.parseSingle("1: one\ntrue: yes\n~: none\n") == ["1": "one", "true": true, "null": "none"])
+        #expect(try YAML.parseSingle("1: one\ntrue: yes\n~: none\n0x10: hex\n") == ["1": "one", "true": true, "null": "none", "16": "hex"])
+        // As with kubectl (go-yaml v2), a plain `on:` or `y:` key is the boolean true; quote it to keep the word.
+        #expect(try YAML.parseSingle("on: push\n'y': yes\n") == ["true": "push", "y": true])
     }
 
     @Test("a billion-laughs alias bomb is rejected quickly")

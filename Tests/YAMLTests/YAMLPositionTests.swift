@@ -37,6 +37,24 @@ struct YAMLPositionTests {
         #expect(doc.nearestPosition(of: ["spec", "template", "nope", "deeper"]) == YAMLPosition(line: 8, column: 3))
     }
 
+    @Test("inside an alias expansion, lookups stop at the alias")
+    func aliasPositions() throws {
+        let doc = try #require(try YAML.parseDocuments("base: &b\n  x: 1\ncopy: *b\nmerged:\n  <<: *b\n  z: 2\n").first)
+        #expect(doc.position(of: ["base", "x"]) == YAMLPosition(line: 2, column: 6))
+        #expect(doc.position(of: ["copy"]) == YAMLPosition(line: 3, column: 7))
+        #expect(doc.position(of: ["copy", "x"]) == nil)
+        #expect(doc.nearestPosition(of: ["copy", "x"]) == YAMLPosition(line: 3, column: 1))
+        #expect(doc.value["merged"] == ["x": 1, "z": 2])
+        #expect(doc.keyPosition(of: ["merged", "z"]) == YAMLPosition(line: 6, column: 3))
+        #expect(doc.nearestPosition(of: ["merged", "x"]) == YAMLPosition(line: 4, column: 1))
+        struct Key: CodingKey {
+            var stringValue: String; var intValue: Int?
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { return nil }
+        }
+        #expect(doc.nearestPosition(of: [Key(stringValue: "merged"), Key(stringValue: "z")]) == YAMLPosition(line: 6, column: 3))
+    }
+
     struct Deployment: Codable, Equatable {
         var apiVersion: String
         var kind: String
@@ -72,6 +90,15 @@ struct YAMLPositionTests {
         let absent = #expect(throws: YAMLError.self) { try YAMLDecoder().decode(Deployment.self, from: missing) }
         #expect(absent?.message.contains("replicas") == true)
         #expect(absent?.position?.line == 6)  // the `spec:` mapping that lacks it
+    }
+
+    @Test("encoding several documents writes a stream that decodes back")
+    func multiDocumentCodable() throws {
+        struct Item: Codable, Equatable { var kind: String; var count: Int }
+        let items = [Item(kind: "A", count: 1), Item(kind: "B", count: 2)]
+        let text = try YAMLEncoder().encode(documents: items)
+        #expect(text == "kind: A\ncount: 1\n---\nkind: B\ncount: 2\n")
+        #expect(try YAMLDecoder().decodeAll(Item.self, from: text) == items)
     }
 
     @Test("decodeAll skips empty documents of a multi-document file")
