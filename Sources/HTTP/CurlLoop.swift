@@ -27,6 +27,7 @@ final class CurlLoop: @unchecked Sendable {
     // Loop thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     private var shuttingDown = false
+    private var headsReady: [Transfer] = []
 
     init(configuration: HTTPClientConfiguration) {
         // Thread-safe in this libcurl ("threadsafe" feature); reference counted.
@@ -65,9 +66,11 @@ final class CurlLoop: @unchecked Sendable {
                 return inbox.commands
             }
             for command in commands { handle(command) }
+            flushHeads()  // unpausing can deliver held data, and with it a head
             if shuttingDown && active.isEmpty { break }
             curl_multi_perform(multi, &running)
             collectFinished()
+            flushHeads()
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
         let leftovers = inbox.withLock { inbox in
@@ -116,6 +119,14 @@ final class CurlLoop: @unchecked Sendable {
         transfer.releaseEasyHandle()
         // Normally already finished by `cancel`; this covers any other path.
         transfer.finish(.failure(.cancelled(transfer.requestDescription)), head: nil)
+    }
+
+    /// Called from a header/write callback on the loop thread.
+    func headReady(_ transfer: Transfer) { headsReady.append(transfer) }
+
+    private func flushHeads() {
+        for transfer in headsReady { transfer.flushHead() }
+        headsReady.removeAll(keepingCapacity: true)
     }
 
     private func collectFinished() {

@@ -162,14 +162,25 @@ final class Transfer: @unchecked Sendable {
 
     // MARK: loop side (called on the loop thread only)
 
+    /// Records the head; the waiter is resumed by `flushHead` after the loop's current pass, so
+    /// a small response's body and end are usually in place before the caller wakes (one
+    /// thread hand-off per request instead of three).
     func deliverHead(_ head: HTTPResponseHead) {
-        let waiter: HeadWaiter? = state.withLock { s in
-            guard s.head == nil, s.outcome == nil else { return nil }
+        let recorded: Bool = state.withLock { s in
+            guard s.head == nil, s.outcome == nil else { return false }
             s.head = head
-            defer { s.headWaiter = nil }
-            return s.headWaiter
+            return true
         }
-        waiter?.resume(returning: .success(head))
+        if recorded { loop.headReady(self) }
+    }
+
+    func flushHead() {
+        let ready: (HeadWaiter, HTTPResponseHead)? = state.withLock { s in
+            guard let head = s.head, let waiter = s.headWaiter else { return nil }
+            s.headWaiter = nil
+            return (waiter, head)
+        }
+        if let (waiter, head) = ready { waiter.resume(returning: .success(head)) }
     }
 
     var headDelivered: Bool { state.withLock { $0.head != nil } }
@@ -241,7 +252,10 @@ final class Transfer: @unchecked Sendable {
             s.outcome = result
             if dropBufferedBody { s.chunks = []; s.next = 0; s.buffered = 0 }
             if s.head == nil, case .success = result, let head { s.head = head }
-            if let head = s.head { headResult = .success(head) } else if case .failure(let e) = result { headResult = .failure(e) }
+            switch result {
+            case .failure(let e): headResult = .failure(e)
+            case .success: if let head = s.head { headResult = .success(head) }
+            }
             headWaiter = s.headWaiter; s.headWaiter = nil
             bodyWaiter = s.bodyWaiter; s.bodyWaiter = nil
             pumpWaiter = s.pumpWaiter; s.pumpWaiter = nil

@@ -58,7 +58,8 @@ struct HTTPStreamingTests {
         reader.cancel()
         let error = await httpError { try await reader.value }
         #expect(error?.kind == .cancelled)
-        #expect(ContinuousClock.now - cancelledAt < .seconds(2))
+        // Milliseconds when idle; generous because CI runs every suite at once on two cores.
+        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
         // The server sees the connection closed: only the stats request's own stays open.
         #expect(try await client.waitForOpenConnections(server, 1) == 1)
     }
