@@ -1,0 +1,156 @@
+import Agent
+import DynamicJSON
+import Foundation
+import Postgres
+import Synchronization
+import TestSupport
+
+/// Runs `backstop agent` commands in-process against the real servers of TestServices, with
+/// secrets in files (as a Job mounts them) and every output captured for assertions.
+final class AgentHarness: Sendable {
+    let dir: URL
+    let pg: TestServices.Postgres
+    let lines = LineCollector()
+    private let stdoutBytes = Mutex<[UInt8]>([])
+
+    init(_ label: String) throws {
+        dir = try TestServices.temporaryDirectory("agent-\(label)")
+        pg = try TestServices.postgres()
+        try write("pg-password", pg.password)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try Array(text.utf8).withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: path)) }
+        return path
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// `postgres` connection fields for a spec (password from the file).
+    func pgFields(_ database: String, passwordFile: String? = nil) -> [String: JSONValue] {
+        ["host": .string(pg.host), "port": .int(Int64(pg.port)), "database": .string(database), "user": .string(pg.user),
+         "passwordFile": .string(passwordFile ?? path("pg-password")), "sslMode": "disable", "bindir": .string(pg.bindir)]
+    }
+
+    func s3Fields(_ s3: TestServices.S3, bucket: String, prefix: String = "backups", secret: String? = nil) throws -> [String: JSONValue] {
+        let access = try write("s3-access", s3.accessKey)
+        let secretFile = try write("s3-secret-\(secret == nil ? "ok" : "bad")", secret ?? s3.secretKey)
+        return ["endpoint": .string(s3.endpoint), "bucket": .string(bucket), "prefix": .string(prefix), "region": .string(s3.region),
+                "accessKeyIdFile": .string(access), "secretAccessKeyFile": .string(secretFile), "timeoutSeconds": 5]
+    }
+
+    struct Run {
+        var exitCode: Int32
+        var result: JSONValue
+        var stdout: String
+        var terminationLog: [UInt8]
+        var reason: String? { result["reason"]?.stringValue }
+    }
+
+    func run(_ command: String, _ spec: JSONValue, dryRun: Bool = false) async throws -> Run {
+        let specFile = try write("spec-\(UUID().uuidString.prefix(6)).json", spec.jsonString)
+        let log = path("termination-log")
+        stdoutBytes.withLock { $0 = [] }
+        let outcome = await AgentMain.run(.init(command: command, specFile: specFile, terminationLog: log, dryRun: dryRun),
+                                          context: AgentContext(progress: .collecting(into: lines), workDirectory: dir.path),
+                                          stdout: { bytes in self.stdoutBytes.withLock { $0 += bytes } })
+        let termination = Array(FileManager.default.contents(atPath: log) ?? Data())
+        return Run(exitCode: outcome.exitCode, result: outcome.result,
+                   stdout: String(decoding: stdoutBytes.withLock { $0 }, as: UTF8.self), terminationLog: termination)
+    }
+
+    // MARK: PostgreSQL fixtures
+
+    func connect(_ database: String = "postgres") async throws -> PostgresConnection {
+        try await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, database: database, user: pg.user,
+                                                            password: pg.password, sslMode: .disable))
+    }
+
+    func createDatabase(_ name: String) async throws {
+        let admin = try await connect()
+        try await admin.execute("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(name)) WITH (FORCE)")
+        try await admin.execute("CREATE DATABASE \(PostgresConnection.quoteIdentifier(name))")
+        await admin.close()
+    }
+
+    func dropDatabase(_ name: String) async {
+        guard let admin = try? await connect() else { return }
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(name)) WITH (FORCE)")
+        await admin.close()
+    }
+
+    func databaseExists(_ name: String) async throws -> Bool {
+        let admin = try await connect()
+        defer { Task { await admin.close() } }
+        return try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).count == 1
+    }
+
+    /// Seed 001's AgentFS shape plus seed 000's append-only audit table.
+    func createSeedDatabase(_ name: String, withGuard: Bool = true) async throws {
+        try await createDatabase(name)
+        let db = try await connect(name)
+        defer { Task { await db.close() } }
+        _ = try await db.executeScript("""
+            CREATE TABLE tenants (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
+            CREATE TABLE api_keys (id serial PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants(id), key_hash text NOT NULL);
+            CREATE TABLE entries (id serial PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants(id), path text NOT NULL,
+                                  latest_version_id int);
+            CREATE TABLE entry_versions (id serial PRIMARY KEY, entry_id int NOT NULL REFERENCES entries(id), path text NOT NULL,
+                                         value jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+            ALTER TABLE entries ADD CONSTRAINT entries_latest_version_fk FOREIGN KEY (latest_version_id) REFERENCES entry_versions(id);
+            CREATE TABLE agent_audit_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), action text NOT NULL);
+            CREATE FUNCTION forbid_audit_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN RAISE EXCEPTION 'agent_audit_log is append-only'; END $$;
+            INSERT INTO tenants (name) SELECT 'tenant-' || g FROM generate_series(1, 3) g;
+            INSERT INTO api_keys (tenant_id, key_hash) SELECT 1 + g % 3, md5(g::text) FROM generate_series(1, 6) g;
+            INSERT INTO entries (tenant_id, path) SELECT 1 + g % 3, '/e/' || g FROM generate_series(1, 200) g;
+            INSERT INTO entry_versions (entry_id, path, value)
+              SELECT e.id, e.path, jsonb_build_object('v', v, 'text', repeat('x', 50)) FROM entries e, generate_series(1, 3) v;
+            INSERT INTO entries (tenant_id, path) VALUES (1, '/dr-test/marker');
+            INSERT INTO entry_versions (entry_id, path, value) SELECT id, path, '{"marker": true}' FROM entries WHERE path = '/dr-test/marker';
+            UPDATE entries e SET latest_version_id = (SELECT max(id) FROM entry_versions v WHERE v.entry_id = e.id);
+            INSERT INTO agent_audit_log (action) SELECT 'action-' || g FROM generate_series(1, 50) g;
+            """)
+        if withGuard {
+            try await db.execute("""
+                CREATE TRIGGER prevent_audit_mutation BEFORE UPDATE OR DELETE ON agent_audit_log
+                FOR EACH ROW EXECUTE FUNCTION forbid_audit_mutation()
+                """)
+        }
+    }
+
+    static let seedTables = ["tenants", "api_keys", "entries", "entry_versions", "agent_audit_log"]
+
+    func rowCounts(_ database: String) async throws -> [String: Int64] {
+        let db = try await connect(database)
+        defer { Task { await db.close() } }
+        var counts: [String: Int64] = [:]
+        for table in Self.seedTables {
+            counts[table] = try await db.query("SELECT count(*) FROM \(table)").first?[0, as: Int64.self]
+        }
+        return counts
+    }
+
+    func sourceSpec(_ database: String, passwordFile: String? = nil, guards: Bool = true) -> JSONValue {
+        var postgres = pgFields(database, passwordFile: passwordFile)
+        postgres["rowCounts"] = .array(Self.seedTables.map { .string($0) })
+        if guards { postgres["guards"] = [["trigger": "prevent_audit_mutation", "table": "agent_audit_log"]] }
+        return ["postgres": .object(postgres)]
+    }
+
+    /// Seed 001's integrity queries as SQL checks.
+    static let seedChecks: JSONValue = [
+        ["name": "fk-entries", "expect": "0",
+         "query": "SELECT count(*) FROM entries e LEFT JOIN entry_versions ev ON e.latest_version_id = ev.id WHERE ev.id IS NULL"],
+        ["name": "marker", "expect": "1", "query": "SELECT count(*) FROM entry_versions WHERE path = '/dr-test/marker'"],
+        ["name": "audit-trigger", "expect": "1", "query": "SELECT count(*) FROM pg_trigger WHERE tgname = 'prevent_audit_mutation'"],
+    ]
+}
+
+/// A fresh name for databases and buckets (lowercase, unique per test).
+func uniqueName(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
+func uniqueDB(_ base: String) -> String { "\(base)_\(UUID().uuidString.prefix(8).lowercased())" }
