@@ -260,7 +260,8 @@ extension Schema {
         case .number: o["type"] = "number"
         case .boolean: o["type"] = "boolean"
         case .intOrString:
-            o["anyOf"] = [["type": "integer"], ["type": "string"]]
+            // No `anyOf: [{type: integer}, {type: string}]`: the flag alone is structural and
+            // simpler for every consumer.
             o["x-kubernetes-int-or-string"] = true
         }
         if let v = enumValues { o["enum"] = .array(v.map { .string($0) }) }
