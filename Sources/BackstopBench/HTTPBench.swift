@@ -41,16 +41,27 @@ func runHTTPBenchmark(requests: Int = 10_000, downloadBytes: Int = 1 << 30, conf
     // 2. Large streamed download, counting bytes (nothing kept).
     let url = server.url("/bytes?n=\(downloadBytes)")
     start = ContinuousClock.now
-    var received = 0
-    for try await chunk in try await client.execute(HTTPRequest(url: url)).body { received += chunk.count }
+    let cpuBefore = cpuSeconds(RUSAGE_SELF)
+    var received = 0, chunks = 0
+    for try await chunk in try await client.execute(HTTPRequest(url: url)).body {
+        received += chunk.count
+        chunks += 1
+    }
     let ourSeconds = (ContinuousClock.now - start).seconds
+    let ourCPU = cpuSeconds(RUSAGE_SELF) - cpuBefore
     guard received == downloadBytes else { throw BenchFailure("received \(received) of \(downloadBytes) bytes") }
+    let childCPUBefore = cpuSeconds(RUSAGE_CHILDREN)
     let speed = try await curlCLI(["-s", "-o", "/dev/null", "-w", "%{speed_download}", url],
                                   output: work.appendingPathComponent("speed.out"))
+    let curlCPU = cpuSeconds(RUSAGE_CHILDREN) - childCPUBefore
     let curlMBs = (Double(speed.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) / 1e6
     let ourMBs = Double(downloadBytes) / ourSeconds / 1e6
     say(String(format: "http.download: %d MiB streamed: backstop %.0f MB/s, curl CLI %.0f MB/s, ratio %.2f",
                downloadBytes >> 20, ourMBs, curlMBs, curlMBs > 0 ? ourMBs / curlMBs : 0))
+    // CPU time is less disturbed than wall time when the machine is shared.
+    let gib = Double(downloadBytes) / Double(1 << 30)
+    say(String(format: "http.download: CPU per GiB: backstop %.2f s, curl CLI %.2f s, ratio %.2f; %d chunks of %d KiB on average",
+               ourCPU / gib, curlCPU / gib, ourCPU > 0 ? curlCPU / ourCPU : 0, chunks, (received / max(chunks, 1)) >> 10))
 
     say(String(format: "http.memory: peak RSS %.1f MiB (current %.1f MiB)",
                Double(procStatus("VmHWM")) / 1_048_576, Double(procStatus("VmRSS")) / 1_048_576))
@@ -79,6 +90,15 @@ private func curlCLI(_ arguments: [String], output: URL) async throws -> String 
     try handle.close()
     guard status == 0 else { throw BenchFailure("curl exited \(status)") }
     return try String(contentsOf: output, encoding: .utf8)
+}
+
+/// User + system CPU seconds of this process (RUSAGE_SELF) or its reaped children.
+func cpuSeconds(_ who: __rusage_who) -> Double {
+    let who = __rusage_who_t(who.rawValue)
+    var usage = rusage()
+    getrusage(who, &usage)
+    let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+    return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }
 
 /// A `kB` field of /proc/self/status, in bytes.

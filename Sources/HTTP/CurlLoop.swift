@@ -27,7 +27,7 @@ final class CurlLoop: @unchecked Sendable {
     // Loop thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     private var shuttingDown = false
-    private var headsReady: [Transfer] = []
+    private var toFlush: [Transfer] = []
 
     init(configuration: HTTPClientConfiguration) {
         // Thread-safe in this libcurl ("threadsafe" feature); reference counted.
@@ -66,11 +66,11 @@ final class CurlLoop: @unchecked Sendable {
                 return inbox.commands
             }
             for command in commands { handle(command) }
-            flushHeads()  // unpausing can deliver held data, and with it a head
+            flushWaiters()  // unpausing can deliver held data, and with it a head
             if shuttingDown && active.isEmpty { break }
             curl_multi_perform(multi, &running)
             collectFinished()
-            flushHeads()
+            flushWaiters()
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
         let leftovers = inbox.withLock { inbox in
@@ -121,12 +121,20 @@ final class CurlLoop: @unchecked Sendable {
         transfer.finish(.failure(.cancelled(transfer.requestDescription)), head: nil)
     }
 
-    /// Called from a header/write callback on the loop thread.
-    func headReady(_ transfer: Transfer) { headsReady.append(transfer) }
+    /// From a callback on the loop thread: wake this transfer's waiters after the current pass,
+    /// so everything libcurl read in the pass is handed over at once.
+    func flushAfterPass(_ transfer: Transfer) {
+        guard !transfer.queuedForFlush else { return }
+        transfer.queuedForFlush = true
+        toFlush.append(transfer)
+    }
 
-    private func flushHeads() {
-        for transfer in headsReady { transfer.flushHead() }
-        headsReady.removeAll(keepingCapacity: true)
+    private func flushWaiters() {
+        for transfer in toFlush {
+            transfer.queuedForFlush = false
+            transfer.flush()
+        }
+        toFlush.removeAll(keepingCapacity: true)
     }
 
     private func collectFinished() {

@@ -48,6 +48,9 @@ final class Transfer: @unchecked Sendable {
     let state = Mutex(State())
     private let highWater: Int
     private let lowWater: Int
+    private let coalesceLimit: Int
+    /// Loop thread only: already queued for `flush` in this pass.
+    var queuedForFlush = false
 
     // Owned by the loop thread only (TransferEasy.swift).
     var easy: UnsafeMutableRawPointer?
@@ -62,6 +65,7 @@ final class Transfer: @unchecked Sendable {
         self.loop = loop
         highWater = max(configuration.maxBufferedBytes, 1)
         lowWater = highWater / 2
+        coalesceLimit = max(configuration.receiveBufferSize, 16 << 10)
         errorBuffer.initialize(repeating: 0, count: 256)
         state.withLock { s in
             switch request.body.storage {
@@ -171,38 +175,53 @@ final class Transfer: @unchecked Sendable {
             s.head = head
             return true
         }
-        if recorded { loop.headReady(self) }
+        if recorded { loop.flushAfterPass(self) }
     }
 
-    func flushHead() {
-        let ready: (HeadWaiter, HTTPResponseHead)? = state.withLock { s in
-            guard let head = s.head, let waiter = s.headWaiter else { return nil }
-            s.headWaiter = nil
-            return (waiter, head)
+    /// Resumes the head waiter, or a body waiter with the chunk buffered during this pass.
+    func flush() {
+        var headReady: (HeadWaiter, HTTPResponseHead)?
+        var bodyReady: (BodyWaiter, [UInt8])?
+        state.withLock { s in
+            if let head = s.head, let waiter = s.headWaiter {
+                s.headWaiter = nil
+                headReady = (waiter, head)
+            }
+            if let waiter = s.bodyWaiter, let chunk = s.popChunk() {
+                s.bodyWaiter = nil
+                bodyReady = (waiter, chunk)
+            }
         }
-        if let (waiter, head) = ready { waiter.resume(returning: .success(head)) }
+        if let (waiter, head) = headReady { waiter.resume(returning: .success(head)) }
+        if let (waiter, chunk) = bodyReady { waiter.resume(returning: .success(chunk)) }
     }
 
     var headDelivered: Bool { state.withLock { $0.head != nil } }
 
-    /// Write callback: takes `count` body bytes, or returns nil to pause the transfer because
-    /// the reader is behind (libcurl then keeps the bytes and offers them again on unpause).
-    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let chunk = Array(bytes)
-        var waiter: BodyWaiter?
+    /// Write callback: takes body bytes, or returns false to pause the transfer because the
+    /// reader is behind (libcurl then keeps the bytes and offers them again on unpause).
+    /// libcurl hands over at most 16 KiB per call; pieces are coalesced into chunks of up to
+    /// `receiveBufferSize`, and a waiting reader is woken once per loop pass (`flush`).
+    func receive(_ raw: UnsafeRawBufferPointer) -> Bool {
+        // Typed, so `append(contentsOf:)` is one memcpy rather than a byte loop.
+        let bytes = raw.assumingMemoryBound(to: UInt8.self)
+        var wake = false
         let accepted: Bool = state.withLock { s in
             if s.outcome != nil { return true }  // being aborted: drop
             if s.buffered >= highWater { s.recvPaused = true; return false }
-            if let w = s.bodyWaiter {
-                s.bodyWaiter = nil
-                waiter = w
+            if s.next < s.chunks.count, s.chunks[s.chunks.count - 1].count + bytes.count <= coalesceLimit {
+                s.chunks[s.chunks.count - 1].append(contentsOf: bytes)
             } else {
+                var chunk: [UInt8] = []
+                chunk.reserveCapacity(bytes.count >= 16 << 10 ? coalesceLimit : bytes.count)
+                chunk.append(contentsOf: bytes)
                 s.chunks.append(chunk)
-                s.buffered += chunk.count
             }
+            s.buffered += bytes.count
+            wake = s.bodyWaiter != nil
             return true
         }
-        waiter?.resume(returning: .success(chunk))
+        if wake { loop.flushAfterPass(self) }
         return accepted
     }
 
@@ -247,6 +266,7 @@ final class Transfer: @unchecked Sendable {
     func finish(_ result: Result<Void, HTTPError>, head: HTTPResponseHead?, dropBufferedBody: Bool = false) -> Bool {
         var headWaiter: HeadWaiter?, bodyWaiter: BodyWaiter?, pumpWaiter: PumpWaiter?, pump: Task<Void, Never>?
         var headResult: Result<HTTPResponseHead, HTTPError> = .failure(.cancelled(requestDescription))
+        var bodyResult: Result<[UInt8]?, HTTPError>?
         let first: Bool = state.withLock { s in
             guard s.outcome == nil else { return false }
             s.outcome = result
@@ -258,13 +278,14 @@ final class Transfer: @unchecked Sendable {
             }
             headWaiter = s.headWaiter; s.headWaiter = nil
             bodyWaiter = s.bodyWaiter; s.bodyWaiter = nil
+            if bodyWaiter != nil, let chunk = s.popChunk() { bodyResult = .success(chunk) }
             pumpWaiter = s.pumpWaiter; s.pumpWaiter = nil
             pump = s.pumpTask; s.pumpTask = nil
             s.upload = []
             return true
         }
         headWaiter?.resume(returning: headResult)
-        bodyWaiter?.resume(returning: result.map { nil })
+        bodyWaiter?.resume(returning: bodyResult ?? result.map { nil })
         pumpWaiter?.resume(returning: false)
         pump?.cancel()
         return first

@@ -150,7 +150,10 @@ extension Transfer {
         if line.isEmpty {
             var code = 0
             _ = backstop_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
-            if code >= 200 || code == 101 { deliverHead(currentHead()) } else { headerFields = [] }
+            // 1xx and, when following redirects, 3xx-with-Location blocks are not the final head.
+            let redirect = configuration.followRedirects && (300..<400).contains(code)
+                && headerFields.contains { $0.name.lowercased() == "location" }
+            if (code >= 200 && !redirect) || code == 101 { deliverHead(currentHead()) } else { headerFields = [] }
             return
         }
         guard let colon = line.firstIndex(of: ":") else { return }

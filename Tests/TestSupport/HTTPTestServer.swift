@@ -53,7 +53,7 @@ public final class HTTPTestServer: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
 
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(60)  // a busy CI machine starts python slowly
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
                 let scheme = tls == nil ? "http" : "https"
