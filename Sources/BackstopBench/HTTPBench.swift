@@ -67,7 +67,7 @@ func runHTTPBenchmark(requests: Int = 10_000, downloadBytes: Int = 1 << 30, conf
                Double(procStatus("VmHWM")) / 1_048_576, Double(procStatus("VmRSS")) / 1_048_576))
 }
 
-struct BenchFailure: Error, CustomStringConvertible {
+private struct BenchFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
@@ -93,7 +93,7 @@ private func curlCLI(_ arguments: [String], output: URL) async throws -> String 
 }
 
 /// User + system CPU seconds of this process (RUSAGE_SELF) or its reaped children.
-func cpuSeconds(_ who: __rusage_who) -> Double {
+private func cpuSeconds(_ who: __rusage_who) -> Double {
     let who = __rusage_who_t(who.rawValue)
     var usage = rusage()
     getrusage(who, &usage)
@@ -102,13 +102,13 @@ func cpuSeconds(_ who: __rusage_who) -> Double {
 }
 
 /// A `kB` field of /proc/self/status, in bytes.
-func procStatus(_ field: String) -> Int {
+private func procStatus(_ field: String) -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
     return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
 }
 
-extension Duration {
+private extension Duration {
     var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
