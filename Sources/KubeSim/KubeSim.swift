@@ -39,12 +39,13 @@ public final class KubeSim: Sendable {
     public let dataDirectory: URL
 
     let auth: Authenticator
+    let api: APIServer
     private let front: HTTPFront
     private let controllers: ControllerSet
 
     private init(store: Store, faults: Faults, clock: SimClock, requestLog: RequestLog, url: String, port: Int, caPEM: String?,
                  adminToken: String, jobRunner: JobRunnerConfig, dataDirectory: URL, auth: Authenticator,
-                 front: HTTPFront, controllers: ControllerSet)
+                 api: APIServer, front: HTTPFront, controllers: ControllerSet)
     {
         self.store = store
         self.faults = faults
@@ -57,6 +58,7 @@ public final class KubeSim: Sendable {
         self.jobRunner = jobRunner
         self.dataDirectory = dataDirectory
         self.auth = auth
+        self.api = api
         self.front = front
         self.controllers = controllers
     }
@@ -93,7 +95,7 @@ public final class KubeSim: Sendable {
         controllers.start()
         return KubeSim(store: store, faults: faults, clock: clock, requestLog: requestLog, url: url, port: front.port,
                        caPEM: tls?.caPEM, adminToken: adminToken, jobRunner: jobConfig, dataDirectory: dataDirectory,
-                       auth: auth, front: front, controllers: controllers)
+                       auth: auth, api: api, front: front, controllers: controllers)
     }
 
     /// A bearer token for `user` (created on first use with `groups`).
