@@ -38,7 +38,14 @@ struct KubeSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("user"), help: "Extra user as NAME or NAME:GROUP1,GROUP2 (token printed); repeatable.")
     var users: [String] = []
 
+    @Flag(help: "Run the in-process benchmark (creates/s, 10k list, 50-watcher fan-out) and exit.")
+    var bench = false
+
     func run() async throws {
+        if bench {
+            print(try await KubeSimBenchmark.run().description)
+            return
+        }
         var options = KubeSimOptions()
         options.host = host
         options.port = port

@@ -12,6 +12,12 @@ enum Conversion {
     ]
 
     static func toServed(_ stored: JSONValue, _ type: ResourceType) -> JSONValue {
+        // Fast path: same version, nothing to default — no copy at all.
+        if type.tag != .eventV1, type.custom?.schema == nil, stored["apiVersion"]?.stringValue == type.apiVersion,
+           stored["kind"]?.stringValue == type.kind
+        {
+            return stored
+        }
         var obj = stored
         if type.tag == .eventV1 {
             for (core, v1) in eventFieldPairs {
