@@ -64,6 +64,9 @@ import Testing
         let pods = try h.sim.store.list("v1", "Pod", namespace: "default")
         #expect(pods.count == 3)
         #expect(pods.allSatisfy { $0[path: ["status", "containerStatuses"]]?[0]?[path: ["state", "terminated", "exitCode"]] == 3 })
+        let reasons = try h.sim.store.list("v1", "Event", namespace: "default").compactMap { $0["reason"]?.stringValue }
+        #expect(reasons.filter { $0 == "SuccessfulCreate" }.count == 3)
+        #expect(reasons.contains("BackoffLimitExceeded"))
     }
 
     @Test func activeDeadlineStopsALongJob() async throws {

@@ -114,6 +114,9 @@ extension StoreState {
                     _ = try? delete(podType, namespace: key.namespace, name: name, options: DeleteOptions())
                 }
             }
+            recordEvent(about: job, type: terminal.success ? "Normal" : "Warning",
+                        reason: terminal.success ? "Completed" : terminal.reason,
+                        message: terminal.success ? "Job completed" : terminal.message, component: "job-controller")
             if terminal.success {
                 writeStatus { s in
                     counters(&s, active: 0, ready: 0)
@@ -146,6 +149,8 @@ extension StoreState {
                     if let pod = createJobPod(job) {
                         step.launches.append(pod)
                         newActive += 1
+                        recordEvent(about: job, type: "Normal", reason: "SuccessfulCreate",
+                                    message: "Created pod: \(pod["metadata"]?["name"]?.stringValue ?? "")", component: "job-controller")
                     }
                 }
             }
@@ -169,5 +174,25 @@ extension StoreState {
         let body: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": podMeta, "spec": podSpec]
         return try? create(podType, namespace: meta["namespace"]?.stringValue, body: body,
                            options: WriteOptions(fieldManager: "job-controller")).object
+    }
+}
+
+extension StoreState {
+    /// Posts a core/v1 Event about `object`, as the simulated controllers' recorder.
+    mutating func recordEvent(about object: JSONValue, type: String, reason: String, message: String, component: String) {
+        guard let eventType = registry.lookup(group: "", version: "v1", resource: "events") else { return }
+        let meta = object["metadata"] ?? [:]
+        let now = JSONValue.string(Timestamp.format(clock.now))
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let event: JSONValue = [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["name": .string("\(meta["name"]?.stringValue ?? "object").\(suffix)"), "namespace": meta["namespace"] ?? "default"],
+            "involvedObject": ["apiVersion": object["apiVersion"] ?? "", "kind": object["kind"] ?? "", "name": meta["name"] ?? "",
+                               "namespace": meta["namespace"] ?? "", "uid": meta["uid"] ?? "", "resourceVersion": meta["resourceVersion"] ?? ""],
+            "reason": .string(reason), "message": .string(message), "type": .string(type),
+            "source": ["component": .string(component)], "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "reportingComponent": .string(component), "reportingInstance": "",
+        ]
+        _ = try? create(eventType, namespace: meta["namespace"]?.stringValue, body: event, options: WriteOptions(fieldManager: component))
     }
 }
