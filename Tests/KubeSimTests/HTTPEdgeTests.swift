@@ -125,4 +125,24 @@ import Testing
         r = try await call(sim, "GET", "/version")
         #expect(r.json?["gitVersion"]?.stringValue?.hasPrefix("v1.32.") == true)
     }
+
+    @Test func tableWatchesCarryColumnsOnlyOnTheFirstEventAndMetadataOnlyLists() async throws {
+        let sim = try await Self.start()
+        defer { Task { await sim.shutdown() } }
+        for name in ["a", "b"] {
+            try sim.store.create(["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name), "namespace": "default"]])
+        }
+        var r = try await call(sim, "GET", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1",
+                               accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+        let events = r.body.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }
+        #expect(events.count == 2)
+        #expect(events.allSatisfy { $0[path: ["object", "kind"]] == "Table" })
+        #expect(events[0][path: ["object", "columnDefinitions"]]?.arrayValue?.isEmpty == false)
+        #expect(events[1][path: ["object", "columnDefinitions"]] == .null)
+        r = try await call(sim, "GET", "/api/v1/namespaces/default/configmaps",
+                           accept: "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json")
+        #expect(r.json?["kind"] == "PartialObjectMetadataList")
+        #expect(r.json?["items"]?[0]?["kind"] == "PartialObjectMetadata")
+        #expect(r.json?["items"]?[0]?["data"] == nil)
+    }
 }
