@@ -145,4 +145,38 @@ import Testing
         #expect(r.json?["items"]?[0]?["kind"] == "PartialObjectMetadata")
         #expect(r.json?["items"]?[0]?["data"] == nil)
     }
+
+    @Test(arguments: [false, true])
+    func dropWatchesAndRestartEndStreamsButKeepTheStore(restart: Bool) async throws {
+        let sim = try await Self.start()
+        defer { Task { await sim.shutdown() } }
+        try sim.store.create(["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "a", "namespace": "default"]])
+        let rv = sim.store.resourceVersion
+        let started = Date()
+        let watch = Task { try? await call(sim, "GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=\(rv)") }
+        try await eventually { sim.requestLog.entries.contains { $0.query["watch"] == "1" } }
+        try await Task.sleep(for: .milliseconds(200))
+        if restart { sim.faults.restart() } else { sim.faults.dropAllWatches() }
+        _ = await watch.value
+        #expect(Date().timeIntervalSince(started) < 10, "the stream ended instead of running to its timeout")
+        #expect(sim.store.resourceVersion == rv)
+        let r = try await call(sim, "GET", "/api/v1/namespaces/default/configmaps")
+        #expect(r.json?["items"]?.arrayValue?.count == 1)
+    }
+
+    @Test func frozenClockStampsCreationTimes() async throws {
+        let clock = SimClock()
+        clock.freeze(at: Date(timeIntervalSince1970: 1_767_225_600))
+        var o = KubeSimOptions()
+        o.tls = false
+        o.anonymousUser = UserInfo.admin
+        let sim = try await KubeSim.start(o, clock: clock)
+        defer { Task { await sim.shutdown() } }
+        let created = try sim.store.create(["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "t", "namespace": "default"]])
+        #expect(created[path: ["metadata", "creationTimestamp"]] == "2026-01-01T00:00:00Z")
+        clock.advance(by: 90)
+        let r = try await call(sim, "GET", "/api/v1/namespaces/default/configmaps/t",
+                               accept: "application/json;as=Table;v=v1;g=meta.k8s.io")
+        #expect(r.json?["rows"]?[0]?["cells"]?[2] == "90s")
+    }
 }
