@@ -152,4 +152,25 @@ import Testing
         #expect(Date().timeIntervalSince(start) >= 1.5)
         #expect(h.sim.requestLog.matching(path: "/configmaps").filter { $0.status == 429 }.count == 2)
     }
+
+    @Test(arguments: ["foreground", "orphan"])
+    func cascadeOptionsReachTheGarbageCollector(_ cascade: String) async throws {
+        let h = try await SimHarness.start()
+        defer { Task { await h.shutdown() } }
+        let owner = try h.sim.store.create(["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "owner", "namespace": "default"]])
+        try h.sim.store.create(["apiVersion": "v1", "kind": "ConfigMap", "metadata": [
+            "name": "dep", "namespace": "default",
+            "ownerReferences": [["apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]!["uid"]!,
+                                 "blockOwnerDeletion": true]]]])
+        let r = try await h.kubectl("delete", "cm", "owner", "--cascade=\(cascade)", "--timeout=20s")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(h.sim.requestLog.matching(method: "DELETE", path: "/configmaps/owner").count == 1)
+        try await eventually { (try? h.sim.store.get("v1", "ConfigMap", name: "owner")) == nil }
+        let dep = try? h.sim.store.get("v1", "ConfigMap", name: "dep")
+        if cascade == "orphan" {
+            #expect(dep != nil && dep?["metadata"]?["ownerReferences"] == nil)
+        } else {
+            #expect(dep == nil)
+        }
+    }
 }
