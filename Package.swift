@@ -39,6 +39,7 @@ var targets: [Target] = [
         "DynamicJSON", "YAML", log,
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "Crypto", package: "swift-crypto"),
     ] + nio),
     // Shared by tests and benchmarks only: starts and finds real servers on loopback.
@@ -64,7 +65,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("PostgresTests", ["Postgres", "TestSupport"]),
     ("YAMLTests", ["YAML", "DynamicJSON"]),
     ("KubeSimTests", ["KubeSim", "TestSupport", "DynamicJSON", "HTTP"]),
-    ("KubeModelTests", ["KubeModel", "BackstopCore", "YAML", "TestSupport"]),
+    ("KubeModelTests", ["KubeModel", "BackstopCore", "YAML", "TestSupport", "KubeSim"]),
     ("KubeRuntimeTests", ["KubeRuntime", "KubeClient", "KubeSim", "TestSupport"]),
     ("BackstopCoreTests", ["BackstopCore", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
@@ -108,6 +109,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]
