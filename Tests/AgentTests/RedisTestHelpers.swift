@@ -14,11 +14,23 @@ struct RedisCLI: Sendable {
         return out.stdout
     }
 
-    /// Every key with `prefix` and its DUMP payload (type, value and encoding in one string).
+    /// Every key with `prefix` as "type: value" (members of unordered types sorted). DUMP
+    /// payloads are not compared: a reload may change a value's internal encoding.
     func snapshot(prefix: String) async throws -> [String: String] {
         let keys = try await run(["--scan", "--pattern", "\(prefix)*"]).split(separator: "\n").map(String.init)
         var result: [String: String] = [:]
-        for key in keys { result[key] = try await run(["DUMP", key]) }
+        for key in keys {
+            let type = try await run(["TYPE", key]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = switch type {
+            case "string": try await run(["--raw", "GET", key])
+            case "list": try await run(["--raw", "LRANGE", key, "0", "-1"])
+            case "hash": try await run(["--raw", "HGETALL", key]).split(separator: "\n").sorted().joined(separator: "\n")
+            case "set": try await run(["--raw", "SMEMBERS", key]).split(separator: "\n").sorted().joined(separator: "\n")
+            case "zset": try await run(["--raw", "ZRANGE", key, "0", "-1", "WITHSCORES"])
+            default: "unexpected type"
+            }
+            result[key] = "\(type): \(value)"
+        }
         return result
     }
 }

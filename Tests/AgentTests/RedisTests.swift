@@ -23,7 +23,7 @@ struct RedisTests {
         let prefix = "bk\(UUID().uuidString.prefix(8)):"
         _ = try await cli.run(["SET", "\(prefix)string", "hello world"])
         _ = try await cli.run(["SET", "\(prefix)unicode", "grüße ✓ \u{1F600}"])
-        _ = try await cli.run(["SET", "\(prefix)big", String(repeating: "0123456789abcdef", count: 20_000)])
+        _ = try await cli.run(["SET", "\(prefix)big", String(repeating: "0123456789abcdef", count: 5_000)])
         _ = try await cli.run(["RPUSH", "\(prefix)list", "a", "b", "c", "a"])
         _ = try await cli.run(["HSET", "\(prefix)hash", "f1", "v1", "f2", "v2"])
         _ = try await cli.run(["SADD", "\(prefix)set", "x", "y", "z"])
@@ -61,7 +61,7 @@ struct RedisTests {
         #expect(manifest.source.kind == "redis")
         let backupChecks = manifest.verification?.checks.map(\.name) ?? []
         #expect(backupChecks.contains("rdbChecksum") && backupChecks.contains("format"))
-        #expect(manifest.verification?.checks.allSatisfy(\.passed) == true)
+        #expect(manifest.verification?.checks.allSatisfy { $0.passed } == true)
         #expect(!lines.lines.joined().contains(redis.password))
         // The temporary RDB in the work directory is gone.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasSuffix(".rdb") }
@@ -70,7 +70,7 @@ struct RedisTests {
         let artifact = try #require(store.localPath(key: manifest.key))
         let checks = try await RDBVerifier().verify(file: artifact, manifest: manifest, context: context)
         #expect(checks.count == 3)
-        #expect(checks.allSatisfy(\.passed))
+        #expect(checks.allSatisfy { $0.passed })
 
         let target = try RedisRestoreTarget(spec: RedisTargetSpec(dataDirectory: dataDir.path))
         try await target.preflight(manifest: manifest, context: context)
@@ -105,7 +105,7 @@ struct RedisTests {
                                            environment: ["REDISCLI_AUTH": redis.password])
         #expect(out.termination.succeeded)
         let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        #expect(try await RDBVerifier.check(file: file).allSatisfy(\.passed))
+        #expect(try await RDBVerifier.check(file: file).allSatisfy { $0.passed })
 
         func checks(_ bytes: [UInt8]) async throws -> [CheckResult] {
             let path = work.appendingPathComponent("variant-\(UUID().uuidString.prefix(6)).rdb").path
