@@ -172,6 +172,9 @@ public enum AgentRunner {
     }
 
     static func restore(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
+        if spec.target?.postgres == nil, let target = try spec.target?.directoryTarget() {
+            return try await restoreDirectoryTarget(spec, target: target, context)
+        }
         guard let targetSpec = spec.target?.postgres else { throw AgentError(.specInvalid, "target.postgres is required") }
         let target = try PostgresRestoreTarget(spec: targetSpec, mode: spec.mode)
         let (store, _, catalog) = try await openCatalog(spec)

@@ -111,19 +111,33 @@ public struct VolumeStoreSpec: Codable, Sendable, Hashable {
 
 public struct SourceSpec: Codable, Sendable {
     public var postgres: PostgresSourceSpec?
+    public var redis: RedisSourceSpec?
+    public var volume: VolumeSourceSpec?
 
-    public init(postgres: PostgresSourceSpec? = nil) { self.postgres = postgres }
+    public init(postgres: PostgresSourceSpec? = nil, redis: RedisSourceSpec? = nil, volume: VolumeSourceSpec? = nil) {
+        self.postgres = postgres
+        self.redis = redis
+        self.volume = volume
+    }
 
     func make() throws -> any BackupSource {
         if let postgres { return PostgresSource(spec: postgres) }
+        if let redis { return RedisSource(spec: redis) }
+        if let volume { return VolumeSource(spec: volume) }
         throw AgentError(.specInvalid, "source: postgres is required (other kinds are not implemented in this agent yet)")
     }
 }
 
 public struct TargetSpec: Codable, Sendable {
     public var postgres: PostgresTargetSpec?
+    public var redis: RedisTargetSpec?
+    public var volume: VolumeTargetSpec?
 
-    public init(postgres: PostgresTargetSpec? = nil) { self.postgres = postgres }
+    public init(postgres: PostgresTargetSpec? = nil, redis: RedisTargetSpec? = nil, volume: VolumeTargetSpec? = nil) {
+        self.postgres = postgres
+        self.redis = redis
+        self.volume = volume
+    }
 }
 
 public struct VerifySpec: Codable, Sendable {

@@ -87,6 +87,8 @@ public struct StagedArtifact: Sendable {
 func formatVerifier(for format: String, bindir: String?) -> (any FormatVerifier)? {
     switch format {
     case PostgresSource.format.name: PgRestoreListVerifier(bindir: bindir)
+    case RedisSource.format.name: RDBVerifier()
+    case VolumeSource.format.name: TarGzipVerifier()
     default: nil
     }
 }
