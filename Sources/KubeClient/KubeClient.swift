@@ -3,7 +3,7 @@
 ///
 /// One `KubeClient` per process: every request takes a token from its `RequestRateLimiter`,
 /// idempotent reads are retried with jittered backoff, 429s are retried for every verb after the
-/// server's `Retry-After`, and a 401 re-reads a token file once. Nothing logged contains the
+/// server's `Retry-After` (then through the limiter again), and a 401 re-reads a token file once. Nothing logged contains the
 /// Authorization header or a request/response body.
 import DynamicJSON
 import Foundation
@@ -196,7 +196,11 @@ extension KubeClient {
                 let wait = error.retryAfter ?? .seconds(1)
                 logger.debug("kube request throttled", metadata: [
                     "path": "\(request.path)", "retryAfterSeconds": "\(wait.inSeconds)"])
-                options.rateLimiter.pause(for: wait)
+                // Like client-go, the throttled request waits out Retry-After itself and then
+                // takes a fresh token; other requests keep their budget.
+                do { try await Task.sleep(for: min(wait, .seconds(60))) } catch {
+                    throw KubeError(kind: .cancelled, request: request.summary)
+                }
                 continue
             case let code where [500, 502, 503, 504].contains(code) && request.retryable && attempt < options.maxRetries:
                 try await backoff(attempt: attempt, request: request, reason: "HTTP \(head.status)")

@@ -35,8 +35,9 @@ public struct TokenBucket: Sendable {
 }
 
 /// The one client-side limiter of a process: every request of a `KubeClient` (and so of every
-/// informer, controller and the leader elector sharing it) takes a token first. A 429 answer's
-/// `Retry-After` pauses all requests until then, as client-go does.
+/// informer, controller and the leader elector sharing it) takes a token first. `pause(for:)`
+/// holds every request back (for a server-wide back-off signal); a single 429 only delays the
+/// throttled request itself (see `KubeClient`).
 public final class RequestRateLimiter: Sendable {
     private struct State {
         var bucket: TokenBucket
@@ -65,7 +66,7 @@ public final class RequestRateLimiter: Sendable {
         if at > now { try await Task.sleep(until: at, clock: .continuous) }
     }
 
-    /// Called on a 429 with `Retry-After`: no request leaves before `delay` has passed.
+    /// No request leaves before `delay` has passed.
     public func pause(for delay: Duration) {
         let until = ContinuousClock.now + delay
         state.withLock { s in s.notBefore = max(s.notBefore, until) }
