@@ -13,6 +13,7 @@ struct BackstopCommand: AsyncParsableCommand {
     /// Subcommands in the order `--help` lists them; each file adds its own entry here.
     static let registered: [any ParsableCommand.Type] = [
         VersionCommand.self,
+        RunCommand.self,
         AgentCommand.self,
         ValidateCommand.self,
         CRDsCommand.self,
