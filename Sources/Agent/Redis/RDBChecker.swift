@@ -18,7 +18,7 @@ public struct CRC64: Sendable {
     public init() {}
 
     public mutating func update(_ bytes: some Collection<UInt8>) {
-        let done = bytes.withContiguousStorageIfAvailable { buffer in updateBuffer(buffer) }
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in updateBuffer(buffer) }
         if done == nil { Array(bytes).withUnsafeBufferPointer { updateBuffer($0) } }
     }
 
