@@ -1,2 +1,17 @@
-/// Agent: the data plane (`backstop agent …`). Sources (PostgreSQL, Redis, ClickHouse, S3, volume),
-/// sinks (S3, volume), the streaming pipeline with sha256, verifiers, retention pruning and cleanup.
+/// Agent: the data plane (`backstop agent <backup|verify|restore|prune|cleanup|catalog> --spec`).
+///
+/// - `Pipeline/`: the protocol layer every source and store plugs into (`BackupSource`,
+///   `PreparedBackup`, `ArtifactSink`/`ArtifactStore`/`ArtifactUpload`, `ByteStream`,
+///   `FormatVerifier`, `RestoreTarget`), `ArtifactOutput` (sha256 + size on the one path every
+///   byte takes), `BackupPipeline` (manifest written last), `Catalog` and `StagedArtifact`
+///   (sha256-checked local copy: restore never reads unverified bytes), `AgentError` + exit codes.
+/// - `IO/`: `Subprocess` (posix_spawn, close-on-exec pipes, explicit environment, waitpid on its
+///   own thread), `FileDescriptorStream`/`PipeWriter`/`IOThread` (blocking calls off the
+///   cooperative pool), secrets read from files and the libpq password file.
+/// - `Stores/`: `VolumeStore` (temp name, fsync, rename, fsync dir) and `S3Store`/`S3Upload`
+///   (multipart, growing part size, abort on failure).
+/// - `Postgres/`: `pg_dump -Fc` source (row counts in the dump's exported snapshot, guards,
+///   client/server version check), `pg_restore` target (single transaction, clean or create),
+///   `pg_restore -l` verifier, post-restore row-count and SQL checks.
+/// - `Commands/`: the spec (`AgentSpec`), `AgentRunner` (one function per command, result JSON),
+///   prune and cleanup, `AgentMain` (stdout + ≤ 4 KiB termination message).
