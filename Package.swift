@@ -72,7 +72,9 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("ControllersTests", ["Controllers", "KubeSim", "Agent", "TestSupport"]),
 ]
 for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {
-    targets.append(.testTarget(name: name, dependencies: deps))
+    // Fixture folders that tests read by path, not compiled sources.
+    let fixtures = ["Invalid"].filter { FileManager.default.fileExists(atPath: "Tests/\(name)/\($0)") }
+    targets.append(.testTarget(name: name, dependencies: deps, exclude: fixtures))
 }
 
 let executables = [("backstop", "BackstopCLI"), ("kube-sim", "KubeSimCLI"), ("backstop-bench", "BackstopBench")]
