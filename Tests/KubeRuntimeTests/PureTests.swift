@@ -1,0 +1,203 @@
+import Foundation
+import KubeModel
+import Testing
+@testable import KubeClient
+@testable import KubeRuntime
+
+@Suite struct BackoffTests {
+    @Test(arguments: [(0, 0.005), (1, 0.010), (5, 0.160), (40, 1000.0)])
+    func growsAndCaps(attempt: Int, base: Double) {
+        let b = Backoff.workItem
+        #expect(abs(b.baseDelay(attempt: attempt).inSeconds - base) < 1e-9)
+        let low = b.delay(attempt: attempt, random: 0).inSeconds
+        let high = b.delay(attempt: attempt, random: 1).inSeconds
+        #expect(abs(low - base) < 1e-9)
+        #expect(high <= 1000 + 1e-9)
+        #expect(high >= low)
+        if base < 900 { #expect(abs(high - base * 1.1) < 1e-9) }
+    }
+}
+
+@Suite struct TokenBucketTests {
+    @Test func burstThenRate() {
+        let t0 = ContinuousClock.now
+        var bucket = TokenBucket(qps: 10, burst: 3, now: t0)
+        for _ in 0..<3 { #expect(bucket.reserve(now: t0) == t0) }
+        // The 4th and 5th wait 100 ms and 200 ms.
+        #expect(abs((bucket.reserve(now: t0) - t0).inSeconds - 0.1) < 1e-6)
+        #expect(abs((bucket.reserve(now: t0) - t0).inSeconds - 0.2) < 1e-6)
+        // After a long idle period the bucket holds at most `burst`.
+        let later = t0 + .seconds(100)
+        #expect(abs(bucket.available(now: later) - 3) < 1e-9)
+    }
+
+    @Test func limiterHonoursPause() async throws {
+        let limiter = RequestRateLimiter(qps: 1000, burst: 10)
+        limiter.pause(for: .milliseconds(150))
+        let start = ContinuousClock.now
+        try await limiter.acquire()
+        #expect(ContinuousClock.now - start >= .milliseconds(140))
+    }
+}
+
+@Suite struct SplitterTests {
+    @Test func splitsAcrossChunksAndIgnoresBracesInStrings() throws {
+        let text = #"{"type":"ADDED","object":{"a":"}{\"x"}}"# + "\n" + #"{"type":"BOOKMARK","object":{"b":[1,{"c":2}]}}"#
+        let bytes = Array(text.utf8)
+        for cut in 1..<bytes.count {
+            var s = JSONObjectSplitter()
+            var out: [String] = []
+            s.append(Array(bytes[..<cut]))
+            while let o = try s.next() { out.append(String(decoding: o, as: UTF8.self)) }
+            s.append(Array(bytes[cut...]))
+            while let o = try s.next() { out.append(String(decoding: o, as: UTF8.self)) }
+            #expect(out.count == 2, "cut at \(cut)")
+            #expect(out.first == #"{"type":"ADDED","object":{"a":"}{\"x"}}"#)
+        }
+    }
+
+    @Test func rejectsGarbageBetweenEvents() {
+        var s = JSONObjectSplitter()
+        s.append(Array("{} x".utf8))
+        #expect(throws: JSONObjectSplitter.Malformed.self) {
+            while try s.next() != nil {}
+        }
+    }
+}
+
+@Suite struct LeaseElectionTests {
+    let t0 = ContinuousClock.now
+    let wall = MicroTime(Time(seconds: 1_800_000_000))
+
+    @Test func acquiresFreeLeaseAndRenewsOwn() {
+        var e = LeaseElection(identity: "a", leaseDuration: .seconds(15))
+        guard case .write(let spec) = e.decide(current: nil, now: t0, wallNow: wall) else { Issue.record("no write"); return }
+        #expect(spec.holderIdentity == "a" && spec.leaseTransitions == 0 && spec.leaseDurationSeconds == 15)
+        e.wrote(spec, now: t0)
+        guard case .write(let renewed) = e.decide(current: spec, now: t0 + .seconds(2), wallNow: wall) else {
+            Issue.record("no renew"); return
+        }
+        #expect(renewed.acquireTime == spec.acquireTime && renewed.leaseTransitions == 0)
+    }
+
+    @Test func waitsForForeignLeaseToExpireFromLocalObservation() {
+        var e = LeaseElection(identity: "b", leaseDuration: .seconds(15))
+        var held = Lease.Spec(holderIdentity: "a", leaseDurationSeconds: 15)
+        held.renewTime = wall
+        held.leaseTransitions = 3
+        #expect(e.decide(current: held, now: t0, wallNow: wall) == .heldBy("a"))
+        // Unchanged record: still held just before 15 s after we first saw it…
+        #expect(e.decide(current: held, now: t0 + .seconds(14), wallNow: wall) == .heldBy("a"))
+        // …and a renewal by the holder restarts the clock.
+        held.renewTime = MicroTime(Time(seconds: 1_800_000_010))
+        #expect(e.decide(current: held, now: t0 + .seconds(14), wallNow: wall) == .heldBy("a"))
+        #expect(e.decide(current: held, now: t0 + .seconds(28), wallNow: wall) == .heldBy("a"))
+        guard case .write(let taken) = e.decide(current: held, now: t0 + .seconds(30), wallNow: wall) else {
+            Issue.record("should take over"); return
+        }
+        #expect(taken.holderIdentity == "b" && taken.leaseTransitions == 4)
+    }
+
+    @Test func releasedLeaseIsTakenAtOnce() {
+        var e = LeaseElection(identity: "b", leaseDuration: .seconds(15))
+        var released = Lease.Spec(holderIdentity: nil, leaseDurationSeconds: 1)
+        released.leaseTransitions = 2
+        guard case .write(let spec) = e.decide(current: released, now: t0, wallNow: wall) else {
+            Issue.record("should acquire"); return
+        }
+        #expect(spec.holderIdentity == "b" && spec.leaseTransitions == 2)
+    }
+}
+
+@Suite struct EventAggregatorTests {
+    @Test func repeatsBumpCountAndKeepName() {
+        var agg = EventAggregator(capacity: 2)
+        let key = EventAggregator.Key(uid: "u1", kind: "ConfigMap", namespace: "ns", name: "cm", type: "Normal",
+                                      reason: "Synced", message: "ok")
+        let t = Time(seconds: 100)
+        #expect(agg.record(key, now: t) { "cm.1" } == .create(name: "cm.1", namespace: "ns"))
+        #expect(agg.record(key, now: Time(seconds: 200)) { "cm.2" } == .bump(name: "cm.1", namespace: "ns", count: 2, firstTimestamp: t))
+        var other = key
+        other.message = "different"
+        #expect(agg.record(other, now: t) { "cm.3" } == .create(name: "cm.3", namespace: "ns"))
+        // Capacity 2: a third distinct key evicts the oldest.
+        var third = key
+        third.reason = "Other"
+        _ = agg.record(third, now: t) { "cm.4" }
+        #expect(agg.record(key, now: t) { "cm.5" } == .create(name: "cm.5", namespace: "ns"))
+    }
+}
+
+@Suite struct KubeconfigTests {
+    let yaml = """
+    apiVersion: v1
+    kind: Config
+    current-context: dev
+    clusters:
+    - name: c1
+      cluster:
+        server: https://10.0.0.1:6443/
+        certificate-authority: ca.pem
+    - name: c2
+      cluster:
+        server: https://10.0.0.2:6443
+        insecure-skip-tls-verify: true
+    users:
+    - name: u1
+      user:
+        token: sekret-token
+    - name: u2
+      user:
+        client-certificate-data: Q0VSVA==
+        client-key-data: S0VZ
+    contexts:
+    - name: dev
+      context: {cluster: c1, user: u1, namespace: team-a}
+    - name: ops
+      context: {cluster: c2, user: u2}
+    """
+
+    @Test func currentContextWithTokenAndRelativeCAFile() throws {
+        let config = try KubeConfig.fromKubeconfig(text: yaml, baseDirectory: "/etc/kube")
+        #expect(config.server == "https://10.0.0.1:6443")
+        #expect(config.namespace == "team-a")
+        #expect(config.certificateAuthority == .file("/etc/kube/ca.pem"))
+        #expect(config.insecureSkipTLSVerify == false)
+        guard case .token(let token) = config.credentials else { Issue.record("no token"); return }
+        #expect(token == "sekret-token")
+        #expect(!config.description.contains("sekret"))
+    }
+
+    @Test func namedContextWithClientCertificateData() throws {
+        let config = try KubeConfig.fromKubeconfig(text: yaml, context: "ops")
+        #expect(config.insecureSkipTLSVerify)
+        #expect(config.clientCertificate == .data(Array("CERT".utf8)))
+        #expect(config.clientKey == .data(Array("KEY".utf8)))
+        #expect(config.namespace == "default")
+    }
+
+    @Test func unknownContextIsAClearError() {
+        do {
+            _ = try KubeConfig.fromKubeconfig(text: yaml, context: "nope")
+            Issue.record("should fail")
+        } catch {
+            #expect(error.kind == .configuration)
+            #expect(error.message.contains("no context \"nope\""))
+        }
+    }
+
+    @Test func inClusterReadsServiceAccountFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sa-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "tok\n".write(toFile: dir + "/token", atomically: true, encoding: .utf8)
+        try "PEM".write(toFile: dir + "/ca.crt", atomically: true, encoding: .utf8)
+        try "backstop-system".write(toFile: dir + "/namespace", atomically: true, encoding: .utf8)
+        let config = try KubeConfig.inCluster(directory: dir, environment: [
+            "KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"])
+        #expect(config.server == "https://[fd00::1]:443")
+        #expect(config.namespace == "backstop-system")
+        guard case .tokenFile(let path) = config.credentials else { Issue.record("no token file"); return }
+        #expect(path == dir + "/token")
+        #expect(throws: KubeError.self) { try KubeConfig.inCluster(directory: dir, environment: [:]) }
+    }
+}
