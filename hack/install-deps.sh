@@ -29,6 +29,7 @@ fi
 
 # kubectl 1.32 ships inside the image's Cloud SDK; tests call it directly.
 if [ ! -x /usr/lib/google-cloud-sdk/bin/kubectl.1.32 ]; then
-  echo "install-deps: warning: kubectl.1.32 not found; kubectl tests will be skipped with a message" >&2
+  echo "install-deps: kubectl.1.32 not found at /usr/lib/google-cloud-sdk/bin (the real-client tests need it)" >&2
+  exit 1
 fi
 echo "install-deps: ok"
