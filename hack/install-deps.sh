@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libcurl4-openssl-dev libpq-dev libyaml-dev pkg-config postgresql postgresql-client \
+for pkg in libcurl4-openssl-dev libssl-dev libpq-dev libyaml-dev pkg-config postgresql postgresql-client \
            redis-server redis-tools clickhouse-server clickhouse-client; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -4,6 +4,12 @@
 #define BACKSTOP_CCURL_SHIM_H
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+
+// libcurl's TLS backend is OpenSSL 3, which registers an atexit cleanup that destroys its
+// locks; a transfer still running on the curl loop thread at process exit then crashes.
+// Asking OpenSSL not to clean up at exit is the documented remedy (the OS reclaims all).
+static inline void backstop_openssl_keep_at_exit(void) { OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL); }
 
 static inline CURLcode backstop_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode backstop_easy_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }

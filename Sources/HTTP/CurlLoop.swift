@@ -31,6 +31,7 @@ final class CurlLoop: @unchecked Sendable {
 
     init(configuration: HTTPClientConfiguration) {
         // Thread-safe in this libcurl ("threadsafe" feature); reference counted.
+        backstop_openssl_keep_at_exit()
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         multi = curl_multi_init()
         _ = backstop_multi_setopt_long(multi, CURLMOPT_PIPELINING, backstop_pipe_multiplex)
