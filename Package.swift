@@ -34,7 +34,12 @@ var targets: [Target] = [
         "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
         .product(name: "Crypto", package: "swift-crypto"),
     ]),
-    .target(name: "Controllers", dependencies: ["BackstopCore", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
+    .target(name: "Controllers", dependencies: ["BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
+    .target(name: "BackstopApp", dependencies: [
+        "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "Postgres", "YAML", "DynamicJSON", log, metrics,
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]),
     .target(name: "KubeSim", dependencies: [
         "DynamicJSON", "YAML", log,
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -46,7 +51,7 @@ var targets: [Target] = [
     .target(name: "TestSupport", dependencies: ["DynamicJSON"], path: "Tests/TestSupport"),
 
     .executableTarget(name: "BackstopCLI", dependencies: [
-        "Agent", "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", log,
+        "Agent", "BackstopApp", "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ]),
@@ -54,7 +59,7 @@ var targets: [Target] = [
         "KubeSim", log, .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .executableTarget(name: "BackstopBench", dependencies: [
-        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "TestSupport", log,
+        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "BackstopApp", "Controllers", "TestSupport", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 ]
@@ -70,6 +75,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("BackstopCoreTests", ["BackstopCore", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
     ("ControllersTests", ["Controllers", "KubeSim", "Agent", "TestSupport"]),
+    ("BackstopAppTests", ["BackstopApp", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
 ]
 for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {
     // Fixture folders that tests read by path, not compiled sources.
