@@ -1,14 +1,11 @@
 import ArgumentParser
+import Controllers
 import Foundation
 import KubeClient
 import KubeModel
 import KubeRuntime
 import Logging
 import ServiceLifecycle
-
-/// The controllers `backstop run` starts. The Controllers module provides the list; until it
-/// exists this is empty and `run` serves only informers, leader election and /metrics.
-let backstopControllerRegistrations: [ControllerRegistration] = []
 
 /// `backstop run`: the control plane in one process and one ServiceGroup. Flags fall back to
 /// environment variables (BACKSTOP_*), then to defaults. SIGTERM/SIGINT stop taking work, let
@@ -84,7 +81,7 @@ struct RunCommand: AsyncParsableCommand {
         let manager = Manager(client: client, options: ManagerOptions(
             namespaces: watched.isEmpty ? nil : watched, leaderElection: election, instance: identity), logger: logger)
 
-        for registration in backstopControllerRegistrations {
+        for registration in backstopControllers(ControllerSettings()) {
             try registration.setup(manager)
         }
         if testingConfigMapController { Self.registerTestingController(manager, identity: identity) }
