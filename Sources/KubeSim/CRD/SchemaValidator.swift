@@ -97,6 +97,7 @@ enum SchemaValidator {
             if let min = s.minProperties, members.count < min {
                 errors.append(.invalid(path, value, "\(name) in body should have at least \(min) properties"))
             }
+            if isRoot { checkMetadataName(members["metadata"], s.properties["metadata"], into: &errors) }
             for key in members.keys.sorted() {
                 if (isRoot || s.embedded), ["apiVersion", "kind", "metadata"].contains(key) { continue }
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
@@ -117,6 +118,18 @@ enum SchemaValidator {
         }
         if let not = s.not, validate(value, not, path: path).isEmpty {
             errors.append(.invalid(path, value, "\(name) in body must not validate the schema (not)"))
+        }
+    }
+
+    /// The apiextensions server validates the whole object, so a CRD's constraints on
+    /// `metadata.name` and `metadata.generateName` (the only ones a structural schema may declare)
+    /// apply; other metadata members are ObjectMeta's business.
+    private static func checkMetadataName(_ meta: JSONValue?, _ schema: Schema?, into errors: inout [FieldError]) {
+        guard let meta, case .object(let m) = meta, let schema else { return }
+        for field in ["name", "generateName"] {
+            if let v = m[field], !v.isNull, let sub = schema.properties[field] {
+                check(v, sub, path: "metadata.\(field)", isRoot: false, into: &errors)
+            }
         }
     }
 
