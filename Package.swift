@@ -29,7 +29,7 @@ var targets: [Target] = [
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ] + nio),
-    .target(name: "BackstopCore", dependencies: ["KubeModel", "DynamicJSON"]),
+    .target(name: "BackstopCore", dependencies: ["KubeModel", "DynamicJSON", "YAML"]),
     .target(name: "Agent", dependencies: [
         "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
         .product(name: "Crypto", package: "swift-crypto"),
