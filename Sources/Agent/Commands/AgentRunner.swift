@@ -172,7 +172,7 @@ public enum AgentRunner {
     }
 
     static func restore(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
-        if spec.target?.postgres == nil, let target = try spec.target?.directoryTarget() {
+        if spec.target?.postgres == nil, let target = try spec.target?.directoryTarget(mode: spec.mode) {
             return try await restoreDirectoryTarget(spec, target: target, context)
         }
         guard let targetSpec = spec.target?.postgres else { throw AgentError(.specInvalid, "target.postgres is required") }

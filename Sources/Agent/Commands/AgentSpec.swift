@@ -113,18 +113,24 @@ public struct SourceSpec: Codable, Sendable {
     public var postgres: PostgresSourceSpec?
     public var redis: RedisSourceSpec?
     public var volume: VolumeSourceSpec?
+    public var clickhouse: ClickHouseSourceSpec?
 
-    public init(postgres: PostgresSourceSpec? = nil, redis: RedisSourceSpec? = nil, volume: VolumeSourceSpec? = nil) {
+    public init(postgres: PostgresSourceSpec? = nil, redis: RedisSourceSpec? = nil, volume: VolumeSourceSpec? = nil,
+                clickhouse: ClickHouseSourceSpec? = nil) {
         self.postgres = postgres
         self.redis = redis
         self.volume = volume
+        self.clickhouse = clickhouse
     }
 
     func make() throws -> any BackupSource {
+        let kinds = [postgres != nil, redis != nil, volume != nil, clickhouse != nil].filter { $0 }.count
+        guard kinds == 1 else { throw AgentError(.specInvalid, "source: exactly one of postgres, redis, clickhouse or volume is required") }
         if let postgres { return PostgresSource(spec: postgres) }
         if let redis { return RedisSource(spec: redis) }
         if let volume { return VolumeSource(spec: volume) }
-        throw AgentError(.specInvalid, "source: postgres is required (other kinds are not implemented in this agent yet)")
+        if let clickhouse { return ClickHouseSource(spec: clickhouse) }
+        throw AgentError(.specInvalid, "source: exactly one of postgres, redis, clickhouse or volume is required")
     }
 }
 
@@ -132,11 +138,14 @@ public struct TargetSpec: Codable, Sendable {
     public var postgres: PostgresTargetSpec?
     public var redis: RedisTargetSpec?
     public var volume: VolumeTargetSpec?
+    public var clickhouse: ClickHouseTargetSpec?
 
-    public init(postgres: PostgresTargetSpec? = nil, redis: RedisTargetSpec? = nil, volume: VolumeTargetSpec? = nil) {
+    public init(postgres: PostgresTargetSpec? = nil, redis: RedisTargetSpec? = nil, volume: VolumeTargetSpec? = nil,
+                clickhouse: ClickHouseTargetSpec? = nil) {
         self.postgres = postgres
         self.redis = redis
         self.volume = volume
+        self.clickhouse = clickhouse
     }
 }
 

@@ -89,6 +89,7 @@ func formatVerifier(for format: String, bindir: String?) -> (any FormatVerifier)
     case PostgresSource.format.name: PgRestoreListVerifier(bindir: bindir)
     case RedisSource.format.name: RDBVerifier()
     case VolumeSource.format.name: TarGzipVerifier()
+    case ClickHouseSource.format.name: ClickHouseArchiveVerifier()
     default: nil
     }
 }

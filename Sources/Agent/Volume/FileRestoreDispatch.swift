@@ -3,15 +3,15 @@ import DynamicJSON
 import Foundation
 
 extension TargetSpec {
-    /// The restore target for `target.redis` or `target.volume` (targets that are a mounted
-    /// directory); nil for other kinds.
-    func directoryTarget() throws -> (any RestoreTarget)? {
-        switch (redis, volume) {
-        case (let redis?, nil): return try RedisRestoreTarget(spec: redis)
-        case (nil, let volume?): return VolumeRestoreTarget(spec: volume)
-        case (nil, nil): return nil
-        default: throw AgentError(.specInvalid, "target: only one of redis or volume may be given")
-        }
+    /// The restore target for every kind but PostgreSQL (which has post-restore SQL checks);
+    /// nil when none is given.
+    func directoryTarget(mode: String? = nil) throws -> (any RestoreTarget)? {
+        let given = [redis != nil, volume != nil, clickhouse != nil].filter { $0 }.count
+        guard given <= 1 else { throw AgentError(.specInvalid, "target: only one of redis, volume or clickhouse may be given") }
+        if let redis { return try RedisRestoreTarget(spec: redis) }
+        if let volume { return VolumeRestoreTarget(spec: volume) }
+        if let clickhouse { return try ClickHouseRestoreTarget(spec: clickhouse, mode: mode) }
+        return nil
     }
 }
 
