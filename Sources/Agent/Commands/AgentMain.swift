@@ -73,7 +73,7 @@ public enum AgentMain {
     public static func terminationMessage(_ result: JSONValue) -> [UInt8] {
         var compact = result
         var bytes = compact.serialized(sortedKeys: true)
-        let droppable = ["decisions", "artifacts", "orphans", "orphansDeleted", "warnings", "wouldDelete", "guards",
+        let droppable = ["details", "decisions", "artifacts", "orphans", "orphansDeleted", "warnings", "wouldDelete", "guards",
                          "rowCounts", "results", "verification", "target", "durations"]
         for key in droppable where bytes.count > terminationLogLimit {
             guard compact[key] != nil else { continue }

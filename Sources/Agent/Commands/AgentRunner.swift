@@ -47,9 +47,9 @@ public enum AgentRunner {
     static func backup(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
         guard let storeSpec = spec.storeSpec else { throw AgentError(.specInvalid, "destination (or store) is required") }
         guard let sourceSpec = spec.source else { throw AgentError(.specInvalid, "source is required") }
-        let source = try sourceSpec.make()
         let (store, prefix) = try storeSpec.open()
         let layout = try spec.layout(prefix: prefix)
+        let source = try sourceSpec.make(store: store, layout: layout)
         let now = try spec.clock(context)
         let id = try spec.id.map { text -> ArtifactID in
             do { return try ArtifactID(parsing: text) } catch { throw AgentError(.specInvalid, "id: \(error)") }
@@ -61,6 +61,7 @@ public enum AgentRunner {
         result["flagged"] = .bool(manifest.flagged)
         result["guards"] = try JSONValue.encode(manifest.guards)
         if let counts = manifest.rowCounts { result["rowCounts"] = try JSONValue.encode(counts) }
+        if let details = manifest.details { result["details"] = details }
         if let verification = manifest.verification { result["verification"] = try verificationJSON(verification) }
         if !manifest.warnings.isEmpty { result["warnings"] = try JSONValue.encode(manifest.warnings) }
         result["durations"] = ["backupSeconds": .double(manifest.durationSeconds)]
@@ -125,6 +126,12 @@ public enum AgentRunner {
            let verifier = formatVerifier(for: manifest.format, bindir: spec.target?.postgres?.connection.bindir ?? spec.source?.postgres?.connection.bindir) {
             checks += try await verifier.verify(file: staged.path, manifest: manifest, context: context)
         }
+        if staged.passed, manifest.format == S3MirrorSource.format.name, checks.allSatisfy(\.passed) {
+            // The listing is only half of a bucket snapshot: its objects must be there too.
+            let listing = try await S3Snapshot.read(try FileDescriptorStream.open(path: staged.path, label: "staged snapshot"))
+            checks += try await S3Snapshot.checkBlobs(listing, store: store, layout: try spec.layout(prefix: spec.storePrefix),
+                                                      deep: spec.verify?.checksum ?? false, context: context)
+        }
         return (manifest, staged, checks)
     }
 
@@ -172,6 +179,12 @@ public enum AgentRunner {
     }
 
     static func restore(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
+        if let s3 = spec.target?.s3 {
+            guard let storeSpec = spec.storeSpec else { throw AgentError(.specInvalid, "store (or destination) is required") }
+            let (store, prefix) = try storeSpec.open()
+            let target = S3MirrorRestoreTarget(spec: s3, blobs: store, layout: try spec.layout(prefix: prefix))
+            return try await restoreDirectoryTarget(spec, target: target, context)
+        }
         if spec.target?.postgres == nil, let target = try spec.target?.directoryTarget(mode: spec.mode) {
             return try await restoreDirectoryTarget(spec, target: target, context)
         }

@@ -63,6 +63,8 @@ public struct AgentSpec: Codable, Sendable {
     }
 
     var storeSpec: StoreSpec? { store ?? destination }
+    /// The key prefix of the store (without opening it).
+    var storePrefix: String { storeSpec?.s3?.prefix ?? storeSpec?.volume?.prefix ?? "" }
     var selector: ArtifactSelector { artifact ?? backup ?? .latest }
 
     func clock(_ context: AgentContext) throws -> Date {
@@ -114,23 +116,28 @@ public struct SourceSpec: Codable, Sendable {
     public var redis: RedisSourceSpec?
     public var volume: VolumeSourceSpec?
     public var clickhouse: ClickHouseSourceSpec?
+    /// A bucket mirror (incremental snapshots); its objects are stored beside the artifacts.
+    public var s3: S3MirrorSourceSpec?
 
     public init(postgres: PostgresSourceSpec? = nil, redis: RedisSourceSpec? = nil, volume: VolumeSourceSpec? = nil,
-                clickhouse: ClickHouseSourceSpec? = nil) {
+                clickhouse: ClickHouseSourceSpec? = nil, s3: S3MirrorSourceSpec? = nil) {
         self.postgres = postgres
         self.redis = redis
         self.volume = volume
         self.clickhouse = clickhouse
+        self.s3 = s3
     }
 
-    func make() throws -> any BackupSource {
-        let kinds = [postgres != nil, redis != nil, volume != nil, clickhouse != nil].filter { $0 }.count
-        guard kinds == 1 else { throw AgentError(.specInvalid, "source: exactly one of postgres, redis, clickhouse or volume is required") }
+    /// The source; `store` and `layout` are where the S3 mirror keeps its object copies.
+    func make(store: any ArtifactStore, layout: ArtifactLayout) throws -> any BackupSource {
+        let kinds = [postgres != nil, redis != nil, volume != nil, clickhouse != nil, s3 != nil].filter { $0 }.count
+        guard kinds == 1 else { throw AgentError(.specInvalid, "source: exactly one of postgres, redis, clickhouse, s3 or volume is required") }
         if let postgres { return PostgresSource(spec: postgres) }
         if let redis { return RedisSource(spec: redis) }
         if let volume { return VolumeSource(spec: volume) }
         if let clickhouse { return ClickHouseSource(spec: clickhouse) }
-        throw AgentError(.specInvalid, "source: exactly one of postgres, redis, clickhouse or volume is required")
+        if let s3 { return S3MirrorSource(spec: s3, store: store, layout: layout) }
+        throw AgentError(.specInvalid, "source: exactly one of postgres, redis, clickhouse, s3 or volume is required")
     }
 }
 
@@ -139,13 +146,15 @@ public struct TargetSpec: Codable, Sendable {
     public var redis: RedisTargetSpec?
     public var volume: VolumeTargetSpec?
     public var clickhouse: ClickHouseTargetSpec?
+    public var s3: S3MirrorTargetSpec?
 
     public init(postgres: PostgresTargetSpec? = nil, redis: RedisTargetSpec? = nil, volume: VolumeTargetSpec? = nil,
-                clickhouse: ClickHouseTargetSpec? = nil) {
+                clickhouse: ClickHouseTargetSpec? = nil, s3: S3MirrorTargetSpec? = nil) {
         self.postgres = postgres
         self.redis = redis
         self.volume = volume
         self.clickhouse = clickhouse
+        self.s3 = s3
     }
 }
 

@@ -15,7 +15,7 @@ extension AgentRunner {
             throw AgentError(.specInvalid, "timeZone \(spec.timeZone ?? "") is not a known IANA time zone")
         }
         let now = try spec.clock(context)
-        let (store, _, catalog) = try await openCatalog(spec)
+        let (store, layout, catalog) = try await openCatalog(spec)
         let items = catalog.manifests.map { RetentionItem(id: $0.id.description, createdAt: $0.createdAt, pinned: $0.pinned) }
         let plan = RetentionPlanner.plan(items, rules: rules, now: now, timeZone: zone)
         let dryRun = spec.dryRun ?? false
@@ -32,6 +32,10 @@ extension AgentRunner {
             try await store.delete(key: orphan.key)
             orphansDeleted.append(.string(orphan.key))
         }
+        // Bucket snapshots share object copies: remove those no kept snapshot lists.
+        let kept = plan.decisions.filter(\.keep).map { catalog.manifests[$0.index] }
+        let garbage = try await S3Snapshot.collectGarbage(store: store, layout: layout, remaining: dryRun ? catalog.manifests.filter { m in
+            kept.contains { $0.id == m.id } } : kept, now: now, dryRun: dryRun, context: context)
         let decisions: [JSONValue] = plan.decisions.map { d in
             ["id": .string(d.id), "keep": .bool(d.keep), "reason": .string(plan.reason(for: d))]
         }
@@ -42,6 +46,10 @@ extension AgentRunner {
             "decisions": .array(decisions),
         ]
         if !orphansDeleted.isEmpty { result["orphansDeleted"] = .array(orphansDeleted) }
+        if garbage.count > 0 {
+            result[dryRun ? "objectsWouldDelete" : "objectsDeleted"] = .int(Int64(garbage.count))
+            result["objectBytesFreed"] = .int(dryRun ? 0 : garbage.bytes)
+        }
         if !catalog.problems.isEmpty { result["warnings"] = try JSONValue.encode(catalog.problems) }
         return result
     }

@@ -90,6 +90,7 @@ func formatVerifier(for format: String, bindir: String?) -> (any FormatVerifier)
     case RedisSource.format.name: RDBVerifier()
     case VolumeSource.format.name: TarGzipVerifier()
     case ClickHouseSource.format.name: ClickHouseArchiveVerifier()
+    case S3MirrorSource.format.name: S3SnapshotVerifier()
     default: nil
     }
 }
