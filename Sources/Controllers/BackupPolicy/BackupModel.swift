@@ -1,0 +1,128 @@
+import Foundation
+import KubeModel
+
+/// The vocabulary shared by the BackupPolicy gatherer, planner and executor: what was observed,
+/// and the plan (actions, status, events, metrics, requeue) a reconcile carries out. Values
+/// only, so the planner stays a pure function that tests drive without a server.
+
+/// Labels and annotations Backstop puts on the Jobs (and their Pods) it creates.
+public enum BackstopLabels {
+    public static let policy = "backstop.dev/policy"
+    /// `backup`, `prune` or `catalog`.
+    public static let operation = "backstop.dev/operation"
+    /// The scheduled slot (`yyyymmddThhmmssZ`), `manual` for run-now, `follow-up` for prune/catalog.
+    public static let slot = "backstop.dev/slot"
+    /// On the Pod template: the Job's name (stable across the Job runner's Pod names).
+    public static let job = "backstop.dev/job"
+    public static let managedBy = "app.kubernetes.io/managed-by"
+    /// Job annotation: the slot as RFC 3339.
+    public static let slotTime = "backstop.dev/slot-time"
+    /// Job annotation: set once the Job's result is in the policy status.
+    public static let recorded = "backstop.dev/recorded"
+    /// Job annotation of a run-now backup: the annotation value it answers.
+    public static let runNow = Backstop.runNowAnnotation
+}
+
+public enum BackupOperation: String, Sendable, Hashable, CaseIterable {
+    case backup, prune, catalog
+    /// The `purpose` part of child names (≤ 8 characters).
+    var purpose: String { rawValue }
+}
+
+/// What the planner needs to know about a referenced Secret.
+public enum SecretState: Sendable, Hashable {
+    /// Present, with these keys.
+    case present(keys: Set<String>)
+    case missing
+}
+
+/// One reconcile's input: the policy, its Jobs and their Pods (from informer caches), the
+/// referenced Secrets (nil when not read this time), and the time.
+public struct BackupObserved: Sendable {
+    public var policy: BackupPolicy
+    public var jobs: [Job]
+    public var pods: [Pod]
+    /// By Secret name; nil means "not checked in this reconcile".
+    public var secrets: [String: SecretState]?
+    public var now: Date
+
+    public init(policy: BackupPolicy, jobs: [Job] = [], pods: [Pod] = [], secrets: [String: SecretState]? = nil,
+                now: Date) {
+        self.policy = policy
+        self.jobs = jobs
+        self.pods = pods
+        self.secrets = secrets
+        self.now = now
+    }
+}
+
+public enum BackupAction: Sendable, Hashable {
+    /// Create the Job (AlreadyExists means it is ours already: adopt it).
+    case createJob(Job)
+    /// Delete a Job (history trimming, `concurrencyPolicy: Replace`), with its Pods.
+    case deleteJob(name: String, uid: String?)
+    /// Annotate a finished Job as recorded in status, after the status write.
+    case markRecorded(name: String)
+}
+
+public struct PlannedEvent: Sendable, Hashable {
+    public var warning: Bool
+    public var reason: String
+    public var message: String
+    public init(warning: Bool = false, reason: String, message: String) {
+        self.warning = warning
+        self.reason = reason
+        self.message = message
+    }
+}
+
+/// Metric changes a plan implies; the executor applies them after the status write.
+public enum BackupMetricUpdate: Sendable, Hashable {
+    /// A backup result was recorded (counted once per Job).
+    case backupSucceeded(durationSeconds: Double?)
+    case backupFailed(durationSeconds: Double?)
+    /// Gauges mirrored from status on every reconcile (so they survive restarts).
+    case gauges(lastSuccess: Date?, artifacts: Int?, bytes: Int64?)
+}
+
+public struct BackupPlan: Sendable {
+    public var status: BackupPolicyStatus
+    public var actions: [BackupAction] = []
+    public var events: [PlannedEvent] = []
+    public var metrics: [BackupMetricUpdate] = []
+    /// Look again after this long (the next slot, the stale moment, a Secret recheck); nil waits for a change.
+    public var requeueAfter: Duration?
+    /// The Secret names the spec references (the gatherer reads them when `wantsSecrets`).
+    public var referencedSecrets: [String] = []
+    /// True when the plan would start a Job or must re-check Secrets: gather them and plan again.
+    public var wantsSecrets = false
+
+    public var createdJobs: [Job] {
+        actions.compactMap { if case .createJob(let job) = $0 { job } else { nil } }
+    }
+}
+
+/// Condition types and reasons of a BackupPolicy.
+public enum BackupConditions {
+    public static let ready = "Ready"
+    public static let lastBackupSucceeded = "LastBackupSucceeded"
+    public static let verified = "Verified"
+    public static let stale = "Stale"
+    public static let missedSchedule = "MissedSchedule"
+}
+
+extension Job {
+    var labels: [String: String] { metadata.labels ?? [:] }
+    var annotations: [String: String] { metadata.annotations ?? [:] }
+    var operation: BackupOperation? { labels[BackstopLabels.operation].flatMap(BackupOperation.init(rawValue:)) }
+    var isRecorded: Bool { annotations[BackstopLabels.recorded] == "true" }
+    var succeeded: Bool {
+        status?.conditions?.contains { $0.type == "Complete" && $0.status == .true } ?? false
+    }
+    var isFinished: Bool { status?.isFinished ?? false }
+    var finishedAt: Date? {
+        status?.completionTime?.date ?? status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == .true }?
+            .lastTransitionTime?.date
+    }
+    var createdAt: Date { metadata.creationTimestamp?.date ?? .distantPast }
+}

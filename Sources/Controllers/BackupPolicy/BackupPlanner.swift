@@ -1,0 +1,332 @@
+import BackstopCore
+import Foundation
+import KubeModel
+
+/// The BackupPolicy planner: observed state + now → plan. Pure and deterministic, so a
+/// reconcile gives the same answer after a crash, on a stale cache or when run twice; Job names
+/// derive from the policy and the slot, which makes creating "again" an adoption.
+///
+/// Order of work for one policy (never two operations at once, `concurrencyPolicy` aside):
+/// record finished Jobs → validate → check Secrets → (catalog when status has no artifacts)
+/// → prune after the newest successful backup → catalog after the newest prune → run-now →
+/// the due schedule slot.
+public struct BackupPlanner: Sendable {
+    public var builder: AgentJobBuilder
+    public var secretRecheck: Duration
+    public var historyLimit: Int
+    public var resultGrace: TimeInterval
+
+    public init(builder: AgentJobBuilder, secretRecheck: Duration = .seconds(30), historyLimit: Int = 3,
+                resultGrace: TimeInterval = 30) {
+        self.builder = builder
+        self.secretRecheck = secretRecheck
+        self.historyLimit = historyLimit
+        self.resultGrace = resultGrace
+    }
+
+    /// Holds the plan while it is built (keeps the steps below short).
+    struct Work {
+        var o: BackupObserved
+        var plan: BackupPlan
+        var conditions: [Condition]
+        var now: Time
+        var generation: Int64?
+        var requeue: [TimeInterval] = []
+        var policyName: String { o.policy.metadata.name ?? "" }
+
+        mutating func set(_ type: String, _ status: ConditionStatus, _ reason: String, _ message: String) {
+            conditions.set(type: type, status: status, reason: reason, message: message, observedGeneration: generation, now: now)
+        }
+        mutating func event(_ reason: String, _ message: String, warning: Bool = false) {
+            plan.events.append(PlannedEvent(warning: warning, reason: reason, message: message))
+        }
+    }
+
+    public func plan(_ o: BackupObserved) -> BackupPlan {
+        let old = o.policy.status ?? BackupPolicyStatus()
+        var w = Work(o: o, plan: BackupPlan(status: old), conditions: old.conditions ?? [], now: Time(o.now),
+                     generation: o.policy.metadata.generation)
+        w.plan.status.observedGeneration = w.generation
+        w.plan.status.source = o.policy.spec.source.summary
+        let refs = AgentJobBuilder.secretRefs(o.policy.spec)
+        w.plan.referencedSecrets = Array(Set(refs.map(\.name))).sorted()
+
+        recordFinishedJobs(&w)
+        let active = o.jobs.filter { !$0.isFinished }.sorted { $0.createdAt < $1.createdAt }
+        w.plan.status.activeJob = active.first.map { ActiveJob(name: $0.name, startedAt: $0.metadata.creationTimestamp) }
+
+        let oldReady = old.conditions?.find(BackupConditions.ready)
+        if let problem = validationProblem(o.policy) {
+            w.set(BackupConditions.ready, .false, "InvalidSpec", problem)
+            w.plan.status.nextScheduleTime = nil
+            if oldReady?.reason != "InvalidSpec" || oldReady?.message != problem { w.event("InvalidSpec", problem, warning: true) }
+            return finish(&w)
+        }
+        let schedule = try! Schedule(parsing: o.policy.spec.schedule, timeZone: o.policy.spec.timeZone)
+        let suspended = o.policy.spec.suspend ?? false
+        let lastSlot = old.lastScheduleTime?.date ?? o.policy.metadata.creationTimestamp?.date ?? o.now
+        let next = suspended ? nil : schedule.nextFireTime(after: max(o.now, lastSlot))
+        w.plan.status.nextScheduleTime = next.map { Time($0) }
+        if let next { w.requeue.append(next.timeIntervalSince(o.now)) }
+
+        // Secrets: read only when a Job may start, the spec changed, or one was missing.
+        let specChanged = old.observedGeneration != w.generation
+        if let secrets = o.secrets {
+            let missing = missingSecrets(refs, secrets)
+            if !missing.isEmpty {
+                let message = missing.joined(separator: "; ") + ". Create it (or fix the reference in spec); no backup runs until then"
+                w.set(BackupConditions.ready, .false, "SecretMissing", message)
+                if oldReady?.reason != "SecretMissing" || oldReady?.message != message { w.event("SecretMissing", message, warning: true) }
+                let c = secretRecheck.components
+                w.requeue.append(Double(c.seconds) + Double(c.attoseconds) / 1e18)
+                return finish(&w)
+            }
+        } else if !refs.isEmpty, specChanged || oldReady?.reason == "SecretMissing" || oldReady?.reason == "InvalidSpec" {
+            w.plan.wantsSecrets = true
+        }
+
+        if active.isEmpty {
+            startNext(&w, schedule: schedule, lastSlot: lastSlot, suspended: suspended, next: next)
+        } else {
+            replaceIfAsked(&w, active: active, schedule: schedule, lastSlot: lastSlot, suspended: suspended)
+        }
+        if !w.plan.createdJobs.isEmpty, !refs.isEmpty, o.secrets == nil { w.plan.wantsSecrets = true }
+        staleness(&w)
+        readiness(&w, suspended: suspended, next: next, oldReady: oldReady)
+        trimHistory(&w)
+        return finish(&w)
+    }
+
+    func finish(_ w: inout Work) -> BackupPlan {
+        w.plan.status.conditions = w.conditions
+        let s = w.plan.status
+        w.plan.metrics.append(.gauges(lastSuccess: s.lastSuccessfulTime?.date, artifacts: s.artifacts?.count,
+                                      bytes: s.artifacts?.totalBytes))
+        if let soonest = w.requeue.filter({ $0 >= 0 }).min() {
+            // A little past the instant, so the slot is "due" when the reconcile runs.
+            w.plan.requeueAfter = .milliseconds(Int64((soonest * 1000).rounded(.up)) + 50)
+        }
+        return w.plan
+    }
+
+    /// Schema and semantic checks; nil when the spec is usable.
+    func validationProblem(_ policy: BackupPolicy) -> String? {
+        do {
+            _ = try Schedule(parsing: policy.spec.schedule, timeZone: policy.spec.timeZone)
+        } catch {
+            return "spec.schedule: \(error.message). Fix the schedule; no backups run until then"
+        }
+        let errors = BackstopValidator().validate(policy).filter { $0.severity == .error }
+        guard !errors.isEmpty else { return nil }
+        return errors.prefix(3).map(\.description).joined(separator: "; ")
+            + (errors.count > 3 ? " (and \(errors.count - 3) more)" : "") + ". Fix the policy; no backups run until then"
+    }
+
+    func missingSecrets(_ refs: [SecretKeySelector], _ secrets: [String: SecretState]) -> [String] {
+        var out: [String] = []
+        for ref in refs {
+            switch secrets[ref.name] {
+            case .missing?, nil:
+                let text = "Secret \(ref.name) not found"
+                if !out.contains(text) { out.append(text) }
+            case .present(let keys)?:
+                if !keys.contains(ref.key) { out.append("Secret \(ref.name) has no key \(ref.key)") }
+            }
+        }
+        return out
+    }
+
+    /// Folds every finished, not yet recorded Job into status (oldest first).
+    func recordFinishedJobs(_ w: inout Work) {
+        let finished = w.o.jobs.filter { $0.isFinished && !$0.isRecorded }.sorted { $0.createdAt < $1.createdAt }
+        for job in finished {
+            guard let result = AgentResultReader.result(of: job, pods: w.o.pods, now: w.o.now, grace: resultGrace) else {
+                w.requeue.append(resultGrace)
+                continue
+            }
+            w.plan.actions.append(.markRecorded(name: job.name))
+            if alreadyFolded(job, w) { continue }
+            var status = w.plan.status
+            var events: [PlannedEvent] = []
+            switch job.operation {
+            case .backup?:
+                events = StatusFolding.backup(result, job: job, status: &status, conditions: &w.conditions,
+                                              generation: w.generation, now: w.now, metrics: &w.plan.metrics)
+            case .prune?:
+                events = StatusFolding.prune(result, job: job, status: &status, now: w.now)
+            case .catalog?:
+                let next = (try? Schedule(parsing: w.o.policy.spec.schedule, timeZone: w.o.policy.spec.timeZone))?
+                    .nextFireTime(after: w.o.now)
+                events = StatusFolding.catalog(result, job: job, policy: w.o.policy, status: &status, next: next, now: w.now)
+            case nil:
+                break
+            }
+            w.plan.status = status
+            w.plan.events += events
+        }
+    }
+
+    /// True when status already holds this Job's result (the status write landed, the
+    /// `recorded` annotation did not, or the Job cache is behind): fold nothing twice.
+    func alreadyFolded(_ job: Job, _ w: Work) -> Bool {
+        switch job.operation {
+        case .backup?:
+            if w.plan.status.recentBackups?.contains(where: { $0.job == job.name }) ?? false { return true }
+            let last = w.conditions.find(BackupConditions.lastBackupSucceeded)
+            return last?.status == .false && (last?.message.hasPrefix("Job \(job.name):") ?? false)
+        case .prune?:
+            return job.finishedAt != nil && w.plan.status.lastPrune?.time == job.finishedAt.map { Time($0) }
+        default:
+            return false
+        }
+    }
+
+    func jobNamed(_ name: String, _ w: Work) -> Job? { w.o.jobs.first { $0.name == name } }
+
+    /// Creates the Job unless one with its deterministic name exists (then it is adopted).
+    func start(_ w: inout Work, _ op: BackupOperation, token: String, slot: String, annotations: [String: String] = [:]) -> String {
+        let jobName = AgentJobBuilder.jobName(policy: w.policyName, operation: op, token: token)
+        if jobNamed(jobName, w) == nil {
+            let job = builder.job(for: w.o.policy, operation: op, name: jobName, slotLabel: slot, annotations: annotations)
+            w.plan.actions.append(.createJob(job))
+            w.plan.status.activeJob = ActiveJob(name: jobName, startedAt: w.now)
+        }
+        return jobName
+    }
+
+    /// The newest successful Job of `op`.
+    func newestSucceeded(_ op: BackupOperation, _ jobs: [Job]) -> Job? {
+        jobs.filter { $0.operation == op && $0.succeeded }.max { $0.createdAt < $1.createdAt }
+    }
+
+    /// Starts at most one operation; existing Jobs with the planned name are adopted.
+    func startNext(_ w: inout Work, schedule: Schedule, lastSlot: Date, suspended: Bool, next: Date?) {
+        let policy = w.o.policy
+        let name = w.policyName
+        // 1. A CR without artifact status (new, or re-created) rediscovers its store first.
+        let initialCatalog = AgentJobBuilder.jobName(policy: name, operation: .catalog, token: policy.metadata.uid ?? "")
+        if w.plan.status.artifacts == nil, jobNamed(initialCatalog, w) == nil {
+            _ = start(&w, .catalog, token: policy.metadata.uid ?? "", slot: "follow-up")
+            return
+        }
+        // 2. Prune after the newest successful backup; 3. catalog after the newest prune.
+        if RetentionPreview.rules(policy.spec.retention) != nil, let backup = newestSucceeded(.backup, w.o.jobs),
+           jobNamed(AgentJobBuilder.jobName(policy: name, operation: .prune, token: backup.name), w) == nil {
+            let job = start(&w, .prune, token: backup.name, slot: "follow-up")
+            w.event("PruneStarted", "Applying retention after \(backup.name): Job \(job)")
+            return
+        }
+        if let prune = newestSucceeded(.prune, w.o.jobs),
+           jobNamed(AgentJobBuilder.jobName(policy: name, operation: .catalog, token: prune.name), w) == nil {
+            _ = start(&w, .catalog, token: prune.name, slot: "follow-up")
+            return
+        }
+        // 4. run-now: one backup per distinct annotation value, suspended or not.
+        if let value = policy.metadata.annotations?[Backstop.runNowAnnotation], !value.isEmpty,
+           w.plan.status.lastManualRun?.value != value {
+            let job = start(&w, .backup, token: "manual/" + value, slot: "manual", annotations: [BackstopLabels.runNow: value])
+            var run = ManualRun(value: value)
+            run.job = job
+            run.result = .running
+            run.startedAt = w.now
+            w.plan.status.lastManualRun = run
+            w.event("BackupStarted", "On-demand backup (\(Backstop.runNowAnnotation)=\(value)): Job \(job)")
+            return
+        }
+        // 5. The due slot, unless suspended or past its starting deadline.
+        guard !suspended, let due = schedule.mostRecentFireTime(after: lastSlot, atOrBefore: w.o.now) else { return }
+        let skipped = w.o.policy.status?.lastScheduleTime == nil ? 0
+            : schedule.fireTimes(after: lastSlot, through: due.addingTimeInterval(-0.001), limit: 100).count
+        w.plan.status.lastScheduleTime = Time(due)
+        let slotText = UTCTimestamp.compact(due)
+        if let deadline = policy.spec.startingDeadlineSeconds, w.o.now.timeIntervalSince(due) > Double(deadline) {
+            let message = "Skipped the slot \(Time(due).rfc3339)\(skipped > 0 ? " and \(skipped) earlier" : ""): more than "
+                + "startingDeadlineSeconds=\(deadline) late (operator down or a previous operation ran long); next at "
+                + (next.map { Time($0).rfc3339 } ?? "never")
+            w.set(BackupConditions.missedSchedule, .true, "MissedSchedule", message)
+            w.event("MissedSchedule", message, warning: true)
+            return
+        }
+        if skipped > 0 {
+            let message = "Ran only the latest of \(skipped + 1) due slots (\(Time(due).rfc3339)); \(skipped) earlier slots were skipped"
+            w.set(BackupConditions.missedSchedule, .true, "MissedSchedule", message)
+            w.event("MissedSchedule", message, warning: true)
+        } else if w.conditions.find(BackupConditions.missedSchedule) != nil {
+            w.set(BackupConditions.missedSchedule, .false, "OnSchedule", "the latest slot started on time")
+        }
+        let existed = jobNamed(AgentJobBuilder.jobName(policy: name, operation: .backup, token: slotText), w) != nil
+        let job = start(&w, .backup, token: slotText, slot: slotText, annotations: [BackstopLabels.slotTime: Time(due).rfc3339])
+        if !existed { w.event("BackupStarted", "Scheduled backup for \(Time(due).rfc3339): Job \(job)") }
+    }
+
+    /// `concurrencyPolicy: Replace`: a due slot or run-now replaces a running backup.
+    func replaceIfAsked(_ w: inout Work, active: [Job], schedule: Schedule, lastSlot: Date, suspended: Bool) {
+        guard w.o.policy.spec.concurrencyPolicy == .replace, active.allSatisfy({ $0.operation == .backup }) else { return }
+        let runNow = w.o.policy.metadata.annotations?[Backstop.runNowAnnotation]
+        let manualDue = runNow.map { !$0.isEmpty && w.plan.status.lastManualRun?.value != $0 } ?? false
+        let slotDue = !suspended && schedule.mostRecentFireTime(after: lastSlot, atOrBefore: w.o.now) != nil
+        guard manualDue || slotDue else { return }
+        for job in active {
+            w.plan.actions.append(.deleteJob(name: job.name, uid: job.metadata.uid))
+            w.event("BackupReplaced", "concurrencyPolicy=Replace: stopped Job \(job.name) for a newer run", warning: true)
+        }
+        w.plan.status.activeJob = nil
+        var o = w.o
+        o.jobs = w.o.jobs.filter { $0.isFinished }
+        var inner = w
+        inner.o = o
+        startNext(&inner, schedule: schedule, lastSlot: lastSlot, suspended: suspended, next: nil)
+        inner.o = w.o
+        w = inner
+    }
+
+    func staleness(_ w: inout Work) {
+        guard let text = w.o.policy.spec.verify?.staleAfter, let span = try? TimeSpan(parsing: text) else {
+            if w.conditions.find(BackupConditions.stale) == nil {
+                w.set(BackupConditions.stale, .false, "NotConfigured", "spec.verify.staleAfter is not set")
+            }
+            return
+        }
+        let since = w.plan.status.lastSuccessfulTime?.date ?? w.o.policy.metadata.creationTimestamp?.date ?? w.o.now
+        let staleAt = since.addingTimeInterval(Double(span.seconds))
+        let wasStale = w.conditions.isTrue(BackupConditions.stale)
+        if w.o.now >= staleAt {
+            let message = "No successful backup since \(Time(since).rfc3339) (staleAfter \(text))"
+            w.set(BackupConditions.stale, .true, "BackupStale", message)
+            if !wasStale { w.event("BackupStale", message, warning: true) }
+        } else {
+            w.set(BackupConditions.stale, .false, "Fresh", "Stale after \(Time(staleAt).rfc3339) without a successful backup")
+            w.requeue.append(staleAt.timeIntervalSince(w.o.now))
+        }
+    }
+
+    func readiness(_ w: inout Work, suspended: Bool, next: Date?, oldReady: Condition?) {
+        let nextText = next.map { "next backup at \(Time($0).rfc3339)" } ?? "no scheduled backups"
+        if w.conditions.isTrue(BackupConditions.stale) {
+            w.set(BackupConditions.ready, .false, "BackupStale", w.conditions.find(BackupConditions.stale)?.message ?? "stale")
+        } else if let last = w.conditions.find(BackupConditions.lastBackupSucceeded), last.status == .false {
+            w.set(BackupConditions.ready, .false, "BackupFailed", "Last backup failed (\(last.reason)): \(last.message); \(nextText)")
+        } else if suspended {
+            w.set(BackupConditions.ready, .true, "Suspended", "spec.suspend is true: no scheduled backups (run-now still works)")
+        } else {
+            w.set(BackupConditions.ready, .true, "Scheduled", nextText.prefix(1).uppercased() + nextText.dropFirst())
+        }
+        if let oldReady, oldReady.status == .false, w.conditions.isTrue(BackupConditions.ready),
+           ["InvalidSpec", "SecretMissing"].contains(oldReady.reason) {
+            w.event("Recovered", "\(oldReady.reason) resolved; backups are scheduled again")
+        }
+    }
+
+    /// Deletes recorded Jobs beyond the history limit, never the newest of an operation.
+    func trimHistory(_ w: inout Work) {
+        let recorded = Set(w.plan.actions.compactMap { if case .markRecorded(let n) = $0 { n } else { nil } })
+        for op in BackupOperation.allCases {
+            let done = w.o.jobs.filter { $0.operation == op && $0.isFinished && ($0.isRecorded || recorded.contains($0.name)) }
+                .sorted { $0.createdAt > $1.createdAt }
+            // Only Jobs whose result is already durable in status (annotated) are deleted.
+            for job in done.dropFirst(max(1, historyLimit)) where job.isRecorded {
+                w.plan.actions.append(.deleteJob(name: job.name, uid: job.metadata.uid))
+            }
+        }
+    }
+}

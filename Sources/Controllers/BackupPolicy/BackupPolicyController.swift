@@ -1,0 +1,157 @@
+import DynamicJSON
+import Foundation
+import KubeClient
+import KubeModel
+import KubeRuntime
+import Logging
+
+/// Wiring and I/O of the BackupPolicy controller: gather (informer caches; Secrets by GET
+/// only when a Job may start), plan (`BackupPlanner`, pure), execute (create/delete Jobs,
+/// write /status when changed, mark recorded Jobs, Events, metrics). An idle policy costs no
+/// API request: reads come from caches and the next wake-up is a delayed queue add.
+public enum BackupPolicyController {
+    public static let name = "backuppolicy"
+
+    /// What `backstopControllers` returns for this controller.
+    public static func registration(_ settings: ControllerSettings) -> ControllerRegistration {
+        ControllerRegistration(name: name) { manager in _ = setup(manager, settings) }
+    }
+
+    /// Creates the informers (policies; Jobs and Pods labelled `backstop.dev/policy`) and the
+    /// controller on `manager`.
+    @discardableResult
+    public static func setup(_ manager: Manager, _ settings: ControllerSettings) -> Controller {
+        let policies = manager.informer(BackupPolicy.self)
+        let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.policy)
+        let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.policy)
+        let reconciler = BackupReconciler(client: manager.client, recorder: manager.recorder, policies: policies, jobs: jobs,
+                                          pods: pods, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory))
+        let controller = manager.controller(name: name, workers: settings.backupWorkers) { key, context in
+            try await reconciler.reconcile(key, context)
+        }
+        controller.watches(policies)
+        controller.watchesOwned(jobs, ownerKind: BackupPolicy.resourceType.kind)
+        controller.watches(pods) { pod in
+            guard let policy = pod.metadata.labels?[BackstopLabels.policy] else { return [] }
+            return [ObjectKey(namespace: pod.metadata.namespace, name: policy)]
+        }
+        return controller
+    }
+}
+
+final class BackupReconciler: Sendable {
+    let client: KubeClient
+    let recorder: EventRecorder
+    let policies: Informer<BackupPolicy>
+    let jobs: Informer<Job>
+    let pods: Informer<Pod>
+    let settings: ControllerSettings
+    let planner: BackupPlanner
+    let metrics: BackupMetrics
+
+    init(client: KubeClient, recorder: EventRecorder, policies: Informer<BackupPolicy>, jobs: Informer<Job>,
+         pods: Informer<Pod>, settings: ControllerSettings, metrics: BackupMetrics) {
+        self.client = client
+        self.recorder = recorder
+        self.policies = policies
+        self.jobs = jobs
+        self.pods = pods
+        self.settings = settings
+        self.metrics = metrics
+        let grace = settings.resultGracePeriod.components
+        planner = BackupPlanner(builder: AgentJobBuilder(agentImage: settings.agentImage), secretRecheck: settings.secretRecheckInterval,
+                                historyLimit: settings.jobHistoryLimit,
+                                resultGrace: Double(grace.seconds) + Double(grace.attoseconds) / 1e18)
+    }
+
+    func reconcile(_ key: ObjectKey, _ context: ReconcileContext) async throws -> ReconcileResult {
+        guard let policy = policies.cache.get(key), policy.metadata.deletionTimestamp == nil else { return .done }
+        let uid = policy.metadata.uid ?? ""
+        let owned = jobs.cache.list(namespace: key.namespace, labels: [BackstopLabels.policy: key.name])
+            .filter { $0.metadata.ownerReferences?.contains { $0.uid == uid } ?? false }
+        let podList = pods.cache.list(namespace: key.namespace, labels: [BackstopLabels.policy: key.name])
+        var observed = BackupObserved(policy: policy, jobs: owned, pods: podList, now: settings.clock())
+        var plan = planner.plan(observed)
+        if plan.wantsSecrets, !plan.referencedSecrets.isEmpty {
+            observed.secrets = try await readSecrets(plan.referencedSecrets, namespace: key.namespace)
+            plan = planner.plan(observed)
+        }
+        try await execute(plan, policy: policy, logger: context.logger)
+        return plan.requeueAfter.map { .requeue(after: $0) } ?? .done
+    }
+
+    /// Existence and key names only; values are never kept, logged or copied.
+    func readSecrets(_ names: [String], namespace: String) async throws -> [String: SecretState] {
+        var out: [String: SecretState] = [:]
+        let api = client.resource(Secret.self, namespace: namespace)
+        for name in names {
+            if let secret = try await api.getIfExists(name) {
+                out[name] = .present(keys: Set((secret.data ?? [:]).keys).union((secret.stringData ?? [:]).keys))
+            } else {
+                out[name] = .missing
+            }
+        }
+        return out
+    }
+
+    func execute(_ plan: BackupPlan, policy: BackupPolicy, logger: Logger) async throws {
+        let namespace = policy.metadata.namespace ?? ""
+        let jobAPI = client.resource(Job.self, namespace: namespace)
+        for action in plan.actions {
+            switch action {
+            case .createJob(let job): try await create(job, jobAPI, logger)
+            case .deleteJob(let name, let uid): try await delete(name, uid: uid, jobAPI)
+            case .markRecorded: break
+            }
+        }
+        if plan.status != policy.status {
+            var updated = policy
+            updated.status = plan.status
+            // resourceVersion-checked: a 409 means the cache was stale; the retry plans again.
+            _ = try await client.resource(BackupPolicy.self, namespace: namespace).updateStatus(updated)
+        }
+        for action in plan.actions {
+            if case .markRecorded(let name) = action { try await markRecorded(name, jobAPI) }
+        }
+        for event in plan.events {
+            recorder.record(policy, type: event.warning ? .warning : .normal, reason: event.reason, message: event.message)
+        }
+        metrics.apply(plan.metrics, namespace: namespace, policy: policy.metadata.name ?? "")
+    }
+
+    func create(_ job: Job, _ api: ResourceClient<Job>, _ logger: Logger) async throws {
+        var adopted = false
+        do {
+            let created: Job = try await api.create(job)
+            _ = created
+        } catch {
+            // Same deterministic name: the Job of this slot exists already (restart, stale cache). Adopt it.
+            if error.kind != .alreadyExists { throw error }
+            adopted = true
+        }
+        let jobName = job.metadata.name ?? ""
+        logger.info(adopted ? "adopted existing Job" : "created Job", metadata: ["job": .string(jobName)])
+    }
+
+    func delete(_ name: String, uid: String?, _ api: ResourceClient<Job>) async throws {
+        let options = DeleteOptions(propagationPolicy: .background, preconditionUID: uid)
+        do {
+            let deleted: Job? = try await api.delete(name, options: options)
+            _ = deleted
+        } catch {
+            // Gone already, or another Job now has this name: nothing of ours to delete.
+            if error.kind != .notFound && error.kind != .conflict { throw error }
+        }
+    }
+
+    func markRecorded(_ name: String, _ api: ResourceClient<Job>) async throws {
+        let patch = JSONValue.object(["metadata": .object(["annotations": .object([BackstopLabels.recorded: .string("true")])])])
+        do {
+            let patched: Job = try await api.patch(name, .merge(patch))
+            _ = patched
+        } catch {
+            // Deleted meanwhile (history trimming, GC): nothing to mark.
+            if error.kind != .notFound { throw error }
+        }
+    }
+}
