@@ -13,5 +13,11 @@
 /// - `Postgres/`: `pg_dump -Fc` source (row counts in the dump's exported snapshot, guards,
 ///   client/server version check), `pg_restore` target (single transaction, clean or create),
 ///   `pg_restore -l` verifier, post-restore row-count and SQL checks.
+/// - `ClickHouse/`: logical export over HTTP (`ClickHouseSource`: schema + `FORMAT Native` per
+///   table in a framed `ClickHouseArchive`, rows counted by `NativeBlockCounter`), verifier and
+///   restore target (create/clean, table subset, rename, streamed INSERT).
+/// - `S3Mirror/`: incremental bucket snapshots (`S3MirrorSource`: a JSON-lines listing as the
+///   artifact, object copies beside it), blob checks, restore into a bucket, prune's blob GC.
 /// - `Commands/`: the spec (`AgentSpec`), `AgentRunner` (one function per command, result JSON),
-///   prune and cleanup, `AgentMain` (stdout + ≤ 4 KiB termination message).
+///   prune (with stale-partial and unreferenced-object cleanup) and cleanup, `AgentMain`
+///   (stdout + ≤ 4 KiB termination message), `TerminationSignals` (SIGTERM → abort cleanly).

@@ -34,7 +34,10 @@ public enum AgentMain {
             }
             var spec = try AgentSpec.decode(try readSpec(invocation))
             if invocation.dryRun { spec.dryRun = true }
-            outcome = await AgentRunner.run(command, spec: spec, context: context)
+            let request = spec
+            outcome = await TerminationSignals.run(context: context) {
+                await AgentRunner.run(command, spec: request, context: context)
+            }
         } catch {
             let failure = error as? AgentError ?? AgentError(.internal, "\(error)")
             context.progress("agent: \(failure)")
@@ -51,6 +54,12 @@ public enum AgentMain {
             }
         }
         return outcome
+    }
+
+    /// What SIGTERM does, for the commands running in-process with this work directory (the
+    /// transfer is aborted, the result says `Terminated`). For in-process hosts and tests.
+    public static func terminate(workDirectory: String, progress: ProgressLog = .standardError) {
+        TerminationSignals.received(SIGTERM, workDirectory: workDirectory, progress: progress)
     }
 
     static func readSpec(_ invocation: Invocation) throws -> [UInt8] {

@@ -32,6 +32,9 @@ extension AgentRunner {
             try await store.delete(key: orphan.key)
             orphansDeleted.append(.string(orphan.key))
         }
+        // A killed agent's leftovers (partial files, open multipart uploads), older than an hour.
+        let stale = try await store.removeStale(prefix: layout.directory, before: now.addingTimeInterval(-3600), dryRun: dryRun)
+        for key in stale { context.progress("prune: \(dryRun ? "would remove" : "removed") stale partial upload \(key)") }
         // Bucket snapshots share object copies: remove those no kept snapshot lists.
         let kept = plan.decisions.filter(\.keep).map { catalog.manifests[$0.index] }
         let garbage = try await S3Snapshot.collectGarbage(store: store, layout: layout, remaining: dryRun ? catalog.manifests.filter { m in
@@ -46,6 +49,7 @@ extension AgentRunner {
             "decisions": .array(decisions),
         ]
         if !orphansDeleted.isEmpty { result["orphansDeleted"] = .array(orphansDeleted) }
+        if !stale.isEmpty { result[dryRun ? "stalePartialsWouldRemove" : "stalePartialsRemoved"] = try JSONValue.encode(stale) }
         if garbage.count > 0 {
             result[dryRun ? "objectsWouldDelete" : "objectsDeleted"] = .int(Int64(garbage.count))
             result["objectBytesFreed"] = .int(dryRun ? 0 : garbage.bytes)

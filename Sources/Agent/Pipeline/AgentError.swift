@@ -34,6 +34,8 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case restoreFailed = "RestoreFailed"
         case cleanupFailed = "CleanupFailed"
         case queryFailed = "QueryFailed"
+        /// SIGTERM/SIGINT: the transfer was stopped and aborted (no artifact was stored).
+        case terminated = "Terminated"
         // Exit 1: a bug or something unforeseen.
         case `internal` = "Internal"
 
@@ -47,7 +49,7 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
                 AgentExitCode.refused
             case .checksumMismatch, .sizeMismatch, .formatInvalid, .manifestInvalid, .tooSmall, .verificationFailed:
                 AgentExitCode.integrity
-            case .toolFailed, .uploadFailed, .storeFailed, .restoreFailed, .cleanupFailed, .queryFailed:
+            case .toolFailed, .uploadFailed, .storeFailed, .restoreFailed, .cleanupFailed, .queryFailed, .terminated:
                 AgentExitCode.failed
             case .internal: AgentExitCode.internalError
             }

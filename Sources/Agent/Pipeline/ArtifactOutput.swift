@@ -27,6 +27,7 @@ public actor ArtifactOutput {
 
     public func write(_ chunk: ByteChunk) async throws {
         guard !chunk.isEmpty else { return }
+        if Task.isCancelled { throw AgentError(.terminated, "stopped after \(bytesWritten) bytes") }
         if head.count < Self.headLength { head += chunk.prefix(Self.headLength - head.count) }
         hasher.update(data: chunk)
         bytesWritten += Int64(chunk.count)

@@ -71,6 +71,9 @@ public protocol ArtifactStore: ArtifactSink {
     /// A local file path for the object when the store is a mounted directory, so tools can
     /// read it in place (seekable, parallel restore); nil for remote stores.
     func localPath(key: String) -> String?
+    /// What a killed agent left under `prefix` and is older than `before`: hidden partial files
+    /// of a volume, open multipart uploads of S3. Removed (unless `dryRun`); returns their names.
+    func removeStale(prefix: String, before: Date, dryRun: Bool) async throws -> [String]
 }
 
 /// What an artifact is: recorded in the manifest, used for its file name and content type.

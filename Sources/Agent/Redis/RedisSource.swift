@@ -87,7 +87,10 @@ public struct RedisSource: BackupSource {
         let out = try await Subprocess.run(cli, spec.cliArguments + command, environment: spec.cliEnvironment(password))
         let endpoint = "\(spec.host):\(spec.port ?? 6379)"
         let text = out.stdout + "\n" + out.stderr
-        if text.contains("NOAUTH") || text.contains("WRONGPASS") || text.contains("AUTH failed") || text.contains("invalid password") {
+        // Only the reply itself (INFO's errorstats list `errorstat_NOAUTH` after anyone's failed login).
+        let reply = out.stdout.hasPrefix("(error) ") ? out.stdout.dropFirst(8) : out.stdout[...]
+        let markers = ["NOAUTH", "WRONGPASS", "AUTH failed", "invalid password"]
+        if markers.contains(where: { out.stderr.contains($0) }) || reply.hasPrefix("NOAUTH") || reply.hasPrefix("WRONGPASS") {
             throw AgentError(.authenticationFailed, "redis \(endpoint): authentication failed (check the password file"
                              + (spec.user.map { " and user \($0)" } ?? "") + ")")
         }

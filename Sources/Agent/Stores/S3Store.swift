@@ -85,6 +85,25 @@ public struct S3Store: ArtifactStore {
         return S3DownloadStream(body: object.body, label: key)
     }
 
+    public func removeStale(prefix: String, before: Date, dryRun: Bool) async throws -> [String] {
+        let uploads = try await mapErrors("list uploads \(prefix)") { try await client.listMultipartUploads(bucket: bucket, prefix: prefix) }
+        var removed: [String] = []
+        for upload in uploads {
+            // An artifact's key carries its start time; some servers (moto) report a fixed `Initiated`.
+            let name = upload.key.split(separator: "/").last.map(String.init) ?? ""
+            let started = (try? ArtifactID(parsing: name.prefix { $0 != "." }))?.time
+                ?? upload.initiated.flatMap { UTCTimestamp.parseRFC3339($0) }
+            guard let started, started < before else { continue }
+            if !dryRun {
+                try await mapErrors("abort upload of \(upload.key)") {
+                    try await client.abortMultipartUpload(bucket: bucket, key: upload.key, uploadID: upload.uploadID)
+                }
+            }
+            removed.append(upload.key)
+        }
+        return removed
+    }
+
     public func delete(key: String) async throws {
         try await mapErrors("delete \(key)") { try await client.deleteObject(bucket: bucket, key: key) }
     }

@@ -89,11 +89,20 @@ actor S3Upload: ArtifactUpload {
         await abortUpload()
     }
 
+    /// Runs detached so the abort requests go out even when the caller was cancelled (SIGTERM).
     private func abortUpload() async {
-        inFlight?.cancel()
-        _ = try? await inFlight?.value
-        inFlight = nil
+        let inFlight = self.inFlight
+        self.inFlight = nil
         buffer = []
+        let (client, bucket, key, uploadID) = (self.client, self.bucket, self.key, self.uploadID)
+        await Task.detached {
+            inFlight?.cancel()
+            _ = try? await inFlight?.value
+            await Self.abortMultipart(client: client, bucket: bucket, key: key, uploadID: uploadID)
+        }.value
+    }
+
+    private static func abortMultipart(client: S3Client, bucket: String, key: String, uploadID: String) async {
         // A stalled or restarting server may refuse the first attempts: keep trying for ~30 s,
         // because an abandoned multipart upload keeps its parts (and costs) forever.
         for attempt in 0..<8 {

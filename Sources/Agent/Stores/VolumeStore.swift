@@ -95,6 +95,31 @@ public struct VolumeStore: ArtifactStore {
         try FileDescriptorStream.open(path: try path(for: key), label: key)
     }
 
+    public func removeStale(prefix: String, before: Date, dryRun: Bool) async throws -> [String] {
+        let root = self.root
+        return try await io.run {
+            let base = prefix.lastIndex(of: "/").map { String(prefix[...$0]) } ?? ""
+            if !base.isEmpty { try StoreKey.validate(String(base.dropLast())) }
+            let start = (root as NSString).appendingPathComponent(base)
+            guard let walker = FileManager.default.enumerator(atPath: start) else { return [] }
+            var removed: [String] = []
+            while let relative = walker.nextObject() as? String {
+                let name = (relative as NSString).lastPathComponent
+                // `.<final name>.partial-<rand>` (uploads) and `.<name>.restore-<rand>` are ours.
+                guard name.hasPrefix("."), name.contains(".partial-") else { continue }
+                let path = (start as NSString).appendingPathComponent(relative)
+                var info = stat()
+                guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+                      Double(info.st_mtim.tv_sec) < before.timeIntervalSince1970 else { continue }
+                if !dryRun, unlink(path) != 0, errno != ENOENT {
+                    throw AgentError(.storeFailed, "cannot delete \(base + relative): \(String(cString: strerror(errno)))")
+                }
+                removed.append(base + relative)
+            }
+            return removed.sorted()
+        }
+    }
+
     public func delete(key: String) async throws {
         let path = try path(for: key)
         try await io.run {
