@@ -1,0 +1,148 @@
+import BackstopCore
+import Controllers
+import DynamicJSON
+import Foundation
+import KubeModel
+import Postgres
+import TestSupport
+import Testing
+
+/// The controller against an in-process KubeSim whose Job runner executes the real
+/// `backstop agent` against the real PostgreSQL of `hack/test-services.sh`.
+@Suite(.serialized) struct BackupIntegrationTests {
+    /// A fresh database with a table, so the agent has something to dump.
+    static func database() async throws -> (TestServices.Postgres, String) {
+        let pg = try TestServices.postgres()
+        let name = "ctl_" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        _ = try await admin.execute("CREATE DATABASE \(name)")
+        await admin.close()
+        let db = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, database: name, user: pg.user,
+                                                                     password: pg.password))
+        _ = try await db.executeScript("CREATE TABLE entries (id int primary key, body text); INSERT INTO entries SELECT g, 'row ' || g FROM generate_series(1, 500) g;")
+        await db.close()
+        return (pg, name)
+    }
+
+    static func policy(_ name: String, pg: TestServices.Postgres, database: String, secret: String = "db-creds",
+                       schedule: String = "@every 1h") -> BackupPolicy {
+        var spec = BackupPolicySpec(
+            schedule: schedule,
+            source: BackupSource(postgres: PostgresSource(host: pg.host, port: pg.port, database: database, user: pg.user,
+                                                          passwordSecretRef: SecretKeySelector(name: secret, key: "password"))),
+            destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "pg")),
+            retention: RetentionPolicy(keepLast: 1))
+        spec.source.postgres?.rowCounts = ["entries"]
+        spec.verify = BackupVerification(checksum: true, listContents: true, minSizeBytes: 100)
+        return BackupPolicy(metadata: ObjectMeta(name: name, namespace: "team"), spec: spec)
+    }
+
+    @Test func aPostgresPolicyToAVolumeProducesAVerifiedArtifactThenPrunes() async throws {
+        let (pg, database) = try await Self.database()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        try h.create(Self.policy("orders", pg: pg, database: database))
+        h.startController()
+        // The new policy first catalogs its (empty) store.
+        #expect(try await eventually { try await h.policy("orders").status?.artifacts?.count == 0 })
+        try await h.annotate("orders", Backstop.runNowAnnotation, "first")
+        // The backup, its prune and the catalog after it all land in status.
+        let done = try await eventually(.seconds(90)) {
+            let s = try await h.policy("orders").status
+            return s?.lastBackup?.verified == true && s?.lastPrune != nil && s?.lastManualRun?.result == .succeeded
+                && s?.activeJob == nil && s?.artifacts?.count == 1
+        }
+        let p = try await h.policy("orders")
+        #expect(done, "status: \(String(describing: p.status))")
+        let s = try #require(p.status)
+        #expect(s.conditions?.find("Ready")?.status == .true)
+        #expect(s.conditions?.find("LastBackupSucceeded")?.status == .true)
+        #expect(s.conditions?.find("Verified")?.status == .true)
+        #expect(s.lastSuccessfulTime != nil && s.lastVerifiedTime != nil)
+        #expect((s.artifacts?.totalBytes ?? 0) > 100)
+        #expect(s.observedGeneration == 1)
+        #expect(s.source?.hasPrefix("postgres://") == true)
+        let id = try #require(s.lastBackup?.id)
+        // The artifact and its manifest are in the claim's directory.
+        let dir = try #require(try h.claimDirectory("backups"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/pg/orders")
+        #expect(files.contains { $0.hasPrefix(id) && $0.hasSuffix(".manifest.json") })
+        // One Job per operation: catalog, backup, prune, catalog; all owned by the policy.
+        let jobs = try h.jobs(of: "orders")
+        let ops = jobs.compactMap { $0["metadata"]?["labels"]?[BackstopLabels.operation]?.stringValue }.sorted()
+        #expect(ops == ["backup", "catalog", "catalog", "prune"])
+        #expect(jobs.allSatisfy { $0["metadata"]?["ownerReferences"]?[0]?["uid"]?.stringValue == p.metadata.uid })
+        let reasons = try h.events(of: "orders").map(\.reason)
+        for reason in ["BackupStarted", "BackupSucceeded", "PruneStarted", "Pruned", "CatalogRefreshed"] {
+            #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
+        }
+        let metrics = h.metricsText()
+        #expect(metrics.contains("backstop_backup_last_success_timestamp_seconds{namespace=\"team\",policy=\"orders\"}"))
+        #expect(metrics.contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1"))
+        #expect(metrics.contains("backstop_backup_duration_seconds_count{namespace=\"team\",policy=\"orders\"} 1"))
+        // Secret values never reach status or Events.
+        #expect(!String(describing: s).contains(pg.password))
+        #expect(try !h.events(of: "orders").contains { $0.message.contains(pg.password) })
+        await h.stop()
+    }
+
+    @Test func aWrongPasswordFailsWithTheAgentsReasonAndTheNextSlotStillRuns() async throws {
+        let (pg, database) = try await Self.database()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": "definitely-not-" + pg.password])
+        try h.claim("backups")
+        try h.create(Self.policy("wrongpw", pg: pg, database: database))
+        h.startController()
+        #expect(try await eventually { try await h.policy("wrongpw").status?.artifacts != nil })
+        try await h.annotate("wrongpw", Backstop.runNowAnnotation, "try")
+        let failed = try await eventually(.seconds(60)) {
+            try await h.policy("wrongpw").status?.conditions?.find("LastBackupSucceeded")?.status == .false
+        }
+        #expect(failed)
+        let s = try #require(try await h.policy("wrongpw").status)
+        let last = try #require(s.conditions?.find("LastBackupSucceeded"))
+        #expect(last.reason == "AuthenticationFailed", "\(last)")
+        #expect(s.conditions?.find("Ready")?.status == .false)
+        #expect(s.lastManualRun?.result == .failed)
+        #expect(try h.events(of: "wrongpw").contains { $0.type == "Warning" && $0.reason == "BackupFailed" })
+        #expect(h.metricsText().contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 1"))
+        // The next slot (one hour later on the controller's clock) still gets its Job.
+        let before = try h.jobs(of: "wrongpw").count
+        h.advance(3600)
+        try await h.annotate("wrongpw", "test/poke", "1")
+        let scheduled = try await eventually(.seconds(60)) {
+            try h.jobs(of: "wrongpw").contains { $0["metadata"]?["labels"]?[BackstopLabels.slot]?.stringValue?.hasSuffix("Z") == true }
+        }
+        #expect(scheduled)
+        #expect(try h.jobs(of: "wrongpw").count == before + 1)
+        #expect(await eventually(.seconds(60)) {
+            h.metricsText().contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 2")
+        })
+        await h.stop()
+    }
+
+    @Test func aMissingSecretGivesReadyFalseAndNoJobUntilItExists() async throws {
+        let pg = try TestServices.postgres()
+        let h = try await ControllerHarness()
+        try h.claim("backups")
+        try h.create(Self.policy("nosecret", pg: pg, database: "postgres", secret: "later"))
+        h.startController()
+        let notReady = try await eventually(.seconds(30)) {
+            try await h.policy("nosecret").status?.conditions?.find("Ready")?.reason == "SecretMissing"
+        }
+        #expect(notReady)
+        let ready = try #require(try await h.policy("nosecret").status?.conditions?.find("Ready"))
+        #expect(ready.status == .false && ready.message.contains("Secret later not found"))
+        #expect(try h.events(of: "nosecret").contains { $0.type == "Warning" && $0.reason == "SecretMissing" })
+        try await Task.sleep(for: .seconds(2))
+        #expect(try h.jobs(of: "nosecret").isEmpty)
+        // Creating the Secret recovers without touching the policy.
+        try h.secret("later", ["password": pg.password])
+        #expect(try await eventually(.seconds(30)) {
+            try await h.policy("nosecret").status?.conditions?.find("Ready")?.status == .true
+        })
+        #expect(try await eventually(.seconds(30)) { try !h.jobs(of: "nosecret").isEmpty })
+        await h.stop()
+    }
+}

@@ -1,0 +1,156 @@
+import BackstopCore
+import Controllers
+import DynamicJSON
+import Foundation
+import KubeModel
+import Testing
+
+/// Status, conditions, Events and metrics from finished Jobs; validation, Secrets, staleness
+/// and the retention preview.
+@Suite struct PlannerResultTests {
+    let slot = UTCTimestamp.compact(Fx.hour(1))
+
+    @Test func aSuccessfulBackupIsRecordedAndFollowedByAPruneJob() throws {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true)
+        let pod = Fx.pod(for: job, exitCode: 0, message: Fx.backupResult(id: "20260528T210005Z-ab12"))
+        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [pod], secrets: Fx.secretsOK,
+                                                  now: Fx.hour(1).addingTimeInterval(60)))
+        let s = plan.status
+        #expect(s.lastBackup?.id == "20260528T210005Z-ab12")
+        #expect(s.lastBackup?.verified == true)
+        #expect(s.lastBackup?.job == job.metadata.name)
+        #expect(s.lastSuccessfulTime != nil && s.lastVerifiedTime == s.lastSuccessfulTime)
+        #expect(s.artifacts?.count == 1 && s.artifacts?.totalBytes == 4096)
+        #expect(s.recentBackups?.count == 1)
+        #expect(s.conditions?.find(BackupConditions.lastBackupSucceeded)?.status == .true)
+        #expect(s.conditions?.find(BackupConditions.verified)?.status == .true)
+        #expect(s.conditions?.find(BackupConditions.ready)?.status == .true)
+        #expect(plan.actions.contains(.markRecorded(name: job.metadata.name!)))
+        #expect(plan.events.contains { $0.reason == "BackupSucceeded" && !$0.warning })
+        #expect(plan.metrics.contains(.backupSucceeded(durationSeconds: 2.5)))
+        let prune = try #require(plan.createdJobs.first)
+        #expect(prune.metadata.labels?[BackstopLabels.operation] == "prune")
+        #expect(prune.spec?.template.spec?.containers.first?.args?.prefix(2) == ["agent", "prune"])
+        // Recording twice (the annotation write lagging behind status) changes nothing.
+        var p2 = p
+        p2.status = s
+        let again = Fx.planner.plan(BackupObserved(policy: p2, jobs: [job], pods: [pod], secrets: Fx.secretsOK,
+                                                   now: Fx.hour(1).addingTimeInterval(61)))
+        #expect(again.status.artifacts?.count == 1)
+        #expect(!again.events.contains { $0.reason == "BackupSucceeded" })
+        #expect(!again.metrics.contains(.backupSucceeded(durationSeconds: 2.5)))
+    }
+
+    @Test func aFailedBackupCarriesTheAgentsReasonAndCountsAFailure() throws {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)
+        let message = #"{"ok":false,"reason":"AuthenticationFailed","message":"source: password authentication failed for user backup","exitCode":3}"#
+        let pod = Fx.pod(for: job, exitCode: 3, message: message)
+        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [pod], secrets: Fx.secretsOK,
+                                                  now: Fx.hour(1).addingTimeInterval(60)))
+        let last = try #require(plan.status.conditions?.find(BackupConditions.lastBackupSucceeded))
+        #expect(last.status == .false)
+        #expect(last.reason == "AuthenticationFailed")
+        #expect(last.message.contains("password authentication failed"))
+        #expect(plan.status.conditions?.find(BackupConditions.ready)?.reason == "BackupFailed")
+        #expect(plan.events.contains { $0.warning && $0.reason == "BackupFailed" && $0.message.contains("AuthenticationFailed") })
+        #expect(plan.metrics.contains(.backupFailed(durationSeconds: nil)))
+        #expect(plan.createdJobs.isEmpty) // no prune after a failure
+    }
+
+    @Test func aFinishedJobWaitsBrieflyForItsPodThenReportsTheJobCondition() {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        var job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)
+        job.status?.conditions = [JobCondition(type: "Failed", status: .true, reason: "DeadlineExceeded", message: "Job was active longer than specified deadline")]
+        let early = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(25)))
+        #expect(!early.actions.contains(.markRecorded(name: job.metadata.name!)))
+        let late = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(120)))
+        #expect(late.status.conditions?.find(BackupConditions.lastBackupSucceeded)?.reason == "DeadlineExceeded")
+    }
+
+    @Test func aRunNowResultIsRecordedInLastManualRun() {
+        var status = Fx.settled(lastSlot: Fx.hour(1))
+        var run = ManualRun(value: "v1")
+        run.result = .running
+        status.lastManualRun = run
+        var p = Fx.policy(status: status)
+        p.metadata.annotations = [Backstop.runNowAnnotation: "v1"]
+        let job = Fx.job(p, .backup, token: "manual/v1", created: Fx.hour(1), finished: true,
+                         annotations: [Backstop.runNowAnnotation: "v1"])
+        let pod = Fx.pod(for: job, exitCode: 0, message: Fx.backupResult(id: "20260528T210005Z-cd34"))
+        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [pod], secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(30)))
+        #expect(plan.status.lastManualRun?.result == .succeeded)
+        #expect(plan.status.lastManualRun?.finishedAt != nil)
+    }
+
+    @Test(arguments: ["61 * * * *", "@every 10s"])
+    func anInvalidScheduleGivesReadyFalseAndNoJob(schedule: String) {
+        let p = Fx.policy(schedule: schedule, status: Fx.settled(lastSlot: Fx.hour(0)))
+        let plan = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: Fx.hour(5)))
+        let ready = plan.status.conditions?.find(BackupConditions.ready)
+        #expect(ready?.status == .false && ready?.reason == "InvalidSpec")
+        #expect(ready?.message.contains("spec.schedule") == true)
+        #expect(plan.createdJobs.isEmpty)
+        #expect(plan.events.contains { $0.warning && $0.reason == "InvalidSpec" })
+    }
+
+    @Test func aMissingSecretOrKeyGivesReadyFalseNoJobAndRecovers() throws {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
+        let now = Fx.hour(1).addingTimeInterval(10)
+        for (secrets, text) in [(["db-creds": SecretState.missing], "Secret db-creds not found"),
+                                (["db-creds": .present(keys: ["user"])], "Secret db-creds has no key password")] {
+            let plan = Fx.planner.plan(BackupObserved(policy: p, secrets: secrets, now: now))
+            let ready = try #require(plan.status.conditions?.find(BackupConditions.ready))
+            #expect(ready.status == .false && ready.reason == "SecretMissing" && ready.message.contains(text))
+            #expect(plan.createdJobs.isEmpty)
+            #expect(plan.events.contains { $0.warning && $0.reason == "SecretMissing" })
+            #expect(plan.requeueAfter != nil && plan.requeueAfter! <= .seconds(6))
+            // The value of a Secret never reaches status or Events (only names and keys do).
+            #expect(!ready.message.contains("hunter2"))
+        }
+        var broken = p
+        broken.status = Fx.planner.plan(BackupObserved(policy: p, secrets: ["db-creds": .missing], now: now)).status
+        #expect(Fx.planner.plan(BackupObserved(policy: broken, secrets: nil, now: now)).wantsSecrets)
+        let fixed = Fx.planner.plan(BackupObserved(policy: broken, secrets: Fx.secretsOK, now: now))
+        #expect(fixed.createdJobs.count == 1)
+        #expect(fixed.status.conditions?.find(BackupConditions.ready)?.status == .true)
+        #expect(fixed.events.contains { $0.reason == "Recovered" })
+    }
+
+    @Test func staleAfterWithoutSuccessTurnsReadyFalse() {
+        var status = Fx.settled(lastSlot: Fx.hour(0))
+        status.lastSuccessfulTime = Time(Fx.hour(-30))
+        var p = Fx.policy(status: status)
+        p.spec.verify = BackupVerification(staleAfter: "26h")
+        let plan = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: Fx.hour(0).addingTimeInterval(60)))
+        #expect(plan.status.conditions?.find(BackupConditions.stale)?.status == .true)
+        #expect(plan.status.conditions?.find(BackupConditions.ready)?.reason == "BackupStale")
+        #expect(plan.events.contains { $0.warning && $0.reason == "BackupStale" })
+        var fresh = p
+        fresh.status?.lastSuccessfulTime = Time(Fx.hour(-1))
+        let ok = Fx.planner.plan(BackupObserved(policy: fresh, secrets: Fx.secretsOK, now: Fx.hour(0).addingTimeInterval(60)))
+        #expect(ok.status.conditions?.find(BackupConditions.stale)?.status == .false)
+    }
+
+    @Test func aCatalogResultGivesArtifactTotalsAndTheRetentionPreview() throws {
+        let p = Fx.policy(retention: RetentionPolicy(keepLast: 2), status: nil)
+        let job = Fx.job(p, .catalog, token: p.metadata.uid!, created: Fx.t0, finished: true)
+        let artifacts: [JSONValue] = (0..<4).map { i in
+            let t = Time(Fx.hour(Double(-24 * i)))
+            return ["id": .string("\(UTCTimestamp.compact(t.date))-000\(i)"), "createdAt": .string(t.rfc3339), "sizeBytes": 100,
+                    "verified": true, "pinned": false]
+        }
+        let message = JSONValue.object(["ok": true, "count": 4, "totalBytes": 400, "artifacts": .array(artifacts),
+                                        "location": "volume"]).jsonString
+        let pod = Fx.pod(for: job, exitCode: 0, message: message)
+        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [pod], secrets: Fx.secretsOK, now: Fx.t0.addingTimeInterval(30)))
+        #expect(plan.status.artifacts?.count == 4 && plan.status.artifacts?.totalBytes == 400)
+        #expect(plan.status.lastSuccessfulTime == Time(Fx.hour(0)))
+        let preview = try #require(plan.status.retentionPlan)
+        // keepLast 2 after the next backup keeps it and the newest existing one: 3 would go.
+        #expect(preview.wouldDelete?.count == 3)
+        #expect(preview.wouldDelete?.allSatisfy { $0.reason.contains("no rule keeps it") } == true)
+        #expect(plan.events.contains { $0.reason == "CatalogRefreshed" })
+    }
+}

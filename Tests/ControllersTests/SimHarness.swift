@@ -1,0 +1,144 @@
+import Controllers
+import DynamicJSON
+import Foundation
+import KubeClient
+import KubeModel
+import KubeRuntime
+import KubeSim
+import Logging
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// An in-process KubeSim whose Job runner runs the `backstop` binary built beside the tests,
+/// the Backstop CRDs, and the BackupPolicy controller on a Manager with its own Prometheus
+/// registry and a clock the test can move forward.
+final class ControllerHarness: Sendable {
+    static let image = "backstop:ctl-test"
+    let sim: KubeSim
+    let client: KubeClient
+    let registry: PrometheusCollectorRegistry
+    let clock = TestClock()
+    private let run = Mutex<(group: ServiceGroup?, task: Task<Void, any Error>?)>((nil, nil))
+
+    static func backstopBinary() throws -> String {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [dir.appendingPathComponent("backstop").path,
+                          dir.deletingLastPathComponent().appendingPathComponent("backstop").path]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw HarnessError("no backstop executable next to the tests (build with BACKSTOP_ONLY=ControllersTests,BackstopCLI); looked in \(candidates)")
+        }
+        return found
+    }
+
+    init() async throws {
+        var options = KubeSimOptions()
+        options.bookmarkInterval = 1
+        options.controllers.jobRunner = true
+        options.controllers.pvcBinder = true
+        options.jobRunner.images = [Self.image: [try Self.backstopBinary()]]
+        sim = try await KubeSim.start(options)
+        for kind in Backstop.kinds { _ = try sim.store.create(kind.crd) }
+        _ = try sim.store.create(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "team"]])
+        var clientOptions = KubeClientOptions(qps: 200, burst: 200)
+        clientOptions.retryBackoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(200))
+        client = try KubeClient(config: KubeConfig(server: sim.url, credentials: .token(sim.adminToken),
+                                                   certificateAuthority: sim.caPEM.map { .data(Array($0.utf8)) }),
+                                options: clientOptions, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        registry = PrometheusCollectorRegistry()
+    }
+
+    func advance(_ seconds: TimeInterval) { clock.advance(seconds) }
+
+    /// Starts the operator side: informers, event recorder and the BackupPolicy controller.
+    func startController() {
+        let manager = Manager(client: client, options: ManagerOptions(component: "backstop"),
+                              logger: Logger(label: "ctl", factory: { _ in SwiftLogNoOpLogHandler() }),
+                              metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let settings = ControllerSettings(agentImage: Self.image, clock: { [clock] in clock.now },
+                                          backupWorkers: 2, secretRecheckInterval: .seconds(1), resultGracePeriod: .seconds(3))
+        for registration in backstopControllers(settings) { try? registration.setup(manager) }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: manager.services, logger: Logger(label: "group", factory: { _ in SwiftLogNoOpLogHandler() })))
+        run.withLock { $0 = (group, Task { try await group.run() }) }
+    }
+
+    func stop() async {
+        let (group, task) = run.withLock { $0 }
+        await group?.triggerGracefulShutdown()
+        _ = await task?.result
+        await sim.shutdown()
+    }
+
+    func metricsText() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    // MARK: objects
+
+    func secret(_ name: String, _ data: [String: String]) throws {
+        let encoded = data.mapValues { JSONValue.string(Data($0.utf8).base64EncodedString()) }
+        _ = try sim.store.create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": .string(name), "namespace": "team"],
+                                  "data": .object(encoded)])
+    }
+
+    func claim(_ name: String) throws {
+        _ = try sim.store.create(["apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                  "metadata": ["name": .string(name), "namespace": "team"],
+                                  "spec": ["accessModes": ["ReadWriteOnce"], "resources": ["requests": ["storage": "1Gi"]]]])
+    }
+
+    func create(_ policy: BackupPolicy) throws {
+        var json = try JSONValue.encode(policy)
+        json["status"] = nil
+        _ = try sim.store.create(json)
+    }
+
+    func policy(_ name: String) async throws -> BackupPolicy {
+        try await client.resource(BackupPolicy.self, namespace: "team").get(name)
+    }
+
+    func annotate(_ name: String, _ key: String, _ value: String) async throws {
+        _ = try await client.resource(BackupPolicy.self, namespace: "team")
+            .patch(name, .merge(.object(["metadata": .object(["annotations": .object([key: .string(value)])])])))
+    }
+
+    func jobs(of policy: String) throws -> [JSONValue] {
+        try sim.store.list("batch/v1", "Job", namespace: "team").filter { $0["metadata"]?["labels"]?[BackstopLabels.policy]?.stringValue == policy }
+    }
+
+    func events(of policy: String) throws -> [(type: String, reason: String, message: String)] {
+        try sim.store.list("v1", "Event", namespace: "team")
+            .filter { $0["involvedObject"]?["name"]?.stringValue == policy }
+            .map { ($0["type"]?.stringValue ?? "", $0["reason"]?.stringValue ?? "", $0["message"]?.stringValue ?? "") }
+    }
+
+    /// The local directory KubeSim bound the claim to.
+    func claimDirectory(_ name: String) throws -> String? {
+        try sim.store.get("v1", "PersistentVolumeClaim", namespace: "team", name: name)["metadata"]?["annotations"]?["kube-sim.dev/local-path"]?.stringValue
+    }
+}
+
+/// Wall time plus an offset the test moves forward (to reach the next slot without waiting).
+final class TestClock: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+    var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+    func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` every 100 ms until it holds or `timeout` passes.
+func eventually(_ timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
