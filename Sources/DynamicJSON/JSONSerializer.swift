@@ -15,15 +15,18 @@ extension JSONValue {
     }
 }
 
+/// Writes JSON text into one growing byte buffer: strings are copied in unescaped runs straight
+/// from their UTF-8 storage and integers are formatted in place, so serialising a large list
+/// allocates (almost) nothing per value.
 struct JSONWriter {
     let sortedKeys: Bool
     let pretty: Bool
     var output: [UInt8] = []
 
-    init(sortedKeys: Bool, pretty: Bool) {
+    init(sortedKeys: Bool, pretty: Bool, capacity: Int = 1024) {
         self.sortedKeys = sortedKeys
         self.pretty = pretty
-        output.reserveCapacity(256)
+        output.reserveCapacity(capacity)
     }
 
     mutating func newline(_ indent: Int) {
@@ -34,15 +37,17 @@ struct JSONWriter {
 
     mutating func write(_ value: JSONValue, indent: Int) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let b): output.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): output.append(contentsOf: String(i).utf8)
+        case .null: append("null")
+        case .bool(let b): append(b ? "true" : "false")
+        case .int(let i): writeInt(i)
         case .double(let d): writeDouble(d)
         case .string(let s): writeString(s)
         case .array(let array):
             output.append(UInt8(ascii: "["))
-            for (offset, element) in array.enumerated() {
-                if offset > 0 { output.append(UInt8(ascii: ",")) }
+            var first = true
+            for element in array {
+                if !first { output.append(UInt8(ascii: ",")) }
+                first = false
                 newline(indent + 1)
                 write(element, indent: indent + 1)
             }
@@ -51,55 +56,101 @@ struct JSONWriter {
         case .object(let object):
             output.append(UInt8(ascii: "{"))
             var first = true
-            func member(_ key: String, _ value: JSONValue, _ writer: inout JSONWriter) {
-                if !first { writer.output.append(UInt8(ascii: ",")) }
-                first = false
-                writer.newline(indent + 1)
-                writer.writeString(key)
-                writer.output.append(UInt8(ascii: ":"))
-                if writer.pretty { writer.output.append(0x20) }
-                writer.write(value, indent: indent + 1)
-            }
             if sortedKeys {
-                for key in object.keys.sorted() { member(key, object[key]!, &self) }
+                for key in object.keys.sorted() {
+                    writeMember(key, object[key]!, indent: indent, first: first)
+                    first = false
+                }
             } else {
-                for (key, value) in object { member(key, value, &self) }
+                for (key, value) in object {
+                    writeMember(key, value, indent: indent, first: first)
+                    first = false
+                }
             }
             if !object.isEmpty { newline(indent) }
             output.append(UInt8(ascii: "}"))
         }
     }
 
+    private mutating func writeMember(_ key: String, _ value: JSONValue, indent: Int, first: Bool) {
+        if !first { output.append(UInt8(ascii: ",")) }
+        newline(indent + 1)
+        writeString(key)
+        output.append(UInt8(ascii: ":"))
+        if pretty { output.append(0x20) }
+        write(value, indent: indent + 1)
+    }
+
+    /// Appends ASCII literal text (`StaticString` keeps it allocation-free).
+    private mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { output.append(contentsOf: $0) }
+    }
+
+    mutating func writeInt(_ value: Int64) {
+        // At most 20 digits and a sign; formatted backwards into a stack tuple.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var magnitude = value.magnitude
+            var position = buffer.count
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+            } while magnitude != 0
+            if value < 0 {
+                position -= 1
+                buffer[position] = UInt8(ascii: "-")
+            }
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position...]))
+        }
+    }
+
     mutating func writeDouble(_ d: Double) {
         guard d.isFinite else {
             // JSON has no NaN or infinity; null is what encoders commonly emit instead.
-            output.append(contentsOf: "null".utf8)
+            append("null")
             return
         }
         if d.rounded() == d, abs(d) < 1e15 {
-            output.append(contentsOf: String(Int64(d)).utf8)
+            writeInt(Int64(d))
         } else {
-            output.append(contentsOf: "\(d)".utf8)
+            output.append(contentsOf: d.description.utf8)
         }
     }
 
     mutating func writeString(_ string: String) {
+        var string = string
+        // Native Swift strings are contiguous UTF-8 already; bridged ones are made so once.
+        string.withUTF8 { writeEscaped($0) }
+    }
+
+    private mutating func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
         output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            runStart = index + 1
+            output.append(0x5C)
             switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: output.append(byte)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+            case 0x0A: output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "t"))
+            default:
+                output.append(UInt8(ascii: "u"))
+                output.append(0x30)
+                output.append(0x30)
+                output.append(Self.hexDigit(byte >> 4))
+                output.append(Self.hexDigit(byte & 0xF))
             }
         }
+        if runStart < bytes.count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         output.append(UInt8(ascii: "\""))
     }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }
 
 extension JSONValue: Codable {
