@@ -1,3 +1,12 @@
-/// BackstopApp: the operator process assembled from the modules below it — the `run` service
-/// group, the embedded `demo` (KubeSim + Job runner + local PostgreSQL + a directory store) and
-/// the `status` incident view — kept out of the executable so tests drive the same code.
+/// BackstopApp: the operator process assembled from the modules below it, kept out of the
+/// executable so `backstop run`, `backstop demo`, the benchmark and the tests drive one code path.
+///
+/// - `OperatorOptions` / `OperatorProcess`: config → KubeClient → Manager with
+///   `backstopControllers(ControllerSettings)` → HealthServer, all in one ServiceGroup.
+/// - `StatusReport`: the `backstop status` incident view (pure formatting + one LIST).
+/// - `Demo` (+ `DemoSeed`, `LocalPostgres`): the embedded demo — KubeSim with its Job runner,
+///   a throw-away PostgreSQL, a PVC directory store, the seed examples, the operator in-process.
+/// - `ManifestFiles`: reads the `manifests/` kustomize base, so tests and the benchmark apply
+///   exactly the RBAC that ships.
+/// - `ChildProcess`: child processes awaited without blocking the cooperative pool.
+import KubeRuntime

@@ -17,6 +17,8 @@ struct BackstopCommand: AsyncParsableCommand {
         AgentCommand.self,
         ValidateCommand.self,
         CRDsCommand.self,
+        StatusCommand.self,
+        DemoCommand.self,
     ]
 }
 

@@ -1,0 +1,199 @@
+import DynamicJSON
+import Foundation
+import KubeClient
+import KubeModel
+import KubeRuntime
+import KubeSim
+import Logging
+
+public struct DemoOptions: Sendable {
+    /// Stop after this long; nil runs until the calling task is cancelled (Ctrl-C).
+    public var duration: Duration?
+    /// The schedule given to every demo policy.
+    public var schedule = "@every 20s"
+    /// Kept after the demo (artifacts, kubeconfig, logs); a fresh temp dir when nil.
+    public var workDirectory: URL?
+    /// The seed examples; the built-in policy when nil or empty.
+    public var examples: URL? = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("docs/examples")
+    /// A PostgreSQL to use (superuser login); nil starts a local one.
+    public var postgres: PostgresServer?
+    /// How the Job runner starts the agent: this executable + `agent`.
+    public var agentCommand: [String]
+    /// Where the narration goes.
+    public var output: @Sendable (String) -> Void = { print($0) }
+    public var operatorLogLevel: Logger.Level = .warning
+
+    public init(agentCommand: [String]) { self.agentCommand = agentCommand }
+
+    /// This very executable followed by `agent` (the image the demo's Jobs "run").
+    public static func selfAgentCommand() -> [String] {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return [exe, "agent"]
+    }
+}
+
+/// What the demo left behind, for the user and for tests.
+public struct DemoResult: Sendable {
+    public var workDirectory: URL
+    public var kubeconfig: URL
+    /// The policies as last read (status included).
+    public var policies: [BackupPolicy]
+    /// Artifact and manifest files found in the backup volumes.
+    public var artifactFiles: [URL]
+}
+
+/// `backstop demo`: KubeSim with its Job runner + a local PostgreSQL + a directory store, the
+/// CRDs and the seed examples that fit, the operator in-process; narrates status changes,
+/// shows `kubectl get bp`, lists the artifacts and cleans up what it started.
+public enum Demo {
+    static let agentImage = "backstop.dev/demo-agent:local"
+
+    public static func run(_ options: DemoOptions) async throws -> DemoResult {
+        let say = options.output
+        let work = options.workDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("backstop-demo-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let password = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+
+        var local: LocalPostgres?
+        let postgres: PostgresServer
+        if let configured = options.postgres {
+            postgres = configured
+            say("PostgreSQL: using \(configured.host):\(configured.port)")
+        } else {
+            say("PostgreSQL: starting a local server in \(work.appendingPathComponent("postgres").path) …")
+            let started = try await LocalPostgres.start(in: work.appendingPathComponent("postgres"), password: password)
+            local = started
+            postgres = started.endpoint
+            say("PostgreSQL: listening on 127.0.0.1:\(postgres.port)")
+        }
+        var sim: KubeSim?
+        var operatorTask: Task<Void, any Error>?
+        do {
+            let seed = try DemoSeed.load(examples: options.examples, interval: options.schedule, postgresPort: postgres.port)
+            for step in seed.setupSQL(password: password) { try await postgres.psql(step.sql, database: step.database) }
+            say("Seeded \(seed.databases.count) demo database(s): \(seed.databases.map(\.name).joined(separator: ", "))")
+
+            var simOptions = KubeSimOptions()
+            simOptions.controllers.jobRunner = true
+            simOptions.controllers.pvcBinder = true
+            simOptions.dataDirectory = work.appendingPathComponent("cluster")
+            simOptions.jobRunner.images[agentImage] = options.agentCommand
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            simOptions.jobRunner.environment["PATH"] = "\(postgres.bindir):\(path)"
+            let cluster = try await KubeSim.start(simOptions)
+            sim = cluster
+            let kubeconfig = work.appendingPathComponent("kubeconfig")
+            try cluster.writeKubeconfig(to: kubeconfig)
+            say("KubeSim: \(cluster.url) (Job runner on; agent image → \(options.agentCommand.joined(separator: " ")))")
+
+            for kind in Backstop.kinds { _ = try cluster.store.create(kind.crd) }
+            for object in seed.supportingObjects(password: password) + seed.policies { _ = try cluster.store.create(object) }
+            say("Applied \(seed.policies.count) BackupPolicies from the seed examples, schedule \(options.schedule), "
+                + "destination: PVC \(DemoSeed.claimName) (a local directory)")
+            say("While the demo runs:  kubectl --kubeconfig \(kubeconfig.path) get bp -A")
+
+            var operatorOptions = OperatorOptions()
+            operatorOptions.leaderElect = false
+            operatorOptions.metricsHost = "127.0.0.1"
+            operatorOptions.metricsPort = 0
+            operatorOptions.agentImage = agentImage
+            operatorOptions.qps = 50
+            operatorOptions.burst = 100
+            operatorOptions.gracePeriod = .seconds(5)
+            let level = options.operatorLogLevel
+            let logger = Logger(label: "backstop") { JSONLogHandler(label: $0, level: level, format: .text) }
+            let process = try OperatorProcess(config: KubeConfig(server: cluster.url, credentials: .token(cluster.adminToken),
+                                                                 certificateAuthority: cluster.caPEM.map { .data(Array($0.utf8)) }),
+                                              options: operatorOptions, logger: logger)
+            operatorTask = Task { try await process.run(handleSignals: false) }
+            let metricsPort = await process.metricsPort()
+            say("Operator: running in-process, metrics on http://127.0.0.1:\(metricsPort)/metrics")
+
+            let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
+            operatorTask?.cancel()
+            _ = await operatorTask?.result
+            operatorTask = nil
+
+            say("")
+            say(await kubectlTable(kubeconfig: kubeconfig, work: work) ?? StatusReport.render(policies, now: Date()))
+            let files = artifactFiles(cluster, namespaces: seed.namespaces)
+            say("Artifacts (\(files.count) files):")
+            for dir in Set(files.map { $0.deletingLastPathComponent().path }).sorted() { say("  \(dir)") }
+            await cluster.shutdown()
+            sim = nil
+            if let local { await local.stop(); say("PostgreSQL: stopped") }
+            say("Work directory (kept): \(work.path)")
+            return DemoResult(workDirectory: work, kubeconfig: kubeconfig, policies: policies, artifactFiles: files)
+        } catch {
+            operatorTask?.cancel()
+            _ = await operatorTask?.result
+            await sim?.shutdown()
+            await local?.stop()
+            throw error
+        }
+    }
+
+    /// Prints one line per policy whenever it changes; returns the last state read.
+    static func narrate(_ sim: KubeSim, until deadline: ContinuousClock.Instant?, say: (String) -> Void) async -> [BackupPolicy] {
+        var last: [String: String] = [:]
+        var policies: [BackupPolicy] = []
+        let start = ContinuousClock.now
+        while deadline.map({ ContinuousClock.now < $0 }) ?? true, !Task.isCancelled {
+            if let items = try? sim.store.list(Backstop.apiVersion, "BackupPolicy") {
+                policies = items.compactMap { try? $0.decode(BackupPolicy.self) }
+                for p in policies {
+                    let key = "\(p.metadata.namespace ?? "")/\(p.metadata.name ?? "")"
+                    let line = summary(p)
+                    if last[key] != line {
+                        last[key] = line
+                        let t = Int((ContinuousClock.now - start).components.seconds)
+                        say(String(format: "[%3ds] ", t) + "\(key): \(line)")
+                    }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        return policies
+    }
+
+    /// One line of what matters in a policy's status.
+    public static func summary(_ p: BackupPolicy) -> String {
+        guard let s = p.status else { return "waiting for the operator" }
+        var parts: [String] = []
+        for type in ["Ready", "LastBackupSucceeded", "Verified"] {
+            if let c = s.conditions?.find(type) { parts.append("\(type)=\(c.status.rawValue)") }
+        }
+        if let job = s.activeJob { parts.append("running \(job.name)") }
+        if let b = s.lastBackup {
+            parts.append("last \(b.id) \(b.sizeBytes.map { "\($0) B" } ?? "")\(b.verified == true ? " verified" : "")")
+        }
+        if let n = s.artifacts?.count { parts.append("\(n) artifacts") }
+        if let problem = StatusReport.problem(p) { parts.append("— \(problem)") }
+        return parts.isEmpty ? "no status yet" : parts.joined(separator: ", ")
+    }
+
+    /// `kubectl get bp -A` through the real kubectl when installed (printer columns by the server).
+    static func kubectlTable(kubeconfig: URL, work: URL) async -> String? {
+        guard let kubectl = ChildProcess.which("/usr/lib/google-cloud-sdk/bin/kubectl.1.32", "kubectl.1.32", "kubectl") else { return nil }
+        let home = work.appendingPathComponent("kubectl-home")
+        guard let r = try? await ChildProcess.run(kubectl, ["--kubeconfig", kubeconfig.path, "get", "bp", "-A"],
+                                                  environment: ["HOME": home.path], timeout: 30), r.succeeded else { return nil }
+        return "$ kubectl get bp -A\n" + r.stdout
+    }
+
+    /// Every file under the backup PVCs' local directories.
+    static func artifactFiles(_ sim: KubeSim, namespaces: [String]) -> [URL] {
+        var files: [URL] = []
+        for ns in namespaces {
+            guard let pvc = try? sim.store.get("v1", "PersistentVolumeClaim", namespace: ns, name: DemoSeed.claimName),
+                  let dir = pvc["metadata"]?["annotations"]?["kube-sim.dev/local-path"]?.stringValue,
+                  let walker = FileManager.default.enumerator(at: URL(fileURLWithPath: dir), includingPropertiesForKeys: [.isRegularFileKey])
+            else { continue }
+            for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                files.append(url)
+            }
+        }
+        return files.sorted { $0.path < $1.path }
+    }
+}

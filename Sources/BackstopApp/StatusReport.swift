@@ -1,0 +1,104 @@
+import Foundation
+import KubeClient
+import KubeModel
+
+/// `backstop status`: one screen for an incident. Every BackupPolicy with its last success (and
+/// how old it is), last verified backup, next run, artifacts and — first, where it matters — why
+/// it is failing. Pure formatting over decoded policies, so it is tested without a cluster.
+public enum StatusReport {
+    public struct Row: Sendable, Equatable {
+        public var namespace: String
+        public var name: String
+        public var source: String
+        public var lastSuccess: Date?
+        public var lastVerified: Date?
+        public var nextRun: Date?
+        public var artifacts: Int?
+        public var ready: String
+        /// `Reason: message` of the condition that explains the trouble; nil when healthy.
+        public var problem: String?
+    }
+
+    /// The condition that best explains a failing policy: a failed last backup, then a stale
+    /// policy, a failed verification, and last `Ready=False` (an invalid spec or missing Secret;
+    /// `Ready` also summarises the others, so it is the fallback).
+    public static func problem(_ policy: BackupPolicy) -> String? {
+        let conditions = policy.status?.conditions ?? []
+        func text(_ c: Condition) -> String { c.message.isEmpty ? c.reason : "\(c.reason): \(c.message)" }
+        if let c = conditions.find("LastBackupSucceeded"), c.status == .false { return text(c) }
+        if let c = conditions.find("Stale"), c.status == .true { return text(c) }
+        if let c = conditions.find("Verified"), c.status == .false { return text(c) }
+        if let c = conditions.find("Ready"), c.status == .false { return text(c) }
+        if policy.spec.suspend == true { return "Suspended: spec.suspend is true" }
+        return nil
+    }
+
+    public static func row(_ policy: BackupPolicy) -> Row {
+        let status = policy.status
+        let ready = status?.conditions?.find("Ready")?.status.rawValue ?? "Unknown"
+        return Row(namespace: policy.metadata.namespace ?? "", name: policy.metadata.name ?? "",
+                   source: status?.source ?? policy.spec.source.summary,
+                   lastSuccess: status?.lastSuccessfulTime?.date, lastVerified: status?.lastVerifiedTime?.date,
+                   nextRun: status?.nextScheduleTime?.date, artifacts: status?.artifacts?.count,
+                   ready: ready, problem: problem(policy))
+    }
+
+    /// The table, failing policies first, then by namespace and name; problems are listed
+    /// in full below it (messages are too long for a column).
+    public static func render(_ policies: [BackupPolicy], now: Date) -> String {
+        let rows = policies.map(row).sorted {
+            ($0.problem == nil ? 1 : 0, $0.namespace, $0.name) < ($1.problem == nil ? 1 : 0, $1.namespace, $1.name)
+        }
+        if rows.isEmpty { return "No BackupPolicies found.\n" }
+        var table = [["NAMESPACE", "NAME", "SOURCE", "LAST SUCCESS", "LAST VERIFIED", "NEXT RUN", "ARTIFACTS", "READY", "PROBLEM"]]
+        for r in rows {
+            table.append([r.namespace, r.name, r.source,
+                          r.lastSuccess.map { "\(age($0, now: now)) ago" } ?? "never",
+                          r.lastVerified.map { "\(age($0, now: now)) ago" } ?? "never",
+                          r.nextRun.map { next($0, now: now) } ?? "-",
+                          r.artifacts.map(String.init) ?? "-", r.ready,
+                          r.problem.map { String($0.prefix(while: { $0 != ":" })) } ?? "-"])
+        }
+        var out = columns(table)
+        let failing = rows.filter { $0.problem != nil }
+        out += "\n\(rows.count) policies, \(rows.count - failing.count) healthy, \(failing.count) need attention.\n"
+        for r in failing {
+            out += "  \(r.namespace)/\(r.name): \(r.problem!)\n"
+        }
+        return out
+    }
+
+    /// Reads every BackupPolicy (in `namespace`, or all) through the API and renders them.
+    public static func fetch(_ client: KubeClient, namespace: String?, now: Date = Date()) async throws -> String {
+        let list = try await client.resource(BackupPolicy.self, namespace: namespace).listAll()
+        return render(list.items, now: now)
+    }
+
+    /// kubectl-style age: `45s`, `12m`, `3h`, `5h12m` below 8 h, `4d`, `2d6h` below 3 days.
+    public static func age(_ date: Date, now: Date) -> String {
+        let s = max(0, Int(now.timeIntervalSince(date)))
+        if s < 120 { return "\(s)s" }
+        let m = s / 60
+        if m < 60 { return "\(m)m" }
+        let h = m / 60
+        if h < 8 { return m % 60 == 0 ? "\(h)h" : "\(h)h\(m % 60)m" }
+        if h < 48 { return "\(h)h" }
+        let d = h / 24
+        if d < 3, h % 24 != 0 { return "\(d)d\(h % 24)h" }
+        return "\(d)d"
+    }
+
+    static func next(_ date: Date, now: Date) -> String {
+        date <= now ? "due" : "in \(age(now, now: date))"
+    }
+
+    static func columns(_ table: [[String]]) -> String {
+        var widths = [Int](repeating: 0, count: table[0].count)
+        for row in table { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return table.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0)
+            }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,76 @@
+import BackstopApp
+import Foundation
+import KubeModel
+import Testing
+
+@Suite struct StatusReportTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func policy(_ name: String, namespace: String = "prod", conditions: [Condition] = [],
+                       lastSuccess: TimeInterval? = nil, lastVerified: TimeInterval? = nil, next: TimeInterval? = nil,
+                       artifacts: Int? = nil, suspend: Bool? = nil) -> BackupPolicy {
+        var spec = BackupPolicySpec(schedule: "@daily",
+                                    source: BackupSource(postgres: PostgresSource(host: "db", database: "app", user: "app")),
+                                    destination: BackupDestination(volume: VolumeDestination(claimName: "backups")))
+        spec.suspend = suspend
+        var status = BackupPolicyStatus()
+        status.conditions = conditions
+        status.lastSuccessfulTime = lastSuccess.map { Time(now.addingTimeInterval(-$0)) }
+        status.lastVerifiedTime = lastVerified.map { Time(now.addingTimeInterval(-$0)) }
+        status.nextScheduleTime = next.map { Time(now.addingTimeInterval($0)) }
+        status.artifacts = artifacts.map { ArtifactSummary(count: $0) }
+        return BackupPolicy(metadata: ObjectMeta(name: name, namespace: namespace), spec: spec, status: status)
+    }
+
+    static func condition(_ type: String, _ status: ConditionStatus, _ reason: String, _ message: String = "") -> Condition {
+        Condition(type: type, status: status, reason: reason, message: message, lastTransitionTime: Time(now))
+    }
+
+    @Test func failingPoliciesComeFirstWithTheirReasonInFull() throws {
+        let healthy = Self.policy("a-healthy", conditions: [Self.condition("Ready", .true, "BackupSucceeded")],
+                                  lastSuccess: 3600, lastVerified: 3600, next: 600, artifacts: 7)
+        let failing = Self.policy("z-failing", conditions: [
+            Self.condition("Ready", .false, "BackupFailed", "see LastBackupSucceeded"),
+            Self.condition("LastBackupSucceeded", .false, "AuthenticationFailed", "password authentication failed for user \"app\""),
+        ], lastSuccess: 3 * 86400, artifacts: 2)
+        let text = StatusReport.render([healthy, failing], now: Self.now)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("NAMESPACE"))
+        #expect(lines[1].contains("z-failing") && lines[1].contains("3d ago") && lines[1].contains("AuthenticationFailed"))
+        #expect(lines[1].contains("never"))  // never verified
+        #expect(lines[2].contains("a-healthy") && lines[2].contains("1h ago") && lines[2].contains("in 10m") && lines[2].contains(" 7 "))
+        #expect(text.contains("2 policies, 1 healthy, 1 need attention."))
+        #expect(text.contains("prod/z-failing: AuthenticationFailed: password authentication failed for user \"app\""))
+        // Columns line up: each name starts under the NAME header.
+        let column = lines[0].range(of: "NAME ")!.lowerBound.utf16Offset(in: lines[0])
+        #expect(lines[1].range(of: "z-failing")!.lowerBound.utf16Offset(in: lines[1]) == column)
+        #expect(lines[2].range(of: "a-healthy")!.lowerBound.utf16Offset(in: lines[2]) == column)
+    }
+
+    @Test(arguments: [
+        ([("Ready", "False", "SecretMissing")], "SecretMissing"),
+        ([("Ready", "False", "BackupStale"), ("Stale", "True", "BackupStale")], "BackupStale"),
+        ([("Ready", "True", "Ok"), ("Verified", "False", "ChecksumMismatch")], "ChecksumMismatch"),
+        ([("Ready", "False", "BackupFailed"), ("LastBackupSucceeded", "False", "ToolFailed"), ("Stale", "True", "BackupStale")], "ToolFailed"),
+        ([("Ready", "True", "Ok"), ("LastBackupSucceeded", "True", "Ok"), ("Stale", "False", "Fresh")], nil),
+    ] as [([(String, String, String)], String?)])
+    func problemPicksTheMostSpecificCondition(conditions: [(String, String, String)], expected: String?) {
+        let p = Self.policy("p", conditions: conditions.map { Self.condition($0.0, ConditionStatus(rawValue: $0.1), $0.2) })
+        #expect(StatusReport.problem(p).map { String($0.prefix(while: { $0 != ":" })) } == expected)
+    }
+
+    @Test func suspendedPolicyIsReported() {
+        let p = Self.policy("p", conditions: [Self.condition("Ready", .true, "Ok")], suspend: true)
+        #expect(StatusReport.problem(p) == "Suspended: spec.suspend is true")
+    }
+
+    @Test(arguments: [(5, "5s"), (119, "119s"), (120, "2m"), (3599, "59m"), (3600, "1h"), (3 * 3600 + 300, "3h5m"),
+                      (9 * 3600, "9h"), (50 * 3600, "2d2h"), (4 * 86400 + 7200, "4d")])
+    func ageReadsLikeKubectl(seconds: Int, expected: String) {
+        #expect(StatusReport.age(Self.now.addingTimeInterval(-Double(seconds)), now: Self.now) == expected)
+    }
+
+    @Test func emptyListSaysSo() {
+        #expect(StatusReport.render([], now: Self.now) == "No BackupPolicies found.\n")
+    }
+}
