@@ -17,7 +17,8 @@ public struct ClickHouseSourceSpec: Codable, Sendable, Hashable {
     public var partitionMaxAge: RetentionAge?
     /// An extra SQL condition for every exported table (`ts >= now() - INTERVAL 7 DAY`).
     public var `where`: String?
-    /// Rows per Native block requested from the server (default 65536); smaller blocks, flatter memory.
+    /// Rows per Native block requested from the server (default 8192, one granule): the agent
+    /// holds at most about two blocks while counting rows.
     public var maxBlockSize: Int?
     public var timeoutSeconds: Int?
 

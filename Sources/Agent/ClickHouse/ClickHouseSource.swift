@@ -71,7 +71,7 @@ public struct ClickHouseSource: BackupSource {
         // Data first, views last (they select from the tables).
         tables.sort { ($0.hasData ? 0 : 1, $0.name) < ($1.hasData ? 0 : 1, $1.name) }
         return PreparedClickHouseBackup(endpoint: endpoint, tables: tables, version: version,
-                                        maxBlockSize: spec.maxBlockSize ?? 65536, warnings: warnings)
+                                        maxBlockSize: spec.maxBlockSize ?? 8192, warnings: warnings)
     }
 
     /// Partitions whose newest Date (or DateTime) is younger than `age`; nil (everything) when
