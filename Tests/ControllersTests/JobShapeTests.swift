@@ -28,7 +28,7 @@ import Testing
         #expect(job.spec?.backoffLimit == 0)
         // A writable scratch directory despite the read-only root.
         #expect(pod.volumes?.contains { $0.name == "scratch" && $0.emptyDir != nil } == true)
-        #expect(c.volumeMounts?.contains { $0.name == "scratch" && $0.mountPath == "/tmp" } == true)
+        #expect(c.volumeMounts?.contains { $0.name == "scratch" && $0.mountPath == "/var/run/backstop/tmp" } == true)
     }
 
     @Test func argsLabelsAndOwner() throws {

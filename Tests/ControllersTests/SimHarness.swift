@@ -23,7 +23,8 @@ final class ControllerHarness: Sendable {
 
     static func backstopBinary() throws -> String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [dir.appendingPathComponent("backstop").path,
+        // BACKSTOP_BINARY overrides (a binary built elsewhere while BackstopCLI does not build here).
+        let candidates = [ProcessInfo.processInfo.environment["BACKSTOP_BINARY"]].compactMap { $0 } + [dir.appendingPathComponent("backstop").path,
                           dir.deletingLastPathComponent().appendingPathComponent("backstop").path]
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw HarnessError("no backstop executable next to the tests (build with BACKSTOP_ONLY=ControllersTests,BackstopCLI); looked in \(candidates)")

@@ -20,7 +20,7 @@ public struct AgentJobBuilder: Sendable {
     static let secretsRoot = "/var/run/backstop/secrets"
     static let storeMount = "/var/run/backstop/store"
     static let sourceMount = "/var/run/backstop/source"
-    static let scratchMount = "/tmp"
+    static let scratchMount = "/var/run/backstop/tmp"
     static let specEnv = "BACKSTOP_SPEC"
     static let defaultAccessKeyKey = "AWS_ACCESS_KEY_ID"
     static let defaultSecretKeyKey = "AWS_SECRET_ACCESS_KEY"
