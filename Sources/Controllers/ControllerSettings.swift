@@ -22,13 +22,16 @@ public struct ControllerSettings: Sendable {
     /// How long a finished Job may lack a terminated Pod in the cache before its result is
     /// recorded without the agent's result JSON.
     public var resultGracePeriod: Duration
+    /// A policy without artifact status (new or re-created) first runs an agent `catalog` Job
+    /// to rediscover its store. Benchmarks with many policies on one machine may turn it off.
+    public var catalogWhenStatusMissing: Bool
 
     public static let defaultAgentImage = "ghcr.io/backstop-dev/backstop:0.1.0"
 
     public init(agentImage: String = ControllerSettings.defaultAgentImage, operatorNamespace: String? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() }, backupWorkers: Int = 4,
                 secretRecheckInterval: Duration = .seconds(30), jobHistoryLimit: Int = 3,
-                resultGracePeriod: Duration = .seconds(30)) {
+                resultGracePeriod: Duration = .seconds(30), catalogWhenStatusMissing: Bool = true) {
         self.agentImage = agentImage
         self.operatorNamespace = operatorNamespace
         self.clock = clock
@@ -36,6 +39,7 @@ public struct ControllerSettings: Sendable {
         self.secretRecheckInterval = secretRecheckInterval
         self.jobHistoryLimit = jobHistoryLimit
         self.resultGracePeriod = resultGracePeriod
+        self.catalogWhenStatusMissing = catalogWhenStatusMissing
     }
 }
 

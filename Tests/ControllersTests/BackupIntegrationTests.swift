@@ -146,3 +146,35 @@ import Testing
         await h.stop()
     }
 }
+
+/// Adoption against the server: a Job that already exists under the planned name (a restart
+/// between create and status write) is used, never duplicated.
+@Suite(.serialized) struct AdoptionIntegrationTests {
+    @Test func anExistingRunNowJobIsAdoptedNotDuplicated() async throws {
+        let (pg, database) = try await BackupIntegrationTests.database()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        var policy = BackupIntegrationTests.policy("adopt", pg: pg, database: database)
+        policy.metadata.annotations = [Backstop.runNowAnnotation: "pre"]
+        try h.create(policy)
+        let live = try await h.policy("adopt")
+        // What the controller would have created before it was killed (it also lost its catalog run).
+        let name = AgentJobBuilder.jobName(policy: "adopt", operation: .backup, token: "manual/pre")
+        let job = AgentJobBuilder(agentImage: ControllerHarness.image)
+            .job(for: live, operation: .backup, name: name, slotLabel: "manual", annotations: [Backstop.runNowAnnotation: "pre"])
+        _ = try await h.client.resource(Job.self, namespace: "team").create(job)
+        h.startController()
+        let done = try await eventually(.seconds(90)) {
+            try await h.policy("adopt").status?.lastManualRun?.result == .succeeded
+        }
+        #expect(done)
+        let s = try #require(try await h.policy("adopt").status)
+        #expect(s.lastManualRun?.job == name)
+        #expect(s.lastBackup?.job == name)
+        let backups = try h.jobs(of: "adopt").filter { $0["metadata"]?["labels"]?[BackstopLabels.operation] == "backup" }
+        #expect(backups.count == 1)
+        #expect(try !h.events(of: "adopt").contains { $0.reason == "BackupStarted" })
+        await h.stop()
+    }
+}

@@ -125,7 +125,8 @@ enum StatusFolding {
                 events.append(PlannedEvent(warning: true, reason: "GuardMissing",
                                            message: "Backup \(id) is flagged: a required trigger is missing or disabled"))
             }
-            if let manual, s.lastManualRun?.value == manual {
+            if let manual {
+                adoptManualRun(&s, value: manual, job: job)
                 s.lastManualRun?.result = .succeeded
                 s.lastManualRun?.finishedAt = Time(job.finishedAt ?? now.date)
                 s.lastManualRun?.message = "backup \(id)"
@@ -137,13 +138,24 @@ enum StatusFolding {
                   message: "Job \(job.name): \(message)", observedGeneration: generation, now: now)
             events.append(PlannedEvent(warning: true, reason: "BackupFailed", message: "\(reason): \(message) (Job \(job.name))"))
             metrics.append(.backupFailed(durationSeconds: r.durationSeconds))
-            if let manual, s.lastManualRun?.value == manual {
+            if let manual {
+                adoptManualRun(&s, value: manual, job: job)
                 s.lastManualRun?.result = .failed
                 s.lastManualRun?.finishedAt = Time(job.finishedAt ?? now.date)
                 s.lastManualRun?.message = "\(reason): \(message)"
             }
         }
         return events
+    }
+
+    /// A run-now Job whose start never reached status (operator killed in between) still
+    /// answers its annotation value.
+    static func adoptManualRun(_ s: inout BackupPolicyStatus, value: String, job: Job) {
+        guard s.lastManualRun?.value != value else { return }
+        var run = ManualRun(value: value)
+        run.job = job.metadata.name
+        run.startedAt = job.metadata.creationTimestamp
+        s.lastManualRun = run
     }
 
     static func prune(_ r: AgentResult, job: Job, status s: inout BackupPolicyStatus, now: Time) -> [PlannedEvent] {

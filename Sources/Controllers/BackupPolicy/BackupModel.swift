@@ -45,14 +45,21 @@ public struct BackupObserved: Sendable {
     /// By Secret name; nil means "not checked in this reconcile".
     public var secrets: [String: SecretState]?
     public var now: Date
+    /// Running backup Jobs of OTHER policies in the namespace whose source is the same target
+    /// (e.g. two policies of one database): a backup waits for them.
+    public var targetBusyWith: [String]
+    /// Start a catalog Job for a policy without artifact status (off for large benchmarks).
+    public var catalogWhenStatusMissing: Bool
 
     public init(policy: BackupPolicy, jobs: [Job] = [], pods: [Pod] = [], secrets: [String: SecretState]? = nil,
-                now: Date) {
+                now: Date, targetBusyWith: [String] = [], catalogWhenStatusMissing: Bool = true) {
         self.policy = policy
         self.jobs = jobs
         self.pods = pods
         self.secrets = secrets
         self.now = now
+        self.targetBusyWith = targetBusyWith
+        self.catalogWhenStatusMissing = catalogWhenStatusMissing
     }
 }
 

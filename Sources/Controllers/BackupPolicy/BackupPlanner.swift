@@ -205,7 +205,7 @@ public struct BackupPlanner: Sendable {
         let name = w.policyName
         // 1. A CR without artifact status (new, or re-created) rediscovers its store first.
         let initialCatalog = AgentJobBuilder.jobName(policy: name, operation: .catalog, token: policy.metadata.uid ?? "")
-        if w.plan.status.artifacts == nil, jobNamed(initialCatalog, w) == nil {
+        if w.o.catalogWhenStatusMissing, w.plan.status.artifacts == nil, jobNamed(initialCatalog, w) == nil {
             _ = start(&w, .catalog, token: policy.metadata.uid ?? "", slot: "follow-up")
             return
         }
@@ -221,16 +221,22 @@ public struct BackupPlanner: Sendable {
             _ = start(&w, .catalog, token: prune.name, slot: "follow-up")
             return
         }
+        // Backups wait while another policy's backup holds the same target (stores are per policy).
+        if !w.o.targetBusyWith.isEmpty {
+            if backupDue(w, schedule: schedule, lastSlot: lastSlot, suspended: suspended) { w.requeue.append(5) }
+            return
+        }
         // 4. run-now: one backup per distinct annotation value, suspended or not.
         if let value = policy.metadata.annotations?[Backstop.runNowAnnotation], !value.isEmpty,
            w.plan.status.lastManualRun?.value != value {
+            let existed = jobNamed(AgentJobBuilder.jobName(policy: name, operation: .backup, token: "manual/" + value), w) != nil
             let job = start(&w, .backup, token: "manual/" + value, slot: "manual", annotations: [BackstopLabels.runNow: value])
             var run = ManualRun(value: value)
             run.job = job
             run.result = .running
             run.startedAt = w.now
             w.plan.status.lastManualRun = run
-            w.event("BackupStarted", "On-demand backup (\(Backstop.runNowAnnotation)=\(value)): Job \(job)")
+            if !existed { w.event("BackupStarted", "On-demand backup (\(Backstop.runNowAnnotation)=\(value)): Job \(job)") }
             return
         }
         // 5. The due slot, unless suspended or past its starting deadline.
@@ -259,13 +265,17 @@ public struct BackupPlanner: Sendable {
         if !existed { w.event("BackupStarted", "Scheduled backup for \(Time(due).rfc3339): Job \(job)") }
     }
 
+    /// A run-now value not handled yet, or a schedule slot that is due.
+    func backupDue(_ w: Work, schedule: Schedule, lastSlot: Date, suspended: Bool) -> Bool {
+        let runNow = w.o.policy.metadata.annotations?[Backstop.runNowAnnotation]
+        let manualDue = runNow.map { !$0.isEmpty && w.plan.status.lastManualRun?.value != $0 } ?? false
+        return manualDue || (!suspended && schedule.mostRecentFireTime(after: lastSlot, atOrBefore: w.o.now) != nil)
+    }
+
     /// `concurrencyPolicy: Replace`: a due slot or run-now replaces a running backup.
     func replaceIfAsked(_ w: inout Work, active: [Job], schedule: Schedule, lastSlot: Date, suspended: Bool) {
         guard w.o.policy.spec.concurrencyPolicy == .replace, active.allSatisfy({ $0.operation == .backup }) else { return }
-        let runNow = w.o.policy.metadata.annotations?[Backstop.runNowAnnotation]
-        let manualDue = runNow.map { !$0.isEmpty && w.plan.status.lastManualRun?.value != $0 } ?? false
-        let slotDue = !suspended && schedule.mostRecentFireTime(after: lastSlot, atOrBefore: w.o.now) != nil
-        guard manualDue || slotDue else { return }
+        guard backupDue(w, schedule: schedule, lastSlot: lastSlot, suspended: suspended) else { return }
         for job in active {
             w.plan.actions.append(.deleteJob(name: job.name, uid: job.metadata.uid))
             w.event("BackupReplaced", "concurrencyPolicy=Replace: stopped Job \(job.name) for a newer run", warning: true)

@@ -1,3 +1,4 @@
+import BackstopCore
 import DynamicJSON
 import Foundation
 import KubeClient
@@ -70,7 +71,9 @@ final class BackupReconciler: Sendable {
         let owned = jobs.cache.list(namespace: key.namespace, labels: [BackstopLabels.policy: key.name])
             .filter { $0.metadata.ownerReferences?.contains { $0.uid == uid } ?? false }
         let podList = pods.cache.list(namespace: key.namespace, labels: [BackstopLabels.policy: key.name])
-        var observed = BackupObserved(policy: policy, jobs: owned, pods: podList, now: settings.clock())
+        var observed = BackupObserved(policy: policy, jobs: owned, pods: podList, now: settings.clock(),
+                                      targetBusyWith: otherBackups(onTargetOf: policy, namespace: key.namespace),
+                                      catalogWhenStatusMissing: settings.catalogWhenStatusMissing)
         var plan = planner.plan(observed)
         if plan.wantsSecrets, !plan.referencedSecrets.isEmpty {
             observed.secrets = try await readSecrets(plan.referencedSecrets, namespace: key.namespace)
@@ -78,6 +81,18 @@ final class BackupReconciler: Sendable {
         }
         try await execute(plan, policy: policy, logger: context.logger)
         return plan.requeueAfter.map { .requeue(after: $0) } ?? .done
+    }
+
+    /// Running backup Jobs of other policies whose source is this policy's target (from the cache).
+    func otherBackups(onTargetOf policy: BackupPolicy, namespace: String) -> [String] {
+        guard let target = TargetIdentity(source: policy.spec.source) else { return [] }
+        return jobs.cache.list(namespace: namespace, labels: [BackstopLabels.operation: BackupOperation.backup.rawValue])
+            .filter { job in
+                guard !job.isFinished, let other = job.metadata.labels?[BackstopLabels.policy], other != policy.metadata.name,
+                      let otherPolicy = policies.cache.get(namespace: namespace, name: other) else { return false }
+                return TargetIdentity(source: otherPolicy.spec.source) == target
+            }
+            .map { $0.metadata.name ?? "" }
     }
 
     /// Existence and key names only; values are never kept, logged or copied.
