@@ -37,8 +37,10 @@ extension AgentRunner {
         for key in stale { context.progress("prune: \(dryRun ? "would remove" : "removed") stale partial upload \(key)") }
         // Bucket snapshots share object copies: remove those no kept snapshot lists.
         let kept = plan.decisions.filter(\.keep).map { catalog.manifests[$0.index] }
-        let garbage = try await S3Snapshot.collectGarbage(store: store, layout: layout, remaining: dryRun ? catalog.manifests.filter { m in
-            kept.contains { $0.id == m.id } } : kept, now: now, dryRun: dryRun, context: context)
+        // Not while a manifest is unreadable: its snapshot's objects would look unreferenced.
+        let garbage = catalog.problems.isEmpty
+            ? try await S3Snapshot.collectGarbage(store: store, layout: layout, remaining: kept, now: now, dryRun: dryRun, context: context)
+            : (count: 0, bytes: Int64(0))
         let decisions: [JSONValue] = plan.decisions.map { d in
             ["id": .string(d.id), "keep": .bool(d.keep), "reason": .string(plan.reason(for: d))]
         }
