@@ -33,6 +33,17 @@ struct WatchPlan: Sendable {
 
     /// One event as a JSON line; nil drops it (bookmarks the client did not ask for).
     func encode(_ event: StoreEvent, first: Bool) -> [UInt8]? {
+        // Full objects are encoded once per event and served version, then shared by every
+        // watcher (the real server's watch cache does the same); tables depend on the watcher.
+        guard form == .json, event.type != .bookmark else { return encodeUncached(event, first: first) }
+        let key = "\(event.type.rawValue) \(type.apiVersion)"
+        if let hit = event.encodings.get(key) { return hit }
+        let line = encodeUncached(event, first: first)
+        if let line { event.encodings.set(key, line) }
+        return line
+    }
+
+    private func encodeUncached(_ event: StoreEvent, first: Bool) -> [UInt8]? {
         var object: JSONValue
         if event.type == .bookmark {
             if !bookmarks { return nil }

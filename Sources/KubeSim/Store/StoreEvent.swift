@@ -1,4 +1,5 @@
 import DynamicJSON
+import Synchronization
 
 /// One change to a stored object, as the watch history and subscribers see it.
 /// Objects are in storage form (the storage apiVersion).
@@ -15,8 +16,17 @@ public struct StoreEvent: Sendable {
     public var resourceVersion: Int64
     /// Set on the bookmark that ends `sendInitialEvents`.
     var initialEventsEnd = false
+    /// Watch lines already encoded for this event, shared by all copies of it.
+    let encodings = EventEncodings()
 
     var namespace: String { object["metadata"]?["namespace"]?.stringValue ?? "" }
+}
+
+/// Encoded watch lines of one event by type and served version (a few entries at most).
+final class EventEncodings: Sendable {
+    private let lines = Mutex<[String: [UInt8]]>([:])
+    func get(_ key: String) -> [UInt8]? { lines.withLock { $0[key] } }
+    func set(_ key: String, _ line: [UInt8]) { lines.withLock { $0[key] = line } }
 }
 
 /// A registered watcher: events are filtered under the store lock and handed to `deliver`,
