@@ -73,10 +73,14 @@ import Testing
         let ops = jobs.compactMap { $0["metadata"]?["labels"]?[BackstopLabels.operation]?.stringValue }.sorted()
         #expect(ops == ["backup", "catalog", "catalog", "prune"])
         #expect(jobs.allSatisfy { $0["metadata"]?["ownerReferences"]?[0]?["uid"]?.stringValue == p.metadata.uid })
+        // Events are written asynchronously, just after the status.
+        let expected = ["BackupStarted", "BackupSucceeded", "PruneStarted", "Pruned", "CatalogRefreshed"]
+        _ = try await eventually(.seconds(10)) { Set(expected).isSubset(of: try h.events(of: "orders").map(\.reason)) }
         let reasons = try h.events(of: "orders").map(\.reason)
-        for reason in ["BackupStarted", "BackupSucceeded", "PruneStarted", "Pruned", "CatalogRefreshed"] {
+        for reason in expected {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
+        _ = await eventually(.seconds(10)) { h.metricsText().contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1") }
         let metrics = h.metricsText()
         #expect(metrics.contains("backstop_backup_last_success_timestamp_seconds{namespace=\"team\",policy=\"orders\"}"))
         #expect(metrics.contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1"))
@@ -105,8 +109,12 @@ import Testing
         #expect(last.reason == "AuthenticationFailed", "\(last)")
         #expect(s.conditions?.find("Ready")?.status == .false)
         #expect(s.lastManualRun?.result == .failed)
-        #expect(try h.events(of: "wrongpw").contains { $0.type == "Warning" && $0.reason == "BackupFailed" })
-        #expect(h.metricsText().contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 1"))
+        #expect(try await eventually(.seconds(10)) {
+            try h.events(of: "wrongpw").contains { $0.type == "Warning" && $0.reason == "BackupFailed" }
+        })
+        #expect(await eventually(.seconds(10)) {
+            h.metricsText().contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 1")
+        })
         // The next slot (one hour later on the controller's clock) still gets its Job.
         let before = try h.jobs(of: "wrongpw").count
         h.advance(3600)
@@ -134,7 +142,9 @@ import Testing
         #expect(notReady)
         let ready = try #require(try await h.policy("nosecret").status?.conditions?.find("Ready"))
         #expect(ready.status == .false && ready.message.contains("Secret later not found"))
-        #expect(try h.events(of: "nosecret").contains { $0.type == "Warning" && $0.reason == "SecretMissing" })
+        #expect(try await eventually(.seconds(10)) {
+            try h.events(of: "nosecret").contains { $0.type == "Warning" && $0.reason == "SecretMissing" }
+        })
         try await Task.sleep(for: .seconds(2))
         #expect(try h.jobs(of: "nosecret").isEmpty)
         // Creating the Secret recovers without touching the policy.
