@@ -1,14 +1,32 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy controller (`BackupPolicyController`, planner `BackupPlanner`,
-/// Job builder `AgentJobBuilder`). Register with `backstopControllers(settings)`.
+/// Today: the BackupPolicy controller.
+/// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
+///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
+/// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
+///   `clock`, `backupWorkers`, `secretRecheckInterval`, `jobHistoryLimit`, `resultGracePeriod`,
+///   `catalogWhenStatusMissing` (turn off for very large benchmarks).
+/// - Pieces: `BackupPlanner` (pure: `BackupObserved` → `BackupPlan`), `AgentJobBuilder` (the
+///   agent Job and its spec), `AgentResultReader` (termination message → `AgentResult`).
+///
+/// Jobs carry the labels `backstop.dev/policy`, `backstop.dev/operation` (backup|prune|catalog),
+/// `backstop.dev/slot` (`yyyymmddThhmmssZ`, `manual`, `follow-up`), `app.kubernetes.io/managed-by:
+/// backstop`; Pods also `backstop.dev/job`. Annotations: `backstop.dev/slot-time`,
+/// `backstop.dev/run-now` (the value a manual Job answers), `backstop.dev/recorded` (result in
+/// status). Names: `NameRules.childName(policy, operation, token)` with the slot, `manual/<value>`,
+/// the backup Job's name (prune) or the prune Job's name / policy uid (catalog).
+///
+/// The agent runs `backstop agent <op> --spec-env BACKSTOP_SPEC --termination-log
+/// /dev/termination-log`; Secret keys are mounted as files under `/var/run/backstop/secrets/<n>`,
+/// claims at `/var/run/backstop/{store,source}`, scratch (`TMPDIR`) at `/var/run/backstop/tmp`.
+/// The spec names those paths through `$(BACKSTOP_FILE_n)` env references (see `AgentJobBuilder`).
 ///
 /// RBAC the controllers need (the ClusterRole in `manifests/` is written from this list):
-/// - `backstop.dev` `backuppolicies`: get, list, watch
-/// - `backstop.dev` `backuppolicies/status`: get, update, patch
-/// - `batch` `jobs`: get, list, watch, create, delete, patch
-/// - `""` `pods`: get, list, watch (the agent's result is the Pod's termination message)
-/// - `""` `secrets`: get (existence and keys of the Secrets a policy names; never list/watch)
-/// - `""` `events`: create, patch (the EventRecorder); `events.k8s.io` is not used
-/// - `coordination.k8s.io` `leases`: get, create, update (leader election, in the operator namespace)
+/// - `backstop.dev` `backuppolicies`: list, watch
+/// - `backstop.dev` `backuppolicies/status`: update
+/// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)
+/// - `""` `pods`: list, watch (the agent's result is the Pod's termination message)
+/// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch)
+/// - `""` `events`: create, patch (the EventRecorder)
+/// - `coordination.k8s.io` `leases`: get, create, update (leader election, operator namespace)
 enum ControllersModule {}

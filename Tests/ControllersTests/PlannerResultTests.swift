@@ -59,6 +59,17 @@ import Testing
         #expect(plan.createdJobs.isEmpty) // no prune after a failure
     }
 
+    @Test func aBackupThatFailsVerificationTurnsVerifiedFalse() {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)
+        let message = #"{"ok":false,"reason":"ArtifactTooSmall","message":"artifact is 12 bytes, below minSizeBytes 1024","exitCode":5}"#
+        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [Fx.pod(for: job, exitCode: 5, message: message)],
+                                                  secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(60)))
+        let verified = plan.status.conditions?.find(BackupConditions.verified)
+        #expect(verified?.status == .false && verified?.reason == "ArtifactTooSmall")
+        #expect(plan.status.conditions?.find(BackupConditions.lastBackupSucceeded)?.reason == "ArtifactTooSmall")
+    }
+
     @Test func aFinishedJobWaitsBrieflyForItsPodThenReportsTheJobCondition() {
         let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
         var job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)

@@ -69,6 +69,9 @@ public enum AgentResultReader {
 /// Folding results into status. Each returns the events it implies.
 enum StatusFolding {
     static let recentLimit = 10
+    /// Agent reasons that mean "the artifact did not pass verification" (exit code 5).
+    static let integrityReasons: Set<String> = ["ChecksumMismatch", "SizeMismatch", "FormatInvalid", "ArtifactTooSmall",
+                                                "VerificationFailed", "ManifestInvalid"]
 
     static func time(_ text: String?) -> Time? { text.flatMap { Time(rfc3339: $0) } }
 
@@ -137,6 +140,10 @@ enum StatusFolding {
             c.set(type: BackupConditions.lastBackupSucceeded, status: .false, reason: reason,
                   message: "Job \(job.name): \(message)", observedGeneration: generation, now: now)
             events.append(PlannedEvent(warning: true, reason: "BackupFailed", message: "\(reason): \(message) (Job \(job.name))"))
+            if integrityReasons.contains(reason) {
+                c.set(type: BackupConditions.verified, status: .false, reason: reason,
+                      message: "Job \(job.name): \(message)", observedGeneration: generation, now: now)
+            }
             metrics.append(.backupFailed(durationSeconds: r.durationSeconds))
             if let manual {
                 adoptManualRun(&s, value: manual, job: job)
