@@ -187,4 +187,37 @@ import Testing
         #expect(try !h.events(of: "adopt").contains { $0.reason == "BackupStarted" })
         await h.stop()
     }
+
+    @Test func aBackupThatFinishesWhileTheOperatorIsDownIsRecordedAfterTheRestart() async throws {
+        let (pg, database) = try await BackupIntegrationTests.database()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        try h.create(BackupIntegrationTests.policy("restart", pg: pg, database: database))
+        h.startController()
+        #expect(try await eventually { try await h.policy("restart").status?.artifacts != nil })
+        try await h.annotate("restart", Backstop.runNowAnnotation, "r1")
+        let started = try await eventually(.seconds(30)) {
+            try h.jobs(of: "restart").contains { $0["metadata"]?["labels"]?[BackstopLabels.operation] == "backup" }
+        }
+        #expect(started)
+        await h.stopController()
+        // The Job finishes while nobody watches.
+        let finished = try await eventually(.seconds(60)) {
+            try h.jobs(of: "restart").contains {
+                $0["metadata"]?["labels"]?[BackstopLabels.operation] == "backup" && $0["status"]?["succeeded"]?.intValue == 1
+            }
+        }
+        #expect(finished)
+        h.startController()
+        let done = try await eventually(.seconds(90)) {
+            let s = try await h.policy("restart").status
+            return s?.lastManualRun?.result == .succeeded && s?.lastPrune != nil && s?.activeJob == nil
+        }
+        #expect(done)
+        let backups = try h.jobs(of: "restart").filter { $0["metadata"]?["labels"]?[BackstopLabels.operation] == "backup" }
+        #expect(backups.count == 1)
+        #expect(try await h.policy("restart").status?.lastBackup?.verified == true)
+        await h.stop()
+    }
 }

@@ -64,10 +64,16 @@ final class ControllerHarness: Sendable {
         run.withLock { $0 = (group, Task { try await group.run() }) }
     }
 
-    func stop() async {
+    /// Stops the operator side only (the simulator and its running Jobs go on).
+    func stopController() async {
         let (group, task) = run.withLock { $0 }
         await group?.triggerGracefulShutdown()
         _ = await task?.result
+        run.withLock { $0 = (nil, nil) }
+    }
+
+    func stop() async {
+        await stopController()
         await sim.shutdown()
     }
 
