@@ -163,5 +163,11 @@ import Testing
         #expect(preview.wouldDelete?.count == 3)
         #expect(preview.wouldDelete?.allSatisfy { $0.reason.contains("no rule keeps it") } == true)
         #expect(plan.events.contains { $0.reason == "CatalogRefreshed" })
+        // A truncated result (list dropped to fit 4 KiB) keeps totals but gives no preview.
+        let truncated = JSONValue.object(["ok": true, "count": 400, "totalBytes": 40000, "truncated": true, "location": "volume"]).jsonString
+        let big = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [Fx.pod(for: job, exitCode: 0, message: truncated)],
+                                                 secrets: Fx.secretsOK, now: Fx.t0.addingTimeInterval(30)))
+        #expect(big.status.artifacts?.count == 400)
+        #expect(big.status.retentionPlan == nil)
     }
 }

@@ -208,7 +208,10 @@ enum StatusFolding {
                 s.lastVerifiedTime = v
             }
         }
-        s.retentionPlan = RetentionPreview.plan(policy.spec, artifacts: items, nextBackup: next)
+        // A catalog too large for the 4 KiB termination message arrives without its list: then
+        // the preview is unknown (nil), never a misleading "nothing would be deleted".
+        let complete = json["artifacts"]?.arrayValue != nil && items.count == count
+        s.retentionPlan = complete ? RetentionPreview.plan(policy.spec, artifacts: items, nextBackup: next) : nil
         return [PlannedEvent(reason: "CatalogRefreshed",
                              message: "\(count) artifacts, \(bytes(total)) in \(json["location"]?.stringValue ?? "the store")")]
     }
