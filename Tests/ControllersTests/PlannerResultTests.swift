@@ -164,10 +164,13 @@ import Testing
         #expect(preview.wouldDelete?.allSatisfy { $0.reason.contains("no rule keeps it") } == true)
         #expect(plan.events.contains { $0.reason == "CatalogRefreshed" })
         // A truncated result (list dropped to fit 4 KiB) keeps totals but gives no preview.
-        let truncated = JSONValue.object(["ok": true, "count": 400, "totalBytes": 40000, "truncated": true, "location": "volume"]).jsonString
+        let truncated = JSONValue.object(["ok": true, "count": 400, "totalBytes": 40000, "truncated": true, "location": "volume",
+                                          "newest": "20260528T200000Z-abcd1234", "oldest": "20250101T000000Z-abcd1234"]).jsonString
         let big = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [Fx.pod(for: job, exitCode: 0, message: truncated)],
                                                  secrets: Fx.secretsOK, now: Fx.t0.addingTimeInterval(30)))
         #expect(big.status.artifacts?.count == 400)
         #expect(big.status.retentionPlan == nil)
+        #expect(big.status.artifacts?.newest == Time(rfc3339: "2026-05-28T20:00:00Z"))
+        #expect(big.status.lastSuccessfulTime == Time(rfc3339: "2026-05-28T20:00:00Z"))
     }
 }

@@ -192,7 +192,15 @@ enum StatusFolding {
         let count = Int(json["count"]?.intValue ?? Int64(items.count))
         let total = json["totalBytes"]?.intValue ?? 0
         let times = items.compactMap { time($0["createdAt"]?.stringValue) }
-        s.artifacts = ArtifactSummary(count: count, totalBytes: total, oldest: times.min(), newest: times.max())
+        // Without the list (truncated result) the ids of the oldest and newest still carry their times.
+        func idTime(_ key: String) -> Time? {
+            json[key]?.stringValue.flatMap { try? ArtifactID(parsing: $0) }.map { Time($0.time) }
+        }
+        s.artifacts = ArtifactSummary(count: count, totalBytes: total, oldest: times.min() ?? idTime("oldest"),
+                                      newest: times.max() ?? idTime("newest"))
+        if items.isEmpty, let newest = idTime("newest"), s.lastSuccessfulTime.map({ $0 < newest }) ?? true {
+            s.lastSuccessfulTime = newest
+        }
         let records: [BackupRecord] = items.compactMap { a in
             guard let id = a["id"]?.stringValue else { return nil }
             return BackupRecord(id: id, time: time(a["createdAt"]?.stringValue), sizeBytes: a["sizeBytes"]?.intValue,
