@@ -13,8 +13,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Stop after this long (e.g. 60s, 5m); default: until Ctrl-C.")
     var duration: String?
-    @Option(help: "The schedule of every demo policy.")
-    var schedule = "@every 20s"
+    @Option(help: "The schedule of every demo policy (each also backs up once at the start).")
+    var schedule = "@every 1m"
     @Option(help: "Keep the cluster data, artifacts and kubeconfig here (default: a new temp dir).")
     var workDir: String?
     @Option(help: "Seed examples to apply.")

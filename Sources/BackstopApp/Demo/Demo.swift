@@ -9,15 +9,16 @@ import Logging
 public struct DemoOptions: Sendable {
     /// Stop after this long; nil runs until the calling task is cancelled (Ctrl-C).
     public var duration: Duration?
-    /// The schedule given to every demo policy.
-    public var schedule = "@every 20s"
+    /// The schedule given to every demo policy (`@every` allows 1m at the least); each policy
+    /// also gets a run-now request at the start so the first backups do not wait for a slot.
+    public var schedule = "@every 1m"
     /// Kept after the demo (artifacts, kubeconfig, logs); a fresh temp dir when nil.
     public var workDirectory: URL?
     /// The seed examples; the built-in policy when nil or empty.
     public var examples: URL? = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("docs/examples")
     /// A PostgreSQL to use (superuser login); nil starts a local one.
     public var postgres: PostgresServer?
-    /// How the Job runner starts the agent: this executable + `agent`.
+    /// The entrypoint of the agent image: this executable (the Jobs' args start with `agent`).
     public var agentCommand: [String]
     /// Where the narration goes.
     public var output: @Sendable (String) -> Void = { print($0) }
@@ -25,10 +26,9 @@ public struct DemoOptions: Sendable {
 
     public init(agentCommand: [String]) { self.agentCommand = agentCommand }
 
-    /// This very executable followed by `agent` (the image the demo's Jobs "run").
+    /// This very executable: the image the demo's Jobs "run" (their args are `agent backup …`).
     public static func selfAgentCommand() -> [String] {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return [exe, "agent"]
+        [(try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]]
     }
 }
 
@@ -88,9 +88,11 @@ public enum Demo {
             say("KubeSim: \(cluster.url) (Job runner on; agent image → \(options.agentCommand.joined(separator: " ")))")
 
             for kind in Backstop.kinds { _ = try cluster.store.create(kind.crd) }
-            for object in seed.supportingObjects(password: password) + seed.policies { _ = try cluster.store.create(object) }
-            say("Applied \(seed.policies.count) BackupPolicies from the seed examples, schedule \(options.schedule), "
-                + "destination: PVC \(DemoSeed.claimName) (a local directory)")
+            for object in seed.supportingObjects(password: password) + seed.policies.map(Self.runNow) {
+                _ = try cluster.store.create(object)
+            }
+            say("Applied \(seed.policies.count) BackupPolicies from the seed examples, schedule \(options.schedule) "
+                + "plus one run-now each, destination: PVC \(DemoSeed.claimName) (a local directory)")
             say("While the demo runs:  kubectl --kubeconfig \(kubeconfig.path) get bp -A")
 
             var operatorOptions = OperatorOptions()
@@ -132,6 +134,13 @@ public enum Demo {
             await local?.stop()
             throw error
         }
+    }
+
+    /// The policy with a `backstop.dev/run-now` request, so it backs up at once.
+    static func runNow(_ policy: JSONValue) -> JSONValue {
+        var p = policy
+        p["metadata"]?["annotations"] = [Backstop.runNowAnnotation: "demo-start"]
+        return p
     }
 
     /// Prints one line per policy whenever it changes; returns the last state read.

@@ -25,11 +25,13 @@ public final class LocalPostgres: Sendable {
     public let endpoint: PostgresServer
     let dataDirectory: URL
     let asUser: String?
+    let pid: Int32
 
-    private init(endpoint: PostgresServer, dataDirectory: URL, asUser: String?) {
+    private init(endpoint: PostgresServer, dataDirectory: URL, asUser: String?, pid: Int32) {
         self.endpoint = endpoint
         self.dataDirectory = dataDirectory
         self.asUser = asUser
+        self.pid = pid
     }
 
     /// The directory holding `initdb`: BACKSTOP_PG_BINDIR, `pg_config --bindir`, then the
@@ -69,17 +71,45 @@ public final class LocalPostgres: Sendable {
                                                     "--no-instructions"])
         try? fm.removeItem(at: pwfile)
         let port = try FreePort.pick()
-        let options = "-c listen_addresses=127.0.0.1 -p \(port) -k \(directory.path) -c fsync=off -c full_page_writes=off"
-        try await runAs(asUser, "\(bindir)/pg_ctl", ["-D", data.path, "-w", "-t", "60", "-o", options,
-                                                    "-l", directory.appendingPathComponent("postgres.log").path, "start"])
+        // `postgres` runs as our child (not daemonized by `pg_ctl start`, whose grandchild would
+        // keep Foundation's process monitor waiting); readiness is polled with pg_isready.
+        let server = Process()
+        let serverArgs = ["-D", data.path, "-c", "listen_addresses=127.0.0.1", "-p", String(port), "-k", directory.path,
+                          "-c", "fsync=off", "-c", "full_page_writes=off"]
+        if let asUser, let runuser = ChildProcess.which("runuser") {
+            server.executableURL = URL(fileURLWithPath: runuser)
+            server.arguments = ["-u", asUser, "--", "\(bindir)/postgres"] + serverArgs
+        } else {
+            server.executableURL = URL(fileURLWithPath: "\(bindir)/postgres")
+            server.arguments = serverArgs
+        }
+        let logURL = directory.appendingPathComponent("postgres.log")
+        _ = fm.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        server.standardOutput = log
+        server.standardError = log
+        server.standardInput = FileHandle.nullDevice
+        try server.run()
+        var ready = false
+        for _ in 0..<300 where !ready {
+            if let r = try? await ChildProcess.run("\(bindir)/pg_isready", ["-h", "127.0.0.1", "-p", String(port)], timeout: 10) {
+                ready = r.status == 0
+            }
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard ready else {
+            kill(server.processIdentifier, SIGKILL)
+            throw DemoError.failed("PostgreSQL did not start; see \(logURL.path)")
+        }
         return LocalPostgres(endpoint: PostgresServer(host: "127.0.0.1", port: port, user: "postgres", password: password,
-                                                        bindir: bindir),
-                             dataDirectory: data, asUser: asUser)
+                                                      bindir: bindir),
+                             dataDirectory: data, asUser: asUser, pid: server.processIdentifier)
     }
 
-    /// Fast shutdown; waits until the server is gone.
+    /// Fast shutdown; waits until the server is gone (SIGKILL if it lingers).
     public func stop() async {
-        _ = try? await Self.runAs(asUser, "\(endpoint.bindir)/pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
+        let stopped = try? await Self.runAs(asUser, "\(endpoint.bindir)/pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "30", "stop"])
+        if stopped == nil { kill(pid, SIGKILL) }
     }
 
     @discardableResult
