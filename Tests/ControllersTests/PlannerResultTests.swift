@@ -1,3 +1,4 @@
+import Agent
 import BackstopCore
 import Controllers
 import DynamicJSON
@@ -172,5 +173,33 @@ import Testing
         #expect(big.status.retentionPlan == nil)
         #expect(big.status.artifacts?.newest == Time(rfc3339: "2026-05-28T20:00:00Z"))
         #expect(big.status.lastSuccessfulTime == Time(rfc3339: "2026-05-28T20:00:00Z"))
+    }
+
+    /// 150 daily artifacts: the agent's termination message drops the full list to fit 4 KiB but
+    /// keeps the bare ids, and the preview computed from them matches the planner on the full list.
+    @Test func aCatalogTooLargeForTheTerminationMessageStillGivesTheRetentionPreview() throws {
+        let p = Fx.policy(retention: RetentionPolicy(keepLast: 3, keepDaily: 7, keepMonthly: 2), status: nil)
+        let job = Fx.job(p, .catalog, token: p.metadata.uid!, created: Fx.t0, finished: true)
+        let times = (0..<150).map { Time(Fx.hour(Double(-24 * $0))) }
+        let ids = times.enumerated().map { i, t in "\(UTCTimestamp.compact(t.date))-\(String(format: "%04d", i))" }
+        let artifacts: [JSONValue] = zip(ids, times).map { id, t in
+            ["id": .string(id), "createdAt": .string(t.rfc3339), "sizeBytes": 100, "verified": true, "pinned": false,
+             "sha256": .string(String(repeating: "a", count: 64)), "key": .string("backups/x/\(id).dump")]
+        }
+        let full: JSONValue = ["command": "catalog", "ok": true, "exitCode": 0, "count": 150, "totalBytes": 15000,
+                               "artifacts": .array(artifacts), "ids": .array(ids.map { .string($0) }), "location": "volume"]
+        let message = AgentMain.terminationMessage(full)
+        #expect(message.count <= AgentMain.terminationLogLimit)
+        let sent = try JSONValue(parsing: message)
+        #expect(sent["artifacts"] == nil && sent["ids"]?.arrayValue?.count == 150)
+
+        func preview(_ text: String) throws -> [String] {
+            let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [Fx.pod(for: job, exitCode: 0, message: text)],
+                                                      secrets: Fx.secretsOK, now: Fx.t0.addingTimeInterval(30)))
+            return try #require(plan.status.retentionPlan?.wouldDelete).map(\.id)
+        }
+        let fromIDs = try preview(sent.jsonString)
+        #expect(fromIDs.count == 20)  // the preview lists at most 20
+        #expect(fromIDs == (try preview(full.jsonString)))
     }
 }

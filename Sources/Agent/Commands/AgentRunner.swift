@@ -100,6 +100,11 @@ public enum AgentRunner {
         var result: [String: JSONValue] = ["location": .string(store.location), "count": .int(Int64(artifacts.count)),
                                            "totalBytes": .int(catalog.manifests.reduce(0) { $0 + $1.sizeBytes }),
                                            "artifacts": .array(artifacts)]
+        // Ids alone (their time is in them) survive the 4 KiB termination message when the full
+        // list does not (~170 of them), so the controller can still preview retention.
+        result["ids"] = .array(catalog.manifests.map { .string($0.id.description) })
+        let pinned = catalog.manifests.filter(\.pinned).map { JSONValue.string($0.id.description) }
+        if !pinned.isEmpty { result["pinnedIDs"] = .array(pinned) }
         if let newest = catalog.manifests.first { result["newest"] = .string(newest.id.description) }
         if let oldest = catalog.manifests.last { result["oldest"] = .string(oldest.id.description) }
         if !catalog.problems.isEmpty { result["warnings"] = try JSONValue.encode(catalog.problems) }

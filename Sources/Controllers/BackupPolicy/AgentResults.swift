@@ -216,10 +216,22 @@ enum StatusFolding {
                 s.lastVerifiedTime = v
             }
         }
-        // A catalog too large for the 4 KiB termination message arrives without its list: then
-        // the preview is unknown (nil), never a misleading "nothing would be deleted".
-        let complete = json["artifacts"]?.arrayValue != nil && items.count == count
-        s.retentionPlan = complete ? RetentionPreview.plan(policy.spec, artifacts: items, nextBackup: next) : nil
+        // A catalog too large for the 4 KiB termination message arrives without its list but with
+        // the bare ids (each carries its backup time), enough for the preview; with neither the
+        // preview is unknown (nil), never a misleading "nothing would be deleted".
+        let ids = (json["ids"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let pinned = Set((json["pinnedIDs"]?.arrayValue ?? []).compactMap(\.stringValue))
+        let fromIDs: [JSONValue] = ids.compactMap { id in
+            guard let t = try? ArtifactID(parsing: id) else { return nil }
+            return ["id": .string(id), "createdAt": .string(Time(t.time).rfc3339), "pinned": .bool(pinned.contains(id))]
+        }
+        if json["artifacts"]?.arrayValue != nil && items.count == count {
+            s.retentionPlan = RetentionPreview.plan(policy.spec, artifacts: items, nextBackup: next)
+        } else if fromIDs.count == count {
+            s.retentionPlan = RetentionPreview.plan(policy.spec, artifacts: fromIDs, nextBackup: next)
+        } else {
+            s.retentionPlan = nil
+        }
         return [PlannedEvent(reason: "CatalogRefreshed",
                              message: "\(count) artifacts, \(bytes(total)) in \(json["location"]?.stringValue ?? "the store")")]
     }
