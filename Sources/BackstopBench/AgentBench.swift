@@ -20,12 +20,15 @@ struct AgentBenchCommand: AsyncParsableCommand {
     @Option(help: "Retention items to plan.")
     var artifacts = 100_000
 
+    @Flag(help: "Use an existing bench_agent database (and keep it) instead of generating one.")
+    var reuse = false
+
     func run() async throws {
-        try await runAgentBenchmark(scale: scale, artifacts: artifacts)
+        try await runAgentBenchmark(scale: scale, artifacts: artifacts, reuse: reuse)
     }
 }
 
-func runAgentBenchmark(scale: Int, artifacts: Int) async throws {
+func runAgentBenchmark(scale: Int, artifacts: Int, reuse: Bool = false) async throws {
     print(retentionFigure(count: artifacts))
     let pg = try TestServices.postgres()
     let s3 = try TestServices.s3()
@@ -39,17 +42,24 @@ func runAgentBenchmark(scale: Int, artifacts: Int) async throws {
     }
     let database = "bench_agent"
     let admin = try await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password, sslMode: .disable))
-    try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
-    try await admin.execute("CREATE DATABASE \(database)")
+    let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).count == 1
+    let generate = !(reuse && exists)
+    if generate {
+        try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        try await admin.execute("CREATE DATABASE \(database)")
+    }
     let endpoint = PostgresEndpoint(host: pg.host, port: pg.port, database: database, user: pg.user, passwordFile: passwordFile,
                                     sslMode: "disable", bindir: pg.bindir)
     let passfile = try PostgresPasswordFile(password: SecretValue(pg.password), directory: work.path)
     let env = ["PGHOST": pg.host, "PGPORT": String(pg.port), "PGUSER": pg.user, "PGDATABASE": database, "PGPASSFILE": passfile.path]
     let clock = ContinuousClock()
-    print("agent bench: pgbench -i -s \(scale) …")
-    let initTime = try await clock.measure {
-        let out = try await Subprocess.run("\(pg.bindir)/pgbench", ["-i", "-q", "-s", String(scale)], environment: env)
-        guard out.termination.succeeded else { throw AgentError(.toolFailed, "pgbench: \(out.stderr.suffix(400))") }
+    var initTime = Duration.zero
+    if generate {
+        print("agent bench: pgbench -i -s \(scale) …")
+        initTime = try await clock.measure {
+            let out = try await Subprocess.run("\(pg.bindir)/pgbench", ["-i", "-q", "-s", String(scale)], environment: env)
+            guard out.termination.succeeded else { throw AgentError(.toolFailed, "pgbench: \(out.stderr.suffix(400))") }
+        }
     }
     let size = try await admin.query("SELECT pg_database_size($1)", [database]).first?[0, as: Int64.self] ?? 0
     print("agent bench: database \(String(format: "%.2f", Double(size) / Double(1 << 30))) GiB, generated in \(initTime)")
@@ -78,7 +88,10 @@ func runAgentBenchmark(scale: Int, artifacts: Int) async throws {
     print("agent bench: pg_dump -Fc > /dev/null \(baseline); pg_dump → S3 via agent \(agentTime); ratio \(String(format: "%.3f", ratio))×"
           + " (artifact \(artifactBytes >> 20) MiB)")
     print("agent bench: peak RSS \(peakRSSBytes() >> 20) MiB (before the backup \(rssBefore >> 20) MiB)")
-    try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+    if !reuse { try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+    // moto keeps objects in memory: give the GiB back.
+    for object in (try? await client.listAllObjects(bucket: bucket)) ?? [] { _ = try? await client.deleteObject(bucket: bucket, key: object.key) }
+    _ = try? await client.deleteBucket(bucket)
     await admin.close()
 }
 
