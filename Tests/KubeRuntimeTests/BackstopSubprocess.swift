@@ -68,9 +68,16 @@ final class BackstopSubprocess: Sendable {
         return await waitForExit()
     }
 
-    @discardableResult
-    func terminate() async -> Int32 {
+    /// SIGTERM, then SIGKILL if the process is still there after `grace`; nil when it had to be
+    /// killed, so a process that ignores SIGTERM fails the test instead of hanging it.
+    func terminate(grace: Duration = .seconds(15)) async -> Int32? {
         if isRunning { kill(pid, SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        guard !isRunning else {
+            await kill9()
+            return nil
+        }
         return await waitForExit()
     }
 }

@@ -49,6 +49,8 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("backstop-le-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        // `backstop run` also starts the Backstop controllers; their kinds exist on a real cluster.
+        for kind in Backstop.kinds { _ = try sim.store.create(kind.crd) }
         let count = 5
         for i in 0..<count {
             _ = try sim.store.create(JSONValue.encode(Sim.configMap("le-\(i)", labels: ["backstop.dev/test": "true"])))
