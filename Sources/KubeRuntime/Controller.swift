@@ -95,7 +95,9 @@ public final class Controller: Service, Sendable {
 
     public func run() async throws {
         let leadership = gate.withLock { $0 }
-        for wait in syncWaits.withLock({ $0 }) { await wait() }
+        // A kind that never lists (CRDs not installed) must not keep a SIGTERM waiting.
+        let waits = syncWaits.withLock { $0 }
+        await cancelWhenGracefulShutdown { for wait in waits { await wait() } }
         var running: Task<Void, Never>?
         for await state in leadership.changes().cancelOnGracefulShutdown() {
             if state == .leading, running == nil {

@@ -34,7 +34,7 @@ public final class Informer<R: KubeResource>: Service, Sendable {
     private let logger: Logger
     private let watchTimeout: ClosedRange<Int>
     private let handlers = Mutex<[@Sendable (InformerEvent<R>) -> Void]>([])
-    private let synced = Mutex<(scopes: Set<String>, waiters: [CheckedContinuation<Void, Never>])>(([], []))
+    private let synced = Mutex<(scopes: Set<String>, waiters: [Int: CheckedContinuation<Void, Never>], nextWaiter: Int)>(([], [:], 0))
     private let loggedUndecodable = Mutex<Set<String>>([])
 
     /// - Parameters:
@@ -63,15 +63,25 @@ public final class Informer<R: KubeResource>: Service, Sendable {
     /// True once every namespace was listed at least once.
     public var hasSynced: Bool { synced.withLock { $0.scopes.count >= scopes.count } }
 
+    /// Returns once every namespace was listed, or as soon as the calling task is cancelled
+    /// (a shutdown must not hang on a kind the server does not serve).
     public func waitUntilSynced() async {
         let needed = scopes.count
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let done = synced.withLock { s -> Bool in
-                if s.scopes.count >= needed { return true }
-                s.waiters.append(c)
-                return false
+        let id = synced.withLock { s -> Int in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let done = synced.withLock { s -> Bool in
+                    if s.scopes.count >= needed || Task.isCancelled { return true }
+                    s.waiters[id] = c
+                    return false
+                }
+                if done { c.resume() }
             }
-            if done { c.resume() }
+        } onCancel: {
+            synced.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 
@@ -104,7 +114,9 @@ public final class Informer<R: KubeResource>: Service, Sendable {
                 continue
             }
             replace(namespace: namespace, with: list, logger: logger)
+            let listed = list.items.count
             markSynced(namespace)
+            if listed >= 200 { FreeMemory.releaseToSystem() }
             var resourceVersion = list.resourceVersion
             logger.debug("listed", metadata: ["count": "\(list.items.count)", "resourceVersion": "\(resourceVersion)"])
             failures = 0
@@ -142,8 +154,8 @@ public final class Informer<R: KubeResource>: Service, Sendable {
         let waiters = synced.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.scopes.insert(namespace ?? "")
             guard s.scopes.count >= scopes.count else { return [] }
-            defer { s.waiters = [] }
-            return s.waiters
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
         for w in waiters { w.resume() }
     }

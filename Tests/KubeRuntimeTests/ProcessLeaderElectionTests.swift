@@ -119,4 +119,23 @@ import Testing
         let resumed = ContinuousClock.now
         #expect(await Sim.eventually(.seconds(5)) { intervals.all.contains { $0.start > resumed } })
     }
+
+    /// A cluster without the Backstop CRDs: informers keep retrying their 404 lists, yet SIGTERM
+    /// still stops the process within the grace period instead of waiting for a sync that never comes.
+    @Test func sigtermStopsARunWhoseKindsAreNotServed() async throws {
+        let sim = try await Sim.start()
+        defer { Task { await sim.shutdown() } }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("backstop-nocrd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try startOperator("nocrd", sim: sim, dir: dir)
+        defer { if run.isRunning { kill(run.pid, SIGKILL) } }
+        #expect(await Sim.eventually(.seconds(20)) { holder(sim) == "nocrd" }, "\(run.output.suffix(2000))")
+        #expect(await Sim.eventually(.seconds(10)) { run.output.contains("list failed") }, "\(run.output.suffix(2000))")
+        let signalled = ContinuousClock.now
+        // --grace-period 2: exit well before terminate() escalates to SIGKILL.
+        #expect(await run.terminate(grace: .seconds(8)) == 0, "\(run.output.suffix(2000))")
+        #expect(ContinuousClock.now - signalled < .seconds(5))
+        #expect(holder(sim) == nil, "the Lease was not released")
+    }
 }
