@@ -22,6 +22,8 @@ import TestSupport
         let store = try await e2e.volume(ns, "backups")
         var policy = ResilienceTests.pgPolicy(ns, "pg", db: db, pg: pg, schedule: "0 0 1 1 *")
         policy["spec"]?["retention"] = ["keepLast": 2, "keepDaily": 4, "keepWeekly": 3, "keepMonthly": 4]
+        // A yearly schedule: the shared policy's staleAfter (1h) would be rejected as shorter than the interval.
+        policy[path: ["spec", "verify", "staleAfter"]] = nil
         try e2e.apply(policy)
         let op = try e2e.startOperator()
         defer { Task { await op.kill9(); _ = try? await server.psql("DROP DATABASE IF EXISTS \(db) WITH (FORCE)"); await e2e.shutdown() } }
@@ -30,7 +32,11 @@ import TestSupport
         // One real backup to copy.
         try await runNow(e2e, ns, "first")
         let first = await e2e.waitFor(ns, "pg") { $0.status?.lastBackup != nil && $0.status?.lastPrune != nil }
-        let real = try #require(first?.status?.lastBackup?.id, "\(op.output.suffix(3000))")
+        let real = try #require(first?.status?.lastBackup?.id, """
+            \(first.map(Demo.summary) ?? "no policy") \(String(describing: first?.status?.conditions))
+            jobs: \(e2e.jobs(ns, policy: "pg").map { "\($0["metadata"]?["name"]?.stringValue ?? "") \($0["status"]?.jsonString ?? "")" })
+            \(op.output.suffix(3000))
+            """)
         let manifestName = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .first { $0.hasPrefix(real) && $0.hasSuffix(ArtifactLayout.manifestSuffix) })
         let manifestBytes = try Data(contentsOf: dir.appendingPathComponent(manifestName))
