@@ -6,10 +6,10 @@ import KubeModel
 import Testing
 import TestSupport
 
-/// Every source kind, to a volume and to S3, through the operator and the Job runner; the
-/// newest artifact of each restores to the same data. (PostgreSQL: PostgresEndToEndTests.)
+/// Every source kind, to a volume and to S3, through the operator and the Job runner, on its
+/// schedule; the newest artifact of each restores to the same data. (PostgreSQL: PostgresEndToEndTests.)
 @Suite(.serialized) struct SourcesEndToEndTests {
-    enum Kind: String, CaseIterable, Sendable { case volume, redis, clickhouse }
+    enum Kind: String, CaseIterable, Sendable { case volume, redis, clickhouse, bucket }
 
     struct Fixture: Sendable {
         var source: JSONValue
@@ -48,15 +48,21 @@ import TestSupport
                            "spec": ["schedule": "@every 1m", "source": fixture.source, "destination": destination,
                                     "retention": ["keepLast": 3], "verify": ["checksum": true, "listContents": true]]])
         }
-        for (name, _, _) in destinations { try e2e.runNow(ns, name, "now") }
+        // No run-now: the first scheduled slot (a minute after creation) takes the backups.
         let op = try e2e.startOperator()
         defer { Task { await op.kill9(); await fixture.cleanup(); await e2e.shutdown() } }
         for (name, _, store) in destinations {
-            let p = await e2e.waitFor(ns, name, timeout: .seconds(120)) {
+            let p = await e2e.waitFor(ns, name, timeout: .seconds(180)) {
                 $0.status?.lastBackup?.verified == true && $0.status?.conditions?.isTrue("LastBackupSucceeded") == true
             }
             #expect(p?.status?.lastBackup?.verified == true, "\(name): \(p.map(Demo.summary) ?? "none")\n\(op.output.suffix(2500))")
+            #expect(p?.status?.lastScheduleTime != nil)
             #expect((p?.status?.artifacts?.count ?? 0) >= 1)
+            let slotJobs = e2e.jobs(ns, policy: name).filter {
+                $0["metadata"]?["labels"]?["backstop.dev/operation"] == "backup"
+                    && !["manual", "follow-up"].contains($0["metadata"]?["labels"]?["backstop.dev/slot"]?.stringValue ?? "manual")
+            }
+            #expect(!slotJobs.isEmpty, "\(name): no scheduled backup Job")
             #expect(!e2e.events(ns, about: name).isEmpty)
             #expect(try await fixture.restoreMatches(e2e, name, store), "\(name): restored data differs")
         }
@@ -72,6 +78,33 @@ import TestSupport
 
     static func fixture(_ kind: Kind, _ e2e: E2E, _ ns: String) async throws -> Fixture {
         switch kind {
+        case .bucket:
+            // An S3 bucket mirror (seed 000's `mc mirror`): restore into a new bucket, compare every object.
+            let s3 = try TestServices.s3()
+            let client = S3Client(endpoint: s3.endpoint, region: s3.region,
+                                  credentials: AWSCredentials(accessKeyID: s3.accessKey, secretAccessKey: s3.secretKey))
+            let source = "e2e-mirror-src-\(PostgresEndToEndTests.rand())"
+            try await client.createBucket(source)
+            var initial: [String: String] = ["evidence/2026/a.pdf": String(repeating: "pdf", count: 3000), "evidence/b.txt": "b\n", "top.json": "{}"]
+            for i in 0..<20 { initial["bulk/\(i).txt"] = "object \(i)" }
+            let objects = initial
+            for (key, text) in objects { _ = try await client.putObject(bucket: source, key: key, body: .string(text)) }
+            return Fixture(source: ["s3": ["endpoint": .string(s3.endpoint), "bucket": .string(source), "region": .string(s3.region),
+                                           "credentialsSecretRef": ["name": "s3"]]]) { e2e, policy, store in
+                let target = "\(source)-r-\(policy.hasSuffix("s3") ? "s3" : "vol")"
+                let r = try await e2e.agent("restore", spec: ["policy": .string(policy), "store": store, "artifact": "latest", "target": [
+                    "s3": ["endpoint": .string(s3.endpoint), "bucket": .string(target), "region": .string(s3.region), "createBucket": true,
+                           "accessKeyIdFile": .string(try e2e.writeFile(s3.accessKey, name: "rak")),
+                           "secretAccessKeyFile": .string(try e2e.writeFile(s3.secretKey, name: "rsk"))]]])
+                guard r.status == 0 else { Issue.record("restore: \(r.stdout.suffix(1500)) \(r.stderr.suffix(1500))"); return false }
+                let restored = try await client.listAllObjects(bucket: target).map(\.key)
+                guard Set(restored) == Set(objects.keys) else { Issue.record("restored keys: \(restored.sorted())"); return false }
+                for (key, text) in objects {
+                    let body = try await client.getObject(bucket: target, key: key).body.collect(upTo: 1 << 20)
+                    guard String(decoding: body, as: UTF8.self) == text else { Issue.record("\(key) differs"); return false }
+                }
+                return true
+            }
         case .clickhouse:
             let url = try TestServices.clickhouse().url
             let db = "e2e_ch_\(PostgresEndToEndTests.rand())"
