@@ -169,7 +169,8 @@ public final class Informer<R: KubeResource>: Service, Sendable {
     /// Applies one watch event to the cache; returns its resourceVersion.
     private func apply(_ event: WatchEvent<R>, logger: Logger) -> String? {
         switch event {
-        case .added(let object), .modified(let object):
+        case .added(let received), .modified(let received):
+            let object = Self.trimmed(received)
             let old = cache.upsert(object)
             if let old {
                 if old.metadata.resourceVersion != object.metadata.resourceVersion {
@@ -206,12 +207,23 @@ public final class Informer<R: KubeResource>: Service, Sendable {
         if !alreadyKnown { dispatch([.undecodable(key, failure)]) }
     }
 
+    /// What the cache keeps of an object: no `managedFields` (as controller-runtime's
+    /// TransformStripManagedFields). They are often larger than the object itself, no controller
+    /// reads them, and an update without them leaves the server's copy unchanged.
+    static func trimmed(_ object: R) -> R {
+        guard object.metadata.managedFields != nil else { return object }
+        var copy = object
+        copy.metadata.managedFields = nil
+        return copy
+    }
+
     /// Replaces the cache contents of one namespace (or all) with a fresh list and tells the
     /// handlers the difference.
     private func replace(namespace: String?, with list: ObjectList<R>, logger: Logger) {
         var stale = cache.keys(in: namespace)
         var events: [InformerEvent<R>] = []
-        for object in list.items {
+        for received in list.items {
+            let object = Self.trimmed(received)
             let key = ObjectKey(object)
             stale.remove(key)
             let old = cache.upsert(object)

@@ -131,6 +131,29 @@ final class ReconcileLog: Sendable {
         #expect(lines.count == 1)
         #expect(lines.first?.contains("default/bad") == true)
     }
+
+    @Test func theCacheKeepsNoManagedFields() async throws {
+        let sim = try await Sim.start()
+        defer { Task { await sim.shutdown() } }
+        let client = try Sim.client(sim)
+        let api = client.resource(ConfigMap.self, namespace: "default")
+        let created = try await api.create(Sim.configMap("mf"))
+        #expect(!(created.metadata.managedFields ?? []).isEmpty, "the server records managedFields")
+        let informer = Informer<ConfigMap>(client: client, namespaces: ["default"])
+        let run = Task { try await informer.run() }
+        defer { run.cancel() }
+        await informer.waitUntilSynced()
+        #expect(informer.cache.get(namespace: "default", name: "mf")?.metadata.managedFields == nil)
+        // Watch events are trimmed too; an update from the cached copy keeps the server's entries.
+        _ = try await api.patch("mf", .merge(["data": ["k": "v"]]))
+        #expect(await Sim.eventually { informer.cache.get(namespace: "default", name: "mf")?.data?["k"] == "v" })
+        let cached = try #require(informer.cache.get(namespace: "default", name: "mf"))
+        #expect(cached.metadata.managedFields == nil)
+        var changed = cached
+        changed.data?["k"] = "w"
+        let updated = try await api.update(changed)
+        #expect(!(updated.metadata.managedFields ?? []).isEmpty)
+    }
 }
 
 /// A ConfigMap whose `data.mode` must be a known value: stands in for a newer server's enum.
