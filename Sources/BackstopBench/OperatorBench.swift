@@ -18,19 +18,24 @@ struct OperatorBenchCommand: AsyncParsableCommand {
     @Option(help: "Namespaces they are spread over.") var namespaces = 10
     @Option(help: "run-now samples (one at a time).") var samples = 200
     @Option(help: "Seconds of idle observation.") var idleSeconds = 60
+    @Option(help: "Pause between run-now samples (ms). Back to back, each sample's status write and Events use the client's QPS tokens and the next sample waits for them, which measures the QPS budget instead of latency.")
+    var intervalMs = 500
     @Option(help: "The operator's client QPS budget (as `backstop run --qps`).") var qps: Double = 20
     @Option(help: "The operator's client burst.") var burst = 30
     @Option(help: "Path of the backstop executable (default: beside backstop-bench).") var backstop: String?
+    @Flag(help: "Start from new policies: each first runs a catalog Job (no Job runner here, so they stay pending and hold run-now back). By default policies carry an artifact summary, as after an operator restart.")
+    var fresh = false
 
     func run() async throws {
         try await OperatorBench(policies: policies, namespaces: namespaces, samples: samples, idleSeconds: idleSeconds,
-                                qps: qps, burst: burst, backstop: backstop).run()
+                                intervalMs: intervalMs, qps: qps, burst: burst, backstop: backstop, fresh: fresh).run()
     }
 }
 
 struct OperatorBench {
-    var policies: Int, namespaces: Int, samples: Int, idleSeconds: Int, qps: Double, burst: Int
+    var policies: Int, namespaces: Int, samples: Int, idleSeconds: Int, intervalMs: Int, qps: Double, burst: Int
     var backstop: String?
+    var fresh: Bool
 
     func run() async throws {
         let exe = backstop ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("backstop").path
@@ -50,7 +55,15 @@ struct OperatorBench {
             _ = try sim.store.create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "db", "namespace": .string(ns)],
                                       "data": ["password": .string(Data("pw".utf8).base64EncodedString())]])
         }
-        for i in 0..<policies { _ = try sim.store.create(Self.policy(i, namespaces: namespaces)) }
+        for i in 0..<policies {
+            var created = try sim.store.create(Self.policy(i, namespaces: namespaces))
+            if !fresh {
+                // As after the first catalog: the store was read, so no catalog Job is due.
+                created["status"] = ["artifacts": ["count": 0, "totalBytes": 0]]
+                _ = try sim.store.updateStatus(created)
+            }
+        }
+        emit("operator bench: \(policies) policies created (\(fresh ? "fresh" : "cataloged")); starting backstop run")
         let kubeconfig = work.appendingPathComponent("kubeconfig")
         try sim.writeKubeconfig(to: kubeconfig, user: ManifestFiles.operatorUser)
 
@@ -78,6 +91,8 @@ struct OperatorBench {
         let convergeSeconds = Date().timeIntervalSince(started)
         let startupRequests = sim.requestLog.entries.filter { $0.user == ManifestFiles.operatorUser }.count
         let rssAfterSync = Self.rss(pid: p.processIdentifier)
+        let anonAfterSync = Self.anonymous(pid: p.processIdentifier)
+        emit(String(format: "operator bench: converged=%@ after %.1f s; measuring run-now latency", converged ? "yes" : "NO", convergeSeconds))
         try await Task.sleep(for: .seconds(2))
 
         // run-now → Job POST answered, one sample at a time.
@@ -96,9 +111,11 @@ struct OperatorBench {
                 if found == nil { try await Task.sleep(for: .milliseconds(1)) }
             }
             if let found { latencies.append(found.timeIntervalSince(t0) * 1000) } else { missed += 1 }
+            try await Task.sleep(for: .milliseconds(intervalMs))
         }
         latencies.sort()
         let rssAfterRuns = Self.rss(pid: p.processIdentifier)
+        let anonAfterRuns = Self.anonymous(pid: p.processIdentifier)
 
         // Idle: nothing due, nothing changing.
         try await Task.sleep(for: .seconds(5))
@@ -112,13 +129,13 @@ struct OperatorBench {
         func pct(_ q: Double) -> String {
             latencies.isEmpty ? "n/a" : String(format: "%.1f ms", latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))])
         }
-        print("operator bench: \(policies) BackupPolicies in \(namespaces) namespaces, operator qps \(qps) burst \(burst), RBAC from manifests/")
-        print(String(format: "  converged (status on every policy): %@ in %.1f s, %d API requests", converged ? "yes" : "NO", convergeSeconds, startupRequests))
-        print("  run-now → backup Job created: p50 \(pct(0.5)), p99 \(pct(0.99)), max \(latencies.last.map { String(format: "%.1f ms", $0) } ?? "n/a") (\(latencies.count) samples, \(missed) without a Job within 10 s)")
-        print("  operator RSS: \(rssAfterSync.rss >> 20) MiB after sync, \(rssAfterRuns.rss >> 20) MiB after the runs, peak \(rssAfterRuns.peak >> 20) MiB")
-        print(String(format: "  idle: %d requests in %d s = %.3f requests per policy per hour", idle.count, idleSeconds, perPolicyHour))
-        for (k, v) in byKind.sorted(by: { $0.value > $1.value }).prefix(8) { print("    \(v)\t\(k)") }
-        print("  operator log: \(log.path)")
+        emit("operator bench: \(policies) BackupPolicies in \(namespaces) namespaces, operator qps \(qps) burst \(burst), RBAC from manifests/")
+        emit(String(format: "  converged (status on every policy): %@ in %.1f s, %d API requests", converged ? "yes" : "NO", convergeSeconds, startupRequests))
+        emit("  run-now → backup Job created: p50 \(pct(0.5)), p99 \(pct(0.99)), max \(latencies.last.map { String(format: "%.1f ms", $0) } ?? "n/a") (\(latencies.count) samples \(intervalMs) ms apart, \(missed) without a Job within 10 s)")
+        emit("  operator RSS: \(rssAfterSync.rss >> 20) MiB after sync, \(rssAfterRuns.rss >> 20) MiB after the runs, peak \(rssAfterRuns.peak >> 20) MiB; of which heap (anonymous) \(anonAfterSync >> 20) / \(anonAfterRuns >> 20) MiB, the rest file-backed code and libraries")
+        emit(String(format: "  idle: %d requests in %d s = %.3f requests per policy per hour", idle.count, idleSeconds, perPolicyHour))
+        for (k, v) in byKind.sorted(by: { $0.value > $1.value }).prefix(8) { emit("    \(v)\t\(k)") }
+        emit("  operator log: \(log.path)")
         kill(p.processIdentifier, SIGTERM)
         await sim.shutdown()
     }
@@ -141,6 +158,13 @@ struct OperatorBench {
         let parts = path.split(separator: "/")
         if let i = parts.firstIndex(of: "namespaces"), parts.count > i + 2 { return String(parts[i + 2]) }
         return parts.last.map(String.init) ?? path
+    }
+
+    /// Anonymous (heap) memory of `pid` in bytes; the rest of its RSS is file-backed code and data.
+    static func anonymous(pid: Int32) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Anonymous:") }) else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
     }
 
     /// VmRSS and VmHWM of `pid`, in bytes.

@@ -127,6 +127,7 @@ func runRuntimeBenchmark(backstopPath: String?, idleSeconds: Int) async throws {
         // requeues every second but answers from its cache, so it adds none.
         let requests = sim.requestLog.entries
         let rss = residentMiB(process.processIdentifier)
+        let heap = Double(OperatorBench.anonymous(pid: process.processIdentifier)) / 1_048_576
         process.terminate()
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         try? logHandle.close()
@@ -134,7 +135,7 @@ func runRuntimeBenchmark(backstopPath: String?, idleSeconds: Int) async throws {
         let perObjectHour = count == 0 ? 0 : perHour / Double(count)
         let kinds = Dictionary(grouping: requests) { "\($0.method) \($0.query["watch"] == "true" ? "watch" : "other")" }
             .map { "\($0.key): \($0.value.count)" }.sorted().joined(separator: ", ")
-        emit("backstop run, \(count) objects: ready (caches synced) in \(format(ready)), all reconciled in \(format(synced)), idle RSS \(String(format: "%.1f", rss)) MiB, "
+        emit("backstop run, \(count) objects: ready (caches synced) in \(format(ready)), all reconciled in \(format(synced)), idle RSS \(String(format: "%.1f", rss)) MiB (heap \(String(format: "%.1f", heap)) MiB), "
               + "\(requests.count) API requests in \(idleSeconds) s idle [\(kinds)] = \(Int(perHour))/hour, "
               + "\(String(format: "%.4f", perObjectHour)) per object per hour")
     }
@@ -166,7 +167,7 @@ private func freeLoopbackPort() throws -> Int {
 }
 
 /// Unbuffered output: figures reach a pipe or file at once, also when a timeout kills the program.
-private func emit(_ line: String) {
+func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
