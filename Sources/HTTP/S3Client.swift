@@ -17,6 +17,23 @@ public struct S3Client: Sendable {
 
     // MARK: buckets
 
+    /// The names of every bucket the credentials can list (GET / → ListAllMyBucketsResult),
+    /// following continuation tokens where the server paginates.
+    public func listBuckets() async throws -> [String] {
+        var names: [String] = []
+        var token: String?
+        repeat {
+            let xml = try await xmlResult(.get, bucket: "", query: token.map { ["continuation-token": $0] } ?? [:])
+            guard xml.name == "ListAllMyBucketsResult" else {
+                throw S3Error(status: 200, code: "MalformedResponse", message: "expected ListAllMyBucketsResult, got \(xml.name)",
+                              operation: "GET /")
+            }
+            names += (xml.child("Buckets")?.children("Bucket") ?? []).compactMap { $0["Name"] }
+            token = xml["ContinuationToken"].flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return names
+    }
+
     public func createBucket(_ bucket: String) async throws {
         _ = try await send(.put, bucket: bucket)
     }
@@ -160,7 +177,7 @@ public struct S3Client: Sendable {
     }
 
     func operation(_ method: HTTPMethod, _ bucket: String, _ key: String?) -> String {
-        "\(method) \(bucket)\(key.map { "/\($0)" } ?? "")"
+        bucket.isEmpty ? "\(method) /" : "\(method) \(bucket)\(key.map { "/\($0)" } ?? "")"
     }
 
     /// Sends a request and returns the successful response unread.

@@ -58,6 +58,20 @@ struct S3ClientTests {
         }
     }
 
+    @Test func listBucketsNamesCreatedAndNotDeletedBuckets() async throws {
+        let other = bucket + "-b"
+        try await s3.createBucket(bucket)
+        try await s3.createBucket(other)
+        let names = try await s3.listBuckets()
+        #expect(names.contains(bucket) && names.contains(other), "\(names)")
+        try await s3.deleteBucket(other)
+        let after = try await s3.listBuckets()
+        #expect(after.contains(bucket) && !after.contains(other), "\(after)")
+        let wrong = S3Client(endpoint: service.endpoint, region: service.region,
+                             credentials: AWSCredentials(accessKeyID: service.accessKey, secretAccessKey: "not-the-secret"))
+        await #expect(throws: S3Error.self) { _ = try await wrong.listBuckets() }
+    }
+
     @Test func multipartUploadFromStreams() async throws {
         try await s3.createBucket(bucket)
         let key = "big/object.bin"
