@@ -2,28 +2,34 @@ import BackstopCore
 import Foundation
 import HTTP
 
-/// `target.s3`: the bucket a snapshot is restored into (seed 000: `mc mirror --overwrite
-/// /backups/minio/evidence agent/evidence`).
+/// `target.s3`: where a snapshot is restored (seed 000: `mc mirror --overwrite
+/// /backups/minio/evidence agent/evidence`). Each object goes back into the bucket of the same
+/// name, unless `bucket` renames the one selected source bucket.
 public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
     public var endpoint: String
-    /// Default: the snapshot's bucket.
+    /// Restore into this bucket instead; only with exactly one source bucket (a single-bucket
+    /// snapshot, or one named in `buckets`).
     public var bucket: String?
+    /// Restore only these buckets of the snapshot (default: all of them).
+    public var buckets: [String]?
     /// Replaces the snapshot's prefix in every key (default: keys as backed up).
     public var prefix: String?
     public var region: String?
     public var accessKeyIdFile: String
     public var secretAccessKeyFile: String
     public var timeoutSeconds: Int?
-    /// Create the bucket when it does not exist (default false: a missing bucket is refused).
+    /// Create target buckets that do not exist (default false: a missing bucket is refused
+    /// before anything is written).
     public var createBucket: Bool?
-    /// Delete objects under the target prefix that the snapshot does not list, so the bucket
-    /// equals the snapshot (default false, like `mc mirror --overwrite`).
+    /// Delete objects under the target prefix that the snapshot does not list, so each restored
+    /// bucket equals its part of the snapshot (default false, like `mc mirror --overwrite`).
     public var removeExtra: Bool?
 
-    public init(endpoint: String, bucket: String? = nil, prefix: String? = nil, region: String? = nil,
+    public init(endpoint: String, bucket: String? = nil, buckets: [String]? = nil, prefix: String? = nil, region: String? = nil,
                 accessKeyIdFile: String, secretAccessKeyFile: String, createBucket: Bool? = nil, removeExtra: Bool? = nil) {
         self.endpoint = endpoint
         self.bucket = bucket
+        self.buckets = buckets
         self.prefix = prefix
         self.region = region
         self.accessKeyIdFile = accessKeyIdFile
@@ -33,21 +39,41 @@ public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
     }
 }
 
-/// Copies every object of a snapshot from its blob back into the target bucket. Before the
-/// first write, every blob must be in the store with its recorded size; each object's sha256
-/// is checked before it becomes visible (small objects are checked in memory, large ones
-/// before their multipart upload is completed — a mismatch aborts it).
+/// Copies every object of a snapshot from its blob back into its target bucket. Before the
+/// first write, every blob must be in the store with its recorded size and every target bucket
+/// must exist (or `createBucket`); each object's sha256 is checked before it becomes visible
+/// (small objects are checked in memory, large ones before their multipart upload is
+/// completed — a mismatch aborts it).
 struct S3MirrorRestoreTarget: RestoreTarget {
     let spec: S3MirrorTargetSpec
     let blobs: any ArtifactStore
     let layout: ArtifactLayout
 
-    func bucket(_ manifest: ArtifactManifest) -> String { spec.bucket ?? manifest.source.attributes["bucket"] ?? "" }
-
-    func target(_ manifest: ArtifactManifest) throws -> S3Store {
-        try S3Store(spec: S3StoreSpec(endpoint: spec.endpoint, bucket: bucket(manifest), region: spec.region,
+    /// A client for the target endpoint; `with(bucket:)` addresses each bucket.
+    func target() throws -> S3Store {
+        try S3Store(spec: S3StoreSpec(endpoint: spec.endpoint, bucket: spec.bucket ?? "", region: spec.region,
                                       accessKeyIdFile: spec.accessKeyIdFile, secretAccessKeyFile: spec.secretAccessKeyFile,
                                       timeoutSeconds: spec.timeoutSeconds))
+    }
+
+    /// Source bucket → target bucket, for the buckets selected; bad selections are `SpecInvalid`.
+    static func plan(_ spec: S3MirrorTargetSpec, snapshotBuckets: [String]) throws -> [(source: String, target: String)] {
+        var selected = snapshotBuckets
+        if let wanted = spec.buckets {
+            guard !wanted.isEmpty else { throw AgentError(.specInvalid, "target.s3.buckets is empty (omit it to restore every bucket)") }
+            let unknown = wanted.filter { !snapshotBuckets.contains($0) }
+            guard unknown.isEmpty else {
+                throw AgentError(.specInvalid, "target.s3.buckets: \(unknown.joined(separator: ", ")) not in the snapshot, which has "
+                                 + snapshotBuckets.prefix(20).joined(separator: ", ") + (snapshotBuckets.count > 20 ? ", …" : ""))
+            }
+            selected = snapshotBuckets.filter { wanted.contains($0) }
+        }
+        guard let rename = spec.bucket else { return selected.map { ($0, $0) } }
+        guard selected.count == 1 else {
+            throw AgentError(.specInvalid, "target.s3.bucket renames one bucket, but \(selected.count) are selected "
+                             + "(name one source bucket in target.s3.buckets)")
+        }
+        return [(selected[0], rename)]
     }
 
     static func targetError(_ error: any Error) -> AgentError {
@@ -60,64 +86,98 @@ struct S3MirrorRestoreTarget: RestoreTarget {
         }
     }
 
+    /// The format and what the spec alone decides; the buckets are checked once the listing is read.
     func preflight(manifest: ArtifactManifest, context: AgentContext) async throws {
         guard manifest.format == S3MirrorSource.format.name else {
             throw AgentError(.specInvalid, "artifact \(manifest.id) is \(manifest.format), not an S3 snapshot")
         }
-        let store = try target(manifest)
-        do {
-            _ = try await store.client.listObjectsV2(bucket: store.bucket, maxKeys: 1)
-        } catch let error as S3Error where error.code == "NoSuchBucket" {
-            guard spec.createBucket ?? false else {
-                throw AgentError(.targetMissing, "target bucket \(store.bucket) does not exist (set createBucket to create it)")
+        if spec.buckets?.isEmpty == true { _ = try Self.plan(spec, snapshotBuckets: []) }
+    }
+
+    /// Buckets that do not exist yet; any other failure is the target's.
+    func missingBuckets(_ buckets: [String], store: S3Store) async throws -> [String] {
+        var missing: [String] = []
+        for bucket in buckets {
+            do { _ = try await store.client.listObjectsV2(bucket: bucket, maxKeys: 1) } catch let error as S3Error where error.code == "NoSuchBucket" {
+                missing.append(bucket)
+            } catch {
+                throw Self.targetError(S3Store.agentError(error, what: "s3://\(bucket): list"))
             }
-        } catch {
-            throw Self.targetError(S3Store.agentError(error, what: "s3://\(store.bucket): list"))
         }
+        return missing
     }
 
     func restore(file: String, manifest: ArtifactManifest, context: AgentContext) async throws -> RestoreReport {
         let listing = try await S3Snapshot.read(try FileDescriptorStream.open(path: file, label: "staged snapshot"))
-        let present = try await S3Snapshot.checkBlobs(listing, store: blobs, layout: layout, deep: false, context: context)
+        let plan = try Self.plan(spec, snapshotBuckets: listing.buckets)
+        let targetOf = Dictionary(plan.map { ($0.source, $0.target) }, uniquingKeysWith: { a, _ in a })
+        let sourcePrefix = listing.header.prefix ?? ""
+        // removeExtra over the store's own keys would delete the backups being restored from.
+        let storeRoot = layout.prefix.isEmpty ? "" : layout.prefix + "/"
+        let scope = spec.prefix ?? sourcePrefix
+        if spec.removeExtra ?? false, let store = blobs as? S3Store, S3MirrorSource.sameEndpoint(store.endpoint, spec.endpoint),
+           plan.contains(where: { $0.target == store.bucket }), storeRoot.hasPrefix(scope) || scope.hasPrefix(storeRoot) {
+            throw AgentError(.specInvalid, "target.s3: removeExtra under \"\(scope)\" in s3://\(store.bucket) would delete the artifact store's objects")
+        }
+        let entries = listing.entries.filter { targetOf[listing.bucket($0)] != nil }
+        let present = try await S3Snapshot.checkBlobs(S3Snapshot.Listing(header: listing.header, entries: entries),
+                                                      store: blobs, layout: layout, deep: false, context: context)
         if let failed = present.first(where: { !$0.passed }) {
             throw AgentError(.verificationFailed, "refusing to restore \(manifest.id), the target was not touched: \(failed.message ?? "objects missing")")
         }
-        let store = try target(manifest)
-        if spec.createBucket ?? false {
-            do { try await store.client.createBucket(store.bucket) } catch let error as S3Error
-                where error.code == "BucketAlreadyOwnedByYou" || error.code == "BucketAlreadyExists" {}
-            catch { throw Self.targetError(S3Store.agentError(error, what: "s3://\(store.bucket): create bucket")) }
+        let client = try target()
+        let missing = try await missingBuckets(plan.map(\.target), store: client)
+        if !missing.isEmpty {
+            guard spec.createBucket ?? false else {
+                throw AgentError(.targetMissing, "target bucket\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) "
+                                 + "do\(missing.count > 1 ? "" : "es") not exist (set createBucket to create), nothing was written")
+            }
+            for bucket in missing {
+                do { try await client.client.createBucket(bucket) } catch let error as S3Error
+                    where error.code == "BucketAlreadyOwnedByYou" || error.code == "BucketAlreadyExists" {}
+                catch { throw Self.targetError(S3Store.agentError(error, what: "s3://\(bucket): create bucket")) }
+            }
         }
-        let sourcePrefix = listing.header.prefix ?? ""
         let directory = S3Snapshot.blobDirectory(layout)
-        var written = Set<String>()
+        var written: [String: Set<String>] = [:]
+        var count = 0
         var bytes: Int64 = 0
-        for entry in listing.entries {
-            guard let key = entry.key, let blob = entry.blob, let size = entry.size else { continue }
+        for entry in entries {
+            guard let key = entry.key, let blob = entry.blob, let size = entry.size, let bucket = targetOf[listing.bucket(entry)] else { continue }
             let targetKey = spec.prefix.map { $0 + key.dropFirst(key.hasPrefix(sourcePrefix) ? sourcePrefix.count : 0) } ?? key
             do {
                 try await copy(from: directory + blob, to: targetKey, size: size, sha256: entry.sha256 ?? "",
-                               contentType: entry.contentType, store: store)
+                               contentType: entry.contentType, store: client.with(bucket: bucket))
             } catch {
                 let mapped = Self.targetError(error)
-                throw AgentError(mapped.reason, "\(written.count) of \(listing.entries.count) objects restored, then \(targetKey): \(mapped.message)")
+                throw AgentError(mapped.reason, "\(count) of \(entries.count) objects restored, then s3://\(bucket)/\(targetKey): \(mapped.message)")
             }
-            written.insert(targetKey)
+            written[bucket, default: []].insert(targetKey)
+            count += 1
             bytes += size
         }
         var removed = 0
         if spec.removeExtra ?? false {
-            let scope = spec.prefix ?? sourcePrefix
-            let existing = try await store.list(prefix: scope)
-            for object in existing where !written.contains(object.key) {
-                try await store.delete(key: object.key)
-                removed += 1
+            do {
+                for bucket in plan.map(\.target) {
+                    let store = client.with(bucket: bucket)
+                    for object in try await store.list(prefix: scope) where !(written[bucket]?.contains(object.key) ?? false) {
+                        try await store.delete(key: object.key)
+                        removed += 1
+                    }
+                }
+            } catch {
+                let mapped = Self.targetError(error)
+                throw AgentError(mapped.reason, "\(count) objects restored, \(removed) extra removed, then: \(mapped.message)")
             }
         }
-        context.progress("restore: \(written.count) objects (\(formatBytes(bytes))) into s3://\(store.bucket)"
+        let targets = plan.map(\.target)
+        let into = targets.count == 1 ? "s3://\(targets[0])" : "\(targets.count) buckets"
+        context.progress("restore: \(count) objects (\(formatBytes(bytes))) into \(into)"
                          + (removed > 0 ? ", \(removed) extra objects removed" : ""))
-        return RestoreReport(target: ["bucket": store.bucket, "prefix": spec.prefix ?? sourcePrefix, "objects": String(written.count),
-                                      "bytes": String(bytes), "removed": String(removed)])
+        var report = ["prefix": spec.prefix ?? sourcePrefix, "objects": String(count), "bytes": String(bytes), "removed": String(removed)]
+        if targets.count == 1 { report["bucket"] = targets[0] } else { report["buckets"] = String(targets.count) }
+        return RestoreReport(target: report)
     }
 
     func copy(from blobKey: String, to key: String, size: Int64, sha256: String, contentType: String?, store: S3Store) async throws {

@@ -7,6 +7,10 @@ import Foundation
 ///     {"key":…,"size":…,"etag":…,"sha256":…,"blob":…,"contentType":…,"lastModified":…}   per object, key order
 ///     {"end":true,"objects":N,"bytes":B}
 ///
+/// Version 2 (every bucket of the endpoint) names the buckets in the header instead of one
+/// `bucket` — empty ones too, so a restore can recreate them — and each entry carries its
+/// `bucket`; entries are in (bucket, key) order. A single-bucket backup still writes version 1.
+///
 /// Object bodies are blobs beside the policy's artifacts, `<policy dir>/objects/<blob>`, where
 /// `blob` is the sha256 of `bucket, key, ETag, size`: an unchanged object has the same blob in
 /// every snapshot and is copied once (incremental). Prune removes blobs no snapshot lists.
@@ -14,7 +18,10 @@ struct S3SnapshotLine: Codable, Sendable, Hashable {
     var format: String?
     var version: Int?
     var endpoint: String?
+    /// Header (version 1) or entry (version 2).
     var bucket: String?
+    /// Header, version 2.
+    var buckets: [String]?
     var prefix: String?
     var key: String?
     var size: Int64?
@@ -45,11 +52,18 @@ enum S3Snapshot {
         return digest.hex()
     }
 
-    /// A parsed listing: header, entries (key order), end record; structural problems throw `.formatInvalid`.
+    /// A parsed listing: header, entries ((bucket, key) order), end record; structural problems throw `.formatInvalid`.
     struct Listing: Sendable {
         var header: S3SnapshotLine
         var entries: [S3SnapshotLine]
         var totalBytes: Int64 { entries.reduce(0) { $0 + ($1.size ?? 0) } }
+        /// Every bucket the snapshot covers, in order (one for version 1).
+        var buckets: [String] { header.buckets ?? header.bucket.map { [$0] } ?? [] }
+        var multiBucket: Bool { header.buckets != nil }
+        /// An entry's bucket: its own (version 2) or the header's (version 1).
+        func bucket(_ entry: S3SnapshotLine) -> String { entry.bucket ?? header.bucket ?? "" }
+        /// How messages name an entry: the key, prefixed by its bucket in a multi-bucket snapshot.
+        func name(_ entry: S3SnapshotLine) -> String { multiBucket ? "\(bucket(entry))/\(entry.key ?? "")" : entry.key ?? "" }
     }
 
     /// Reads a listing from a ByteStream. Holds the entries (≈ 300 bytes per object).
@@ -73,22 +87,31 @@ enum S3Snapshot {
             pending.removeFirst(start)
         }
         guard pending.isEmpty else { throw AgentError(.formatInvalid, "s3 snapshot: truncated (last line has no newline)") }
-        guard let header = lines.first, header.format == S3SnapshotLine.formatName, header.bucket != nil else {
+        guard let header = lines.first, header.format == S3SnapshotLine.formatName else {
             throw AgentError(.formatInvalid, "s3 snapshot: no header (not a backstop S3 snapshot)")
+        }
+        switch header.version ?? 1 {
+        case 1 where header.bucket != nil && header.buckets == nil: break
+        case 2 where header.bucket == nil && header.buckets != nil: break
+        case 1, 2: throw AgentError(.formatInvalid, "s3 snapshot: the header names neither one bucket (version 1) nor a bucket list (version 2)")
+        case let version: throw AgentError(.formatInvalid, "s3 snapshot: version \(version) is newer than this agent reads (1, 2)")
         }
         guard let end = lines.last, lines.count >= 2, end.end == true else {
             throw AgentError(.formatInvalid, "s3 snapshot: truncated (no end record)")
         }
-        let entries = Array(lines.dropFirst().dropLast())
-        for (i, entry) in entries.enumerated() {
-            guard let key = entry.key, entry.size != nil, entry.blob?.count == 64, entry.sha256?.count == 64 else {
+        let listing = Listing(header: header, entries: Array(lines.dropFirst().dropLast()))
+        let buckets = Set(listing.buckets)
+        for (i, entry) in listing.entries.enumerated() {
+            guard let key = entry.key, entry.size != nil, entry.blob?.count == 64, entry.sha256?.count == 64,
+                  (entry.bucket == nil) != listing.multiBucket, buckets.contains(listing.bucket(entry)) else {
                 throw AgentError(.formatInvalid, "s3 snapshot: entry \(i + 1) is incomplete")
             }
-            if i > 0, let previous = entries[i - 1].key, previous >= key {
-                throw AgentError(.formatInvalid, "s3 snapshot: keys out of order at \(key.prefix(80))")
+            if i > 0, let previous = listing.entries[i - 1].key,
+               (listing.bucket(listing.entries[i - 1]), previous) >= (listing.bucket(entry), key) {
+                throw AgentError(.formatInvalid, "s3 snapshot: keys out of order at \(listing.name(entry).prefix(80))")
             }
         }
-        let listing = Listing(header: header, entries: entries)
+        let entries = listing.entries
         guard end.objects == Int64(entries.count), end.bytes == listing.totalBytes else {
             throw AgentError(.formatInvalid, "s3 snapshot: end record says \(end.objects ?? -1) objects / \(end.bytes ?? -1) bytes, "
                              + "the listing has \(entries.count) / \(listing.totalBytes)")
@@ -107,9 +130,9 @@ enum S3Snapshot {
         var wrongSize: [String] = []
         var checked = Set<String>()
         for entry in listing.entries {
-            guard let blob = entry.blob, let key = entry.key, checked.insert(blob).inserted else { continue }
-            guard let size = present[blob] else { missing.append(key); continue }
-            if size != entry.size { wrongSize.append(key) }
+            guard let blob = entry.blob, checked.insert(blob).inserted else { continue }
+            guard let size = present[blob] else { missing.append(listing.name(entry)); continue }
+            if size != entry.size { wrongSize.append(listing.name(entry)) }
         }
         var checks = [CheckResult(name: "objects", passed: missing.isEmpty && wrongSize.isEmpty,
                                   expected: "\(listing.entries.count) objects, \(listing.totalBytes) bytes",
@@ -120,11 +143,11 @@ enum S3Snapshot {
         guard deep, checks[0].passed else { return checks }
         var bad: [String] = []
         for entry in listing.entries {
-            guard let blob = entry.blob, let key = entry.key else { continue }
+            guard let blob = entry.blob else { continue }
             let stream = try await store.open(key: directory + blob)
             var digest = StreamDigest()
             while let chunk = try await stream.next() { digest.update(chunk) }
-            if digest.hex() != entry.sha256 || digest.bytes != entry.size { bad.append(key) }
+            if digest.hex() != entry.sha256 || digest.bytes != entry.size { bad.append(listing.name(entry)) }
         }
         context.progress("verify: s3 snapshot: \(listing.entries.count) objects re-read, \(bad.count) differ")
         checks.append(CheckResult(name: "objectChecksums", passed: bad.isEmpty, expected: "sha256 of every object",

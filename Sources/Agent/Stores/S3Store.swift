@@ -28,7 +28,7 @@ public struct S3StoreSpec: Codable, Sendable, Hashable {
 /// An S3 bucket (MinIO, AWS, moto) through the HTTP module's `S3Client`. Artifacts go up as
 /// multipart uploads (see `S3Upload`); small objects (manifests) with one PUT.
 public struct S3Store: ArtifactStore {
-    public let bucket: String
+    public private(set) var bucket: String
     let client: S3Client
     let endpoint: String
 
@@ -46,6 +46,13 @@ public struct S3Store: ArtifactStore {
     }
 
     public var location: String { "s3://\(bucket) at \(endpoint)" }
+
+    /// Another bucket of the same endpoint, sharing credentials and connections.
+    func with(bucket: String) -> S3Store {
+        var copy = self
+        copy.bucket = bucket
+        return copy
+    }
 
     public func localPath(key: String) -> String? { nil }
 
