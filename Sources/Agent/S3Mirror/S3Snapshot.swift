@@ -92,8 +92,8 @@ enum S3Snapshot {
         }
         switch header.version ?? 1 {
         case 1 where header.bucket != nil && header.buckets == nil: break
-        case 2 where header.bucket == nil && header.buckets != nil: break
-        case 1, 2: throw AgentError(.formatInvalid, "s3 snapshot: the header names neither one bucket (version 1) nor a bucket list (version 2)")
+        case 2 where header.bucket == nil && header.buckets.map({ Set($0).count == $0.count }) == true: break
+        case 1, 2: throw AgentError(.formatInvalid, "s3 snapshot: the header names neither one bucket (version 1) nor a list of distinct buckets (version 2)")
         case let version: throw AgentError(.formatInvalid, "s3 snapshot: version \(version) is newer than this agent reads (1, 2)")
         }
         guard let end = lines.last, lines.count >= 2, end.end == true else {
