@@ -32,7 +32,7 @@ final class OperatorSubprocess: Sendable {
         p.executableURL = URL(fileURLWithPath: try Self.backstopBinary())
         p.arguments = ["run", "--kubeconfig", kubeconfig.path, "--leader-election-namespace", "backstop-system",
                        "--metrics-address", metricsAddress, "--agent-image", agentImage, "--log-format", "text",
-                       "--log-level", "info", "--lease-duration-seconds", "3", "--renew-deadline-seconds", "2",
+                       "--log-level", ProcessInfo.processInfo.environment["BACKSTOP_E2E_LOG_LEVEL"] ?? "info", "--lease-duration-seconds", "3", "--renew-deadline-seconds", "2",
                        "--retry-period-milliseconds", "300", "--grace-period", "3", "--qps", "100", "--burst", "200"] + extraArgs
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         var n = 0

@@ -43,6 +43,55 @@ import Testing
         #expect(!again.metrics.contains(.backupSucceeded(durationSeconds: 2.5)))
     }
 
+    @Test func aSecondPruneFinishingInTheSameSecondIsStillRecorded() throws {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        let pruneResult = { (deleted: Int, kept: Int) in
+            #"{"command":"prune","ok":true,"exitCode":0,"deleted":\#(deleted),"kept":\#(kept),"wouldDelete":[]}"#
+        }
+        // Both Jobs carry the same completionTime (to the second).
+        let first = Fx.job(p, .prune, token: "pg-backup-a", created: Fx.hour(1), finished: true)
+        let second = Fx.job(p, .prune, token: "pg-backup-b", created: Fx.hour(1), finished: true)
+        #expect(first.status?.completionTime == second.status?.completionTime)
+        let now = Fx.hour(1).addingTimeInterval(60)
+        let afterFirst = Fx.planner.plan(BackupObserved(policy: p, jobs: [first], pods: [Fx.pod(for: first, exitCode: 0, message: pruneResult(0, 1))],
+                                                        secrets: Fx.secretsOK, now: now))
+        #expect(afterFirst.status.lastPrune?.deleted == 0)
+        #expect(afterFirst.status.lastPrune?.job == first.metadata.name)
+        var p2 = p
+        p2.status = afterFirst.status
+        var recordedFirst = first
+        recordedFirst.metadata.annotations = (first.metadata.annotations ?? [:]).merging([BackstopLabels.recorded: "true"]) { $1 }
+        let afterSecond = Fx.planner.plan(BackupObserved(
+            policy: p2, jobs: [recordedFirst, second],
+            pods: [Fx.pod(for: first, exitCode: 0, message: pruneResult(0, 1)), Fx.pod(for: second, exitCode: 0, message: pruneResult(54, 8))],
+            secrets: Fx.secretsOK, now: now))
+        #expect(afterSecond.status.lastPrune?.deleted == 54)
+        #expect(afterSecond.status.lastPrune?.kept == 8)
+        #expect(afterSecond.status.lastPrune?.job == second.metadata.name)
+        #expect(afterSecond.events.contains { $0.reason == "Pruned" && $0.message.hasPrefix("Deleted 54") })
+    }
+
+    @Test func theNewestBackupWithinOneSecondStillGetsItsPrune() throws {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        let second = Fx.hour(1)
+        func stamp(_ offset: Double) -> [String: String] {
+            [BackstopLabels.createdAt: String(format: "%.6f", second.timeIntervalSince1970 + offset)]
+        }
+        // Two run-now backups created in the same second (same creationTimestamp); the older one
+        // is recorded and already pruned, the newer one is not.
+        let older = Fx.job(p, .backup, token: "manual/a", created: second, finished: true, recorded: true, annotations: stamp(0.1))
+        let newer = Fx.job(p, .backup, token: "manual/b", created: second, finished: true, recorded: true, annotations: stamp(0.6))
+        let olderPrune = Fx.job(p, .prune, token: older.metadata.name!, created: second, finished: true, recorded: true, annotations: stamp(0.3))
+        for jobs in [[older, newer, olderPrune], [newer, older, olderPrune], [olderPrune, newer, older]] {
+            let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: jobs, pods: [], secrets: Fx.secretsOK,
+                                                      now: second.addingTimeInterval(5), catalogWhenStatusMissing: false))
+            let prune = try #require(plan.createdJobs.first, "no prune for the newer backup")
+            #expect(prune.metadata.labels?[BackstopLabels.operation] == "prune")
+            #expect(prune.metadata.name == AgentJobBuilder.jobName(policy: "pg", operation: .prune, token: newer.metadata.name!))
+            #expect(prune.metadata.annotations?[BackstopLabels.createdAt].flatMap(Double.init) != nil)
+        }
+    }
+
     @Test func aFailedBackupCarriesTheAgentsReasonAndCountsAFailure() throws {
         let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
         let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)

@@ -172,7 +172,7 @@ enum StatusFolding {
         }
         let deleted = Int(json["deleted"]?.intValue ?? 0)
         let kept = Int(json["kept"]?.intValue ?? 0)
-        s.lastPrune = PruneRecord(time: Time(job.finishedAt ?? now.date), deleted: deleted, kept: kept)
+        s.lastPrune = PruneRecord(time: Time(job.finishedAt ?? now.date), deleted: deleted, kept: kept, job: job.name)
         let ids = (json["wouldDelete"]?.arrayValue ?? []).compactMap(\.stringValue)
         if deleted > 0 {
             s.recentBackups = s.recentBackups?.filter { !ids.contains($0.id) }

@@ -17,6 +17,10 @@ public enum BackstopLabels {
     public static let managedBy = "app.kubernetes.io/managed-by"
     /// Job annotation: the slot as RFC 3339.
     public static let slotTime = "backstop.dev/slot-time"
+    /// Job annotation: when the controller created it, in Unix seconds with microseconds.
+    /// `creationTimestamp` has whole seconds, and a backup, its prune and the next catalog
+    /// often start within one second; "the newest Job" must still be well defined.
+    public static let createdAt = "backstop.dev/created-at"
     /// Job annotation: set once the Job's result is in the policy status.
     public static let recorded = "backstop.dev/recorded"
     /// Job annotation of a run-now backup: the annotation value it answers.
@@ -131,5 +135,9 @@ extension Job {
         status?.completionTime?.date ?? status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == .true }?
             .lastTransitionTime?.date
     }
-    var createdAt: Date { metadata.creationTimestamp?.date ?? .distantPast }
+    /// Creation time, to the microsecond when the controller stamped it (see `BackstopLabels.createdAt`).
+    var createdAt: Date {
+        if let stamp = annotations[BackstopLabels.createdAt].flatMap(Double.init) { return Date(timeIntervalSince1970: stamp) }
+        return metadata.creationTimestamp?.date ?? .distantPast
+    }
 }

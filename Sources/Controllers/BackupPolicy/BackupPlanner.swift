@@ -175,7 +175,7 @@ public struct BackupPlanner: Sendable {
             let last = w.conditions.find(BackupConditions.lastBackupSucceeded)
             return last?.status == .false && (last?.message.hasPrefix("Job \(job.name):") ?? false)
         case .prune?:
-            return job.finishedAt != nil && w.plan.status.lastPrune?.time == job.finishedAt.map { Time($0) }
+            return w.plan.status.lastPrune?.job == job.name
         default:
             return false
         }
@@ -187,7 +187,9 @@ public struct BackupPlanner: Sendable {
     func start(_ w: inout Work, _ op: BackupOperation, token: String, slot: String, annotations: [String: String] = [:]) -> String {
         let jobName = AgentJobBuilder.jobName(policy: w.policyName, operation: op, token: token)
         if jobNamed(jobName, w) == nil {
-            let job = builder.job(for: w.o.policy, operation: op, name: jobName, slotLabel: slot, annotations: annotations)
+            let stamp = [BackstopLabels.createdAt: String(format: "%.6f", w.o.now.timeIntervalSince1970)]
+            let job = builder.job(for: w.o.policy, operation: op, name: jobName, slotLabel: slot,
+                                  annotations: annotations.merging(stamp) { mine, _ in mine })
             w.plan.actions.append(.createJob(job))
             w.plan.status.activeJob = ActiveJob(name: jobName, startedAt: w.now)
         }

@@ -163,9 +163,12 @@ public struct PruneRecord: Codable, Sendable, Hashable {
     public var time: Time?
     public var deleted: Int?
     public var kept: Int?
-    public init(time: Time? = nil, deleted: Int? = nil, kept: Int? = nil) {
+    /// The prune Job (two prunes can finish within one second, so the time cannot tell them apart).
+    public var job: String?
+    public init(time: Time? = nil, deleted: Int? = nil, kept: Int? = nil, job: String? = nil) {
         self.time = time
         self.deleted = deleted
         self.kept = kept
+        self.job = job
     }
 }

@@ -99,6 +99,7 @@ extension S {
             "time": .time("When."),
             "deleted": .integer("Artifacts deleted.", min: 0),
             "kept": .integer("Artifacts kept.", min: 0),
+            "job": .string("The prune Job.", maxLength: 63),
         ]),
         "lastManualRun": manualRun,
         "lastDrill": .string("Name of the newest DrillRun created from this policy.", maxLength: 253),
