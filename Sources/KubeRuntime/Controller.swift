@@ -159,6 +159,11 @@ public final class Controller: Service, Sendable {
                 // Leadership lost or shutdown mid-reconcile: try again when we lead next.
                 outcome = "cancelled"
                 queue.add(key)
+            } else if (error as? KubeError)?.isConflict == true {
+                // Optimistic concurrency at work (the cache was behind a write): expected, not a warning.
+                outcome = "conflict"
+                queue.addRateLimited(key)
+                logger.debug("write conflict; retrying from the updated cache", metadata: ["error": "\(error)"])
             } else {
                 outcome = "error"
                 queue.addRateLimited(key)
