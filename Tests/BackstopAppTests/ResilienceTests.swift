@@ -74,7 +74,7 @@ import TestSupport
 
     @Test func killNineMidJobTwentyTimesAdoptsTheJobWithoutDuplicatesAndConverges() async throws {
         let pg = try TestServices.postgres()
-        let (server, db) = try await Self.createDatabase(pg, rows: 20_000)
+        let (server, db) = try await Self.createDatabase(pg, rows: 150_000)  // a dump long enough for kills to land mid-Job
         let e2e = try await E2E.start("kill")
         let ns = "kill"
         try e2e.namespace(ns)
