@@ -14,8 +14,9 @@
 /// backstop`; Pods also `backstop.dev/job`. Annotations: `backstop.dev/slot-time`,
 /// `backstop.dev/run-now` (the value a manual Job answers), `backstop.dev/recorded` (result in
 /// status), `backstop.dev/created-at` (creation in Unix seconds with microseconds: orders Jobs
-/// created within one second). Names: `NameRules.childName(policy, operation, token)` with the slot, `manual/<value>`,
-/// the backup Job's name (prune) or the prune Job's name / policy uid (catalog).
+/// created within one second). Names: `NameRules.childName(policy, operation, token)` with the
+/// slot, `manual/<value>`, the backup Job's name (prune) or the prune Job's name / policy uid
+/// (catalog).
 ///
 /// The agent runs `backstop agent <op> --spec-env BACKSTOP_SPEC --termination-log
 /// /dev/termination-log`; Secret keys are mounted as files under `/var/run/backstop/secrets/<n>`,
