@@ -161,19 +161,15 @@ struct OperatorBench {
     }
 
     /// Anonymous (heap) memory of `pid` in bytes; the rest of its RSS is file-backed code and data.
-    static func anonymous(pid: Int32) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Anonymous:") }) else { return 0 }
-        return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
-    }
+    static func anonymous(pid: Int32) -> Int { procBytes(pid, "smaps_rollup", "Anonymous") }
 
     /// VmRSS and VmHWM of `pid`, in bytes.
-    static func rss(pid: Int32) -> (rss: Int, peak: Int) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
-        func field(_ name: String) -> Int {
-            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
-            return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
-        }
-        return (field("VmRSS"), field("VmHWM"))
+    static func rss(pid: Int32) -> (rss: Int, peak: Int) { (procBytes(pid, "status", "VmRSS"), procBytes(pid, "status", "VmHWM")) }
+
+    /// A `Name:   N kB` line of `/proc/<pid>/<file>`, in bytes (0 when absent).
+    static func procBytes(_ pid: Int32, _ file: String, _ name: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
     }
 }

@@ -126,7 +126,7 @@ func runRuntimeBenchmark(backstopPath: String?, idleSeconds: Int) async throws {
         // Every request while idle counts (watch re-establishment included): the controller
         // requeues every second but answers from its cache, so it adds none.
         let requests = sim.requestLog.entries
-        let rss = residentMiB(process.processIdentifier)
+        let rss = Double(OperatorBench.rss(pid: process.processIdentifier).rss) / 1_048_576
         let heap = Double(OperatorBench.anonymous(pid: process.processIdentifier)) / 1_048_576
         process.terminate()
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
@@ -169,13 +169,6 @@ private func freeLoopbackPort() throws -> Int {
 /// Unbuffered output: figures reach a pipe or file at once, also when a timeout kills the program.
 func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}
-
-private func residentMiB(_ pid: Int32) -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
-    return kb / 1024
 }
 
 private func format(_ d: Duration) -> String { String(format: "%.2f s", d.inSecondsValue) }

@@ -103,9 +103,9 @@ public final class Informer<R: KubeResource>: Service, Sendable {
         if let namespace { logger[metadataKey: "namespace"] = "\(namespace)" }
         var failures = 0
         relist: while !Task.isCancelled {
-            let list: ObjectList<R>
+            let listed: (resourceVersion: String, count: Int)
             do {
-                list = try await api.listAll(ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector))
+                listed = try await listIntoCache(api, namespace: namespace, logger: logger)
             } catch {
                 if error.kind == .cancelled || Task.isCancelled { return }
                 logger.warning("list failed; retrying", metadata: ["error": "\(error)"])
@@ -113,12 +113,11 @@ public final class Informer<R: KubeResource>: Service, Sendable {
                 failures += 1
                 continue
             }
-            replace(namespace: namespace, with: list, logger: logger)
-            let listed = list.items.count
             markSynced(namespace)
-            if listed >= 200 { FreeMemory.releaseToSystem() }
-            var resourceVersion = list.resourceVersion
-            logger.debug("listed", metadata: ["count": "\(list.items.count)", "resourceVersion": "\(resourceVersion)"])
+            // The decoded list is released by now; hand its pages back.
+            if listed.count >= 200 { FreeMemory.releaseToSystem() }
+            var resourceVersion = listed.resourceVersion
+            logger.debug("listed", metadata: ["count": "\(listed.count)", "resourceVersion": "\(resourceVersion)"])
             failures = 0
 
             while !Task.isCancelled {
@@ -143,6 +142,16 @@ public final class Informer<R: KubeResource>: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Lists and replaces the cache. A function of its own so the decoded list (untrimmed
+    /// objects) is freed before the watch starts, not kept until the next relist.
+    private func listIntoCache(_ api: ResourceClient<R>, namespace: String?, logger: Logger) async throws(KubeError)
+        -> (resourceVersion: String, count: Int)
+    {
+        let list = try await api.listAll(ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector))
+        replace(namespace: namespace, with: list, logger: logger)
+        return (list.resourceVersion, list.items.count)
     }
 
     /// Sleeps; false when cancelled.

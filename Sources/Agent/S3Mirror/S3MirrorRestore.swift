@@ -115,7 +115,7 @@ struct S3MirrorRestoreTarget: RestoreTarget {
         // removeExtra over the store's own keys would delete the backups being restored from.
         let storeRoot = layout.prefix.isEmpty ? "" : layout.prefix + "/"
         let scope = spec.prefix ?? sourcePrefix
-        if spec.removeExtra ?? false, let store = blobs as? S3Store, S3MirrorSource.sameEndpoint(store.endpoint, spec.endpoint),
+        if spec.removeExtra ?? false, let store = blobs as? S3Store, BackstopValidator.sameEndpoint(store.endpoint, spec.endpoint),
            plan.contains(where: { $0.target == store.bucket }), storeRoot.hasPrefix(scope) || scope.hasPrefix(storeRoot) {
             throw AgentError(.specInvalid, "target.s3: removeExtra under \"\(scope)\" in s3://\(store.bucket) would delete the artifact store's objects")
         }

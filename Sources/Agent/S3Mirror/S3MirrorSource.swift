@@ -124,16 +124,11 @@ public struct S3MirrorSource: BackupSource {
         do { buckets = try await source.client.listBuckets() } catch {
             throw Self.sourceError(S3Store.agentError(error, what: "\(spec.endpoint): list buckets"))
         }
-        if let store = blobs as? S3Store, Self.sameEndpoint(store.endpoint, spec.endpoint), buckets.contains(store.bucket) {
+        if let store = blobs as? S3Store, BackstopValidator.sameEndpoint(store.endpoint, spec.endpoint), buckets.contains(store.bucket) {
             buckets.removeAll { $0 == store.bucket }
             context.progress("backup: skipping s3://\(store.bucket), the artifact store")
         }
         return buckets.sorted()
-    }
-
-    static func sameEndpoint(_ a: String, _ b: String) -> Bool {
-        func normal(_ url: String) -> String { (url.hasSuffix("/") ? String(url.dropLast()) : url).lowercased() }
-        return normal(a) == normal(b)
     }
 }
 

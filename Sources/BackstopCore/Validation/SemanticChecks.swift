@@ -146,7 +146,9 @@ extension BackstopValidator {
         return zip(times, times.dropFirst()).map { Int64($1.timeIntervalSince($0)) }.max()
     }
 
-    static func sameEndpoint(_ a: String, _ b: String) -> Bool {
+    /// One definition of "the same S3 endpoint" for validation and the agent (an every-bucket
+    /// mirror skips its store's bucket on the same endpoint).
+    public static func sameEndpoint(_ a: String, _ b: String) -> Bool {
         func norm(_ s: String) -> String { s.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
         return norm(a) == norm(b)
     }
