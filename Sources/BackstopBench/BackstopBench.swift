@@ -7,7 +7,8 @@ struct BackstopBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backstop-bench",
         abstract: "Benchmarks that print figures (not tests).",
-        subcommands: [HTTPBenchCommand.self, KubeSimBenchCommand.self, AgentBenchCommand.self, RuntimeBenchCommand.self, OperatorBenchCommand.self])
+        subcommands: [HTTPBenchCommand.self, KubeSimBenchCommand.self, AgentBenchCommand.self, RuntimeBenchCommand.self, OperatorBenchCommand.self,
+                      PodsBenchCommand.self])
 }
 
 struct HTTPBenchCommand: AsyncParsableCommand {

@@ -41,11 +41,13 @@ public final class KubeSim: Sendable {
     let auth: Authenticator
     let api: APIServer
     private let front: HTTPFront
-    private let controllers: ControllerSet
+    private let controllers: Mutex<ControllerSet>
+    private let podLogs: PodLogs
+    private let options: KubeSimOptions
 
     private init(store: Store, faults: Faults, clock: SimClock, requestLog: RequestLog, url: String, port: Int, caPEM: String?,
                  adminToken: String, jobRunner: JobRunnerConfig, dataDirectory: URL, auth: Authenticator,
-                 api: APIServer, front: HTTPFront, controllers: ControllerSet)
+                 api: APIServer, front: HTTPFront, controllers: ControllerSet, podLogs: PodLogs, options: KubeSimOptions)
     {
         self.store = store
         self.faults = faults
@@ -60,7 +62,9 @@ public final class KubeSim: Sendable {
         self.auth = auth
         self.api = api
         self.front = front
-        self.controllers = controllers
+        self.controllers = Mutex(controllers)
+        self.podLogs = podLogs
+        self.options = options
     }
 
     /// Starts the server and the enabled controllers.
@@ -95,7 +99,7 @@ public final class KubeSim: Sendable {
         controllers.start()
         return KubeSim(store: store, faults: faults, clock: clock, requestLog: requestLog, url: url, port: front.port,
                        caPEM: tls?.caPEM, adminToken: adminToken, jobRunner: jobConfig, dataDirectory: dataDirectory,
-                       auth: auth, api: api, front: front, controllers: controllers)
+                       auth: auth, api: api, front: front, controllers: controllers, podLogs: podLogs, options: options)
     }
 
     /// A bearer token for `user` (created on first use with `groups`).
@@ -123,9 +127,22 @@ public final class KubeSim: Sendable {
         try Data(config.serialized(pretty: true)).write(to: path, options: .atomic)
     }
 
-    /// Stops controllers (killing Job processes) and the server.
+    /// Restarts the simulated controllers on the same store and data directory, as a restart of
+    /// kube-controller-manager and the kubelet: running Pod processes are adopted by the new
+    /// kubelet (through their pid files), never started twice. Watches are dropped as well.
+    public func restartControllers() async {
+        let old = controllers.withLock { $0 }
+        await old.stop(keepPods: true)
+        store.dropAllWatches()
+        let fresh = ControllerSet(store: store, clock: clock, options: options, dataDirectory: dataDirectory,
+                                  podLogs: podLogs, jobConfig: jobRunner)
+        controllers.withLock { $0 = fresh }
+        fresh.start()
+    }
+
+    /// Stops controllers (killing every Pod process) and the server.
     public func shutdown() async {
-        await controllers.stop()
+        await controllers.withLock { $0 }.stop()
         await front.shutdown()
     }
 }

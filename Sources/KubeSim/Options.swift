@@ -24,6 +24,7 @@ public struct KubeSimOptions: Sendable {
     /// Where PVC directories, emptyDirs and container logs live (a fresh temp dir when nil).
     public var dataDirectory: URL?
     public var jobRunner = JobRunnerOptions()
+    public var kubelet = KubeletOptions()
 
     public init() {}
 
@@ -33,8 +34,12 @@ public struct KubeSimOptions: Sendable {
         public var garbageCollector = true
         /// Empties terminating namespaces and removes them.
         public var namespaces = true
-        /// Writes Deployment/StatefulSet/ReplicaSet status and "rolls out" template changes.
+        /// Deployment → ReplicaSet → Pods and StatefulSet → Pods, run by the kubelet as local
+        /// processes; status, rollouts and readiness follow the real Pods.
         public var workloads = false
+        /// With `workloads`: the old behaviour for benchmarks that create thousands of workloads —
+        /// no Pods, every spec change "rolls out" at once and status says every replica is ready.
+        public var instantRollouts = false
         /// Binds each PVC to a local directory under the data directory.
         public var pvcBinder = false
         /// Runs each Job's container as a local process (see `JobRunnerOptions`).
@@ -50,6 +55,17 @@ public struct KubeSimOptions: Sendable {
             return c
         }
     }
+}
+
+/// How the simulated kubelet runs Pods (contract §R; deviations in docs/kubesim.md).
+public struct KubeletOptions: Sendable {
+    /// First delay before a crashed container is started again; doubles per restart
+    /// (CrashLoopBackOff) up to `maxRestartBackoff`. The real kubelet uses 10 s and 5 min.
+    public var restartBackoff: TimeInterval = 0.5
+    public var maxRestartBackoff: TimeInterval = 10
+    /// How often a waiting container (unmapped image, missing Secret) is retried.
+    public var configRetry: TimeInterval = 1
+    public init() {}
 }
 
 /// How the Job runner turns container images into local commands.

@@ -35,6 +35,9 @@ struct KubeSimCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated controllers to disable: gc,namespaces,workloads,pvc,jobs.")
     var disable = ""
 
+    @Flag(help: "Workloads roll out at once without Pods (for benchmarks with thousands of workloads).")
+    var instantRollouts = false
+
     @Option(name: .customLong("user"), help: "Extra user as NAME or NAME:GROUP1,GROUP2 (token printed); repeatable.")
     var users: [String] = []
 
@@ -58,6 +61,7 @@ struct KubeSimCommand: AsyncParsableCommand {
         if off.contains("workloads") { options.controllers.workloads = false }
         if off.contains("pvc") { options.controllers.pvcBinder = false }
         if off.contains("jobs") { options.controllers.jobRunner = false }
+        options.controllers.instantRollouts = instantRollouts
         if let imageMap { options.jobRunner.imageMapFile = URL(fileURLWithPath: imageMap) }
         if let dataDir { options.dataDirectory = URL(fileURLWithPath: dataDir) }
 

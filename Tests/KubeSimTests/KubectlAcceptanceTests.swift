@@ -32,7 +32,10 @@ import Testing
     }
 
     @Test func scaleRolloutRestartAndDescribeWithEvents() async throws {
-        let h = try await SimHarness.start { $0.controllers.workloads = true }
+        let h = try await SimHarness.start {
+            $0.controllers.workloads = true
+            $0.controllers.instantRollouts = true  // an unmapped image: the "instant rollout" mode needs no Pods
+        }
         defer { Task { await h.shutdown() } }
         let deployment = """
         apiVersion: apps/v1

@@ -150,6 +150,9 @@ extension APIServer {
             throw KubeAPIError.invalidOptions("DeleteOptions", [.notSupported("dryRun", .string(bad), ["All"])])
         }
         o.dryRun = try dryRun(req, optionsKind: "DeleteOptions") || !dry.isEmpty
+        if let grace = body["gracePeriodSeconds"]?.intValue ?? req.query["gracePeriodSeconds"].flatMap({ Int64($0) }) {
+            o.gracePeriodSeconds = grace
+        }
         o.preconditionUID = body["preconditions"]?["uid"]?.stringValue
         o.preconditionRV = body["preconditions"]?["resourceVersion"]?.stringValue
         return o

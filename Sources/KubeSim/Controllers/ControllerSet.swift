@@ -3,8 +3,8 @@ import Foundation
 import Synchronization
 
 /// Runs the enabled simulated controllers, each a task reading its own stream of store events.
-/// Their steps are short in-memory store operations; the Job runner's processes run on their own
-/// threads (see `ProcessLauncher`).
+/// Their steps are short in-memory store operations; Pod processes run under the kubelet on
+/// their own threads (see `Kubelet`).
 final class ControllerSet: Sendable {
     let store: Store
     let clock: SimClock
@@ -14,7 +14,9 @@ final class ControllerSet: Sendable {
     let jobConfig: JobRunnerConfig
     private let tasks = Mutex<[Task<Void, Never>]>([])
     private let cancels = Mutex<[@Sendable () -> Void]>([])
-    let jobRunner: JobRunner?
+    let kubelet: Kubelet?
+    let jobController: JobController?
+    let workloads: WorkloadControllers?
 
     init(store: Store, clock: SimClock, options: KubeSimOptions, dataDirectory: URL, podLogs: PodLogs, jobConfig: JobRunnerConfig) {
         self.store = store
@@ -23,8 +25,14 @@ final class ControllerSet: Sendable {
         self.dataDirectory = dataDirectory
         self.podLogs = podLogs
         self.jobConfig = jobConfig
-        jobRunner = options.controllers.jobRunner
-            ? JobRunner(store: store, clock: clock, dataDirectory: dataDirectory, podLogs: podLogs, config: jobConfig) : nil
+        let c = options.controllers
+        let podWorkloads = c.workloads && !c.instantRollouts
+        let kubelet = c.jobRunner || podWorkloads
+            ? Kubelet(store: store, clock: clock, dataDirectory: dataDirectory, podLogs: podLogs, config: jobConfig, options: options.kubelet)
+            : nil
+        self.kubelet = kubelet
+        jobController = c.jobRunner ? kubelet.map { JobController(store: store, retryDelay: options.jobRunner.retryDelay, kubelet: $0) } : nil
+        workloads = podWorkloads ? WorkloadControllers(store: store) : nil
     }
 
     static let namespacesGR = GroupResource(group: "", resource: "namespaces")
@@ -69,7 +77,9 @@ final class ControllerSet: Sendable {
                 }
             }
         }
-        if c.workloads {
+        if let workloads {
+            run { _ in workloads.resync() } onEvent: { _, event in workloads.handle(event) }
+        } else if c.workloads {
             run { store in store.withStateQuiet { $0.workloadsScanAll() } } onEvent: { store, event in
                 store.withStateQuiet { $0.workloadEvent(event) }
             }
@@ -81,8 +91,12 @@ final class ControllerSet: Sendable {
                 store.withStateQuiet { $0.bindClaim(StoreState.key(of: event.object), dataDirectory: dir) }
             }
         }
-        if let jobRunner {
-            run { _ in jobRunner.resync() } onEvent: { _, event in jobRunner.handle(event) }
+        if let kubelet {
+            store.withStateQuiet { $0.gracefulPodDeletion = true }
+            run { _ in kubelet.resync() } onEvent: { _, event in kubelet.handle(event) }
+        }
+        if let jobController {
+            run { _ in jobController.resync() } onEvent: { _, event in jobController.handle(event) }
         }
     }
 
@@ -101,10 +115,13 @@ final class ControllerSet: Sendable {
         tasks.withLock { $0.append(task) }
     }
 
-    func stop() async {
+    /// Stops the controllers; `keepPods` leaves Pod processes running for the next kubelet to adopt.
+    func stop(keepPods: Bool = false) async {
         for cancel in cancels.withLock({ $0 }) { cancel() }
-        jobRunner?.stopAll()
+        workloads?.stop()
+        if keepPods { kubelet?.detach() } else { kubelet?.stopAll() }
         for task in tasks.withLock({ $0 }) { await task.value }
+        store.withStateQuiet { $0.gracefulPodDeletion = false }
     }
 }
 

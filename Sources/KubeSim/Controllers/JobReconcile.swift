@@ -3,12 +3,9 @@ import Foundation
 
 /// The Job controller part of the runner (§Q): one Pod per needed completion, exit codes →
 /// Pod phases → Job counters and the 1.32 condition sequence, `backoffLimit`,
-/// `activeDeadlineSeconds`, `ttlSecondsAfterFinished`. Runs under the store lock.
+/// `activeDeadlineSeconds`, `ttlSecondsAfterFinished`. Runs under the store lock; Pods it
+/// deletes stop through the kubelet's graceful deletion.
 struct JobStep: Sendable {
-    /// Pods created now whose processes must start.
-    var launches: [JSONValue] = []
-    /// Pod uids whose processes must stop.
-    var kills: [String] = []
     /// Reconcile again after this many seconds (deadline, retry delay, TTL).
     var recheckAfter: TimeInterval?
 }
@@ -41,7 +38,7 @@ extension StoreState {
         let active = pods.filter(Self.isActive)
         let now = clock.now
         if condition(job, "Complete") || condition(job, "Failed") {
-            step.kills = active.compactMap { $0["metadata"]?["uid"]?.stringValue }
+            deletePods(active, namespace: key.namespace)
             if let ttl = job["spec"]?["ttlSecondsAfterFinished"]?.intValue,
                let done = (job["status"]?["completionTime"] ?? (job["status"]?["conditions"]?.arrayValue ?? []).last?["lastTransitionTime"])?.stringValue.flatMap(Timestamp.parse)
             {
@@ -108,12 +105,7 @@ extension StoreState {
         }
         if let terminal {
             // Stop what still runs; it no longer counts as active.
-            for pod in active {
-                step.kills.append(pod["metadata"]?["uid"]?.stringValue ?? "")
-                if let podType = registry.storageType(Self.podsGR), let name = pod["metadata"]?["name"]?.stringValue {
-                    _ = try? delete(podType, namespace: key.namespace, name: name, options: DeleteOptions())
-                }
-            }
+            deletePods(active, namespace: key.namespace)
             recordEvent(about: job, type: terminal.success ? "Normal" : "Warning",
                         reason: terminal.success ? "Completed" : terminal.reason,
                         message: terminal.success ? "Job completed" : terminal.message, component: "job-controller")
@@ -147,7 +139,6 @@ extension StoreState {
             } else {
                 for _ in 0..<want {
                     if let pod = createJobPod(job) {
-                        step.launches.append(pod)
                         newActive += 1
                         recordEvent(about: job, type: "Normal", reason: "SuccessfulCreate",
                                     message: "Created pod: \(pod["metadata"]?["name"]?.stringValue ?? "")", component: "job-controller")
@@ -157,6 +148,15 @@ extension StoreState {
         }
         writeStatus { s in counters(&s, active: newActive, ready: ready) }
         return step
+    }
+
+    private mutating func deletePods(_ pods: [JSONValue], namespace: String) {
+        guard let podType = registry.storageType(Self.podsGR) else { return }
+        for pod in pods {
+            if let name = pod["metadata"]?["name"]?.stringValue {
+                _ = try? delete(podType, namespace: namespace, name: name, options: DeleteOptions())
+            }
+        }
     }
 
     private mutating func createJobPod(_ job: JSONValue) -> JSONValue? {
@@ -170,7 +170,7 @@ extension StoreState {
                                                        "uid": meta["uid"] ?? "", "controller": true, "blockOwnerDeletion": true]]]
         if let annotations = template["metadata"]?["annotations"] { podMeta["annotations"] = annotations }
         var podSpec = template["spec"] ?? [:]
-        podSpec["nodeName"] = "kube-sim"
+        podSpec["nodeName"] = .string(Kubelet.nodeName)
         let body: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": podMeta, "spec": podSpec]
         return try? create(podType, namespace: meta["namespace"]?.stringValue, body: body,
                            options: WriteOptions(fieldManager: "job-controller")).object

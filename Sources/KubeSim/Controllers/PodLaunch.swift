@@ -24,12 +24,18 @@ struct LaunchSpec: Sendable {
         var logFile: URL
         /// Set when the container cannot start (no command for the image, missing Secret key, …).
         var startError: String?
+        /// The kubelet's waiting reason for `startError`: `ErrImagePull`, `CreateContainerConfigError`, `ContainerCreating`.
+        var waitingReason = "CreateContainerConfigError"
+        /// Container path → local directory, longest first (exec probes are rewritten the same way).
+        var mounts: [(String, String)] = []
     }
     var podKey: ObjectKey
     var podUID: String
     var restartPolicy: String
-    /// Init containers in order, then the first app container.
-    var steps: [Step]
+    /// Init containers, run one after the other before the app containers.
+    var initSteps: [Step]
+    /// App containers, run side by side.
+    var appSteps: [Step]
     var filesToWrite: [(URL, Data)]
     var directories: [URL]
 }
@@ -81,13 +87,15 @@ extension StoreState {
             dirs.append(dir)
             volumeDirs[name] = dir
         }
-        let containers = (spec["initContainers"]?.arrayValue ?? []) + Array((spec["containers"]?.arrayValue ?? []).prefix(1))
-        let steps = containers.map { c in
-            step(c, pod: pod, podDir: podDir, volumeDirs: volumeDirs, volumeErrors: volumeErrors, config: config, extraEnv: extraEnv, dirs: &dirs)
+        func steps(_ field: String) -> [LaunchSpec.Step] {
+            (spec[field]?.arrayValue ?? []).map { c in
+                step(c, pod: pod, podDir: podDir, volumeDirs: volumeDirs, volumeErrors: volumeErrors, config: config,
+                     extraEnv: extraEnv, dirs: &dirs)
+            }
         }
         return LaunchSpec(podKey: ObjectKey(namespace: ns, name: meta["name"]?.stringValue ?? ""), podUID: uid,
-                          restartPolicy: spec["restartPolicy"]?.stringValue ?? "Never", steps: steps, filesToWrite: files,
-                          directories: dirs)
+                          restartPolicy: spec["restartPolicy"]?.stringValue ?? "Always", initSteps: steps("initContainers"),
+                          appSteps: steps("containers"), filesToWrite: files, directories: dirs)
     }
 
     private func step(_ c: JSONValue, pod: JSONValue, podDir: URL, volumeDirs: [String: URL], volumeErrors: [String],
@@ -113,6 +121,7 @@ extension StoreState {
         func rewrite(_ s: String) -> String { Self.rewritePaths(s, mounts) }
 
         var startError = volumeErrors.first
+        var waitingReason = startError == nil ? "CreateContainerConfigError" : "ContainerCreating"
         var env: [String: String] = ProcessInfo.processInfo.environment.filter { ["PATH", "LANG", "TMPDIR"].contains($0.key) }
         env["HOME"] = containerDir.path
         for (k, v) in extraEnv { env[k] = v }
@@ -160,13 +169,15 @@ extension StoreState {
             argv = command + args
         } else if let entry = config.entrypoint(for: image) {
             argv = entry + args
-        } else {
-            startError = startError ?? "kube-sim: no local command for image \(goQuote(image)); add it to the Job runner image map"
+        } else if startError == nil {
+            startError = "kube-sim: no local command for image \(goQuote(image)); add it to the Job runner image map"
+            waitingReason = "ErrImagePull"
         }
         let workingDir = c["workingDir"]?.stringValue.map { URL(fileURLWithPath: rewrite($0)) } ?? containerDir
         return LaunchSpec.Step(name: name, argv: argv.map(rewrite), env: env, workingDir: workingDir, terminationMessageFile: termFile,
                                fallbackToLogs: c["terminationMessagePolicy"]?.stringValue == "FallbackToLogsOnError",
-                               logFile: podDir.appendingPathComponent("\(name).log"), startError: startError)
+                               logFile: podDir.appendingPathComponent("\(name).log"), startError: startError,
+                               waitingReason: waitingReason, mounts: mounts)
     }
 
     private func resolveEnvSource(_ from: JSONValue, pod: JSONValue, namespace: String) -> Result<String?, EnvError> {
@@ -192,7 +203,8 @@ extension StoreState {
             case "metadata.uid": return .success(meta["uid"]?.stringValue)
             case "spec.nodeName": return .success(pod["spec"]?["nodeName"]?.stringValue ?? "kube-sim")
             case "spec.serviceAccountName": return .success(pod["spec"]?["serviceAccountName"]?.stringValue ?? "default")
-            case "status.podIP", "status.hostIP", "status.podIPs", "status.hostIPs": return .success("127.0.0.1")
+            case "status.podIP", "status.podIPs": return .success(pod["status"]?["podIP"]?.stringValue ?? "127.0.0.1")
+            case "status.hostIP", "status.hostIPs": return .success("127.0.0.1")
             default:
                 for field in ["labels", "annotations"] where path.hasPrefix("metadata.\(field)['") && path.hasSuffix("']") {
                     let key = String(path.dropFirst("metadata.\(field)['".count).dropLast(2))

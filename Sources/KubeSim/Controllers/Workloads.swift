@@ -1,8 +1,10 @@
 import DynamicJSON
 import Foundation
 
-/// Simulated Deployment/StatefulSet/ReplicaSet controllers (§R): every spec change "rolls out"
-/// at once, so status shows all replicas updated, ready and available for the current generation.
+/// The "instant rollout" workload mode (`Controllers.instantRollouts`, for benchmarks with
+/// thousands of workloads): no Pods; every spec change "rolls out" at once, so status shows all
+/// replicas updated, ready and available for the current generation. The default mode runs real
+/// Pods (`WorkloadControllers`).
 /// PVC binding: each claim gets a local directory.
 extension StoreState {
     static let workloadResources: Set<GroupResource> = [

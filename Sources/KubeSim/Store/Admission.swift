@@ -75,6 +75,8 @@ enum Admission {
     /// `spec.finalizers`).
     static func canFinishDeletion(_ type: ResourceType, _ stored: JSONValue) -> Bool {
         if type.tag == .namespace { return (stored["spec"]?["finalizers"]?.arrayValue ?? []).isEmpty }
+        // A Pod in its grace period is removed by the kubelet once its processes stopped.
+        if type.tag == .pod { return (stored["metadata"]?["deletionGracePeriodSeconds"]?.intValue ?? 0) == 0 }
         return true
     }
 

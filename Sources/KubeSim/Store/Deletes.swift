@@ -14,6 +14,8 @@ struct DeleteOptions: Sendable {
     var preconditionRV: String?
     /// Set when the request said `orphanDependents=false` explicitly (then a pending delete is 202).
     var explicitNoOrphan = false
+    /// `gracePeriodSeconds`: for Pods the kubelet's SIGTERM → SIGKILL window; 0 removes at once.
+    var gracePeriodSeconds: Int64?
 }
 
 enum DeleteOutcome: Sendable {
@@ -43,10 +45,14 @@ extension StoreState {
             throw KubeAPIError.conflict(type.groupResource, name,
                                         "Precondition failed: ResourceVersion in precondition: \(want), ResourceVersion in object meta: \(currentRV)")
         }
-        // A repeat DELETE while finalizers run changes nothing.
+        // A repeat DELETE while finalizers run changes nothing (a forced Pod delete finishes it).
         if stored["metadata"]?["deletionTimestamp"] != nil {
+            if type.tag == .pod, options.gracePeriodSeconds == 0, !options.dryRun {
+                return finishPodDeletion(type, key)
+            }
             return .pending(Conversion.toServed(stored, type))
         }
+        let podGrace = type.tag == .pod ? podGracePeriod(stored, options) : 0
 
         var obj = stored
         var finalizers = (obj["metadata"]?["finalizers"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -61,7 +67,7 @@ extension StoreState {
             let crs = GroupResource(group: group, resource: plural)
             if !(tables[crs]?.isEmpty ?? true) { finalizers.append(Self.crdCleanupFinalizer) }
         }
-        var waiting = !finalizers.isEmpty
+        var waiting = !finalizers.isEmpty || podGrace > 0
         if type.tag == .namespace {
             // Namespaces always pass through Terminating; the namespace controller empties them.
             obj[path: ["status", "phase"]] = "Terminating"
@@ -74,11 +80,40 @@ extension StoreState {
         if waiting {
             obj[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
             obj[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(clock.now))
-            obj[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+            obj[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(podGrace)
             setRV(&obj, rv)
             put(type.storage, key, obj)
             emit(StoreEvent(type: .modified, resource: type.storage, object: obj, oldObject: stored, resourceVersion: rv))
             afterDeletionStarted(type, obj)
+            return .pending(Conversion.toServed(obj, type))
+        }
+        setRV(&obj, rv)
+        remove(type.storage, key)
+        emit(StoreEvent(type: .deleted, resource: type.storage, object: obj, resourceVersion: rv))
+        afterRemove(type.storage, obj)
+        return .deleted(Conversion.toServed(obj, type))
+    }
+
+    /// Graceful deletion (§L): a Pod the kubelet runs (not yet Succeeded/Failed) keeps a
+    /// deletionTimestamp for its grace period; the kubelet stops its processes and then removes it.
+    func podGracePeriod(_ pod: JSONValue, _ options: DeleteOptions) -> Int64 {
+        guard gracefulPodDeletion else { return 0 }
+        let phase = pod["status"]?["phase"]?.stringValue ?? "Pending"
+        if phase == "Succeeded" || phase == "Failed" { return 0 }
+        return max(0, options.gracePeriodSeconds ?? pod["spec"]?["terminationGracePeriodSeconds"]?.intValue ?? 30)
+    }
+
+    /// The kubelet's (or a forced) final delete of a Pod whose processes are gone: removed now
+    /// unless finalizers remain, which then keep it with a zero grace period.
+    mutating func finishPodDeletion(_ type: ResourceType, _ key: ObjectKey) -> DeleteOutcome {
+        guard var obj = tables[type.storage]?[key] else { return .deleted([:]) }
+        let old = obj
+        let rv = nextRV()
+        if !(obj["metadata"]?["finalizers"]?.arrayValue ?? []).isEmpty {
+            obj[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+            setRV(&obj, rv)
+            put(type.storage, key, obj)
+            emit(StoreEvent(type: .modified, resource: type.storage, object: obj, oldObject: old, resourceVersion: rv))
             return .pending(Conversion.toServed(obj, type))
         }
         setRV(&obj, rv)

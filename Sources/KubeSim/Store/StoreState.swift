@@ -49,6 +49,8 @@ struct StoreState: Sendable {
     var snapshotOrder: [String] = []
     let clock: SimClock
     var uidGenerator: @Sendable () -> String = { UUID().uuidString.lowercased() }
+    /// Set while a kubelet runs Pods: deleting a running Pod then waits for its processes (§L).
+    var gracefulPodDeletion = false
 
     init(clock: SimClock, historyCapacity: Int, startRV: Int64 = 100) {
         self.clock = clock
