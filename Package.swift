@@ -36,10 +36,16 @@ var targets: [Target] = [
     ]),
     .target(name: "Controllers", dependencies: ["BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
     .target(name: "BackstopApp", dependencies: [
-        "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "Postgres", "YAML", "DynamicJSON", log, metrics,
+        "Controllers", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", "DynamicJSON", log, metrics,
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ]),
+    // The embedded demo: kept out of BackstopApp so the operator executable links no simulator.
+    .target(name: "BackstopDemo", dependencies: [
+        "BackstopApp", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "YAML", "DynamicJSON", log,
+    ]),
+    // `agent …` as a subcommand of both executables (the demo's Jobs run the demo binary).
+    .target(name: "AgentCLI", dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .target(name: "KubeSim", dependencies: [
         "DynamicJSON", "YAML", log,
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -50,16 +56,21 @@ var targets: [Target] = [
     // Shared by tests and benchmarks only: starts and finds real servers on loopback.
     .target(name: "TestSupport", dependencies: ["DynamicJSON"], path: "Tests/TestSupport"),
 
+    // The shipped binary: operator, agent and user tools; no simulator, no demo.
     .executableTarget(name: "BackstopCLI", dependencies: [
-        "Agent", "BackstopApp", "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", log,
+        "AgentCLI", "BackstopApp", "Controllers", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]),
+    .executableTarget(name: "BackstopDemoCLI", dependencies: [
+        "AgentCLI", "BackstopDemo", "BackstopApp", "KubeRuntime", log,
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .executableTarget(name: "KubeSimCLI", dependencies: [
         "KubeSim", log, .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .executableTarget(name: "BackstopBench", dependencies: [
-        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "BackstopApp", "Controllers", "TestSupport", log,
+        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "BackstopApp", "BackstopDemo", "Controllers", "TestSupport", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 ]
@@ -75,7 +86,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("BackstopCoreTests", ["BackstopCore", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
     ("ControllersTests", ["Controllers", "KubeSim", "Agent", "TestSupport"]),
-    ("BackstopAppTests", ["BackstopApp", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
+    ("BackstopAppTests", ["BackstopApp", "BackstopDemo", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
 ]
 for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {
     // Fixture folders that tests read by path, not compiled sources.
@@ -83,7 +94,8 @@ for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Te
     targets.append(.testTarget(name: name, dependencies: deps, exclude: fixtures))
 }
 
-let executables = [("backstop", "BackstopCLI"), ("kube-sim", "KubeSimCLI"), ("backstop-bench", "BackstopBench")]
+let executables = [("backstop", "BackstopCLI"), ("backstop-demo", "BackstopDemoCLI"), ("kube-sim", "KubeSimCLI"),
+                   ("backstop-bench", "BackstopBench")]
 var products: [Product] { executables.filter { name, target in targets.contains { $0.name == target } }
     .map { name, target in Product.executable(name: name, targets: [target]) } }
 

@@ -1,5 +1,7 @@
 /// backstop: the operator (`run`), the data-plane agent (`agent …`) and the user tools
-/// (`validate`, `crds`, `status`, `demo`). Each subcommand lives in its own file.
+/// (`validate`, `crds`, `status`). Each subcommand lives in its own file; the demo is the
+/// separate `backstop-demo` executable, so this one links no simulator.
+import AgentCLI
 import ArgumentParser
 
 @main
@@ -7,6 +9,7 @@ struct BackstopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backstop",
         abstract: "Backstop: backup, restore, drill, retention and rotation runbooks as Kubernetes resources.",
+        version: backstopVersion,
         subcommands: BackstopCommand.registered
     )
 
@@ -18,7 +21,6 @@ struct BackstopCommand: AsyncParsableCommand {
         ValidateCommand.self,
         CRDsCommand.self,
         StatusCommand.self,
-        DemoCommand.self,
     ]
 }
 

@@ -1,10 +1,11 @@
 import BackstopApp
+import BackstopDemo
 import Foundation
 import KubeModel
 import Synchronization
 import Testing
 
-/// `backstop demo` end to end with a short duration: a local PostgreSQL started from the
+/// `backstop-demo` end to end with a short duration: a local PostgreSQL started from the
 /// installed binaries, KubeSim's Job runner executing `backstop agent`, the operator in-process.
 @Suite(.serialized) struct DemoTests {
     @Test func demoTakesVerifiedBackupsOfTheSeedExamplesAndCleansUp() async throws {

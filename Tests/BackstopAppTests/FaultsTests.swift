@@ -1,4 +1,5 @@
 import BackstopApp
+import BackstopDemo
 import DynamicJSON
 import Foundation
 import KubeModel

@@ -1,4 +1,5 @@
 import BackstopApp
+import BackstopDemo
 import Foundation
 import Synchronization
 

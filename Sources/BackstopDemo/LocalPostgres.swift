@@ -1,3 +1,4 @@
+import BackstopApp
 import Foundation
 
 /// Where the demo's PostgreSQL is: one the user configured, or one `LocalPostgres` started.

@@ -1,4 +1,7 @@
+/// BackstopDemo: the embedded demo — KubeSim with its Job runner, a throw-away PostgreSQL, a PVC
+/// directory store, the seed examples and the operator in-process (`backstop-demo`).
 import DynamicJSON
+import BackstopApp
 import Foundation
 import KubeClient
 import KubeModel
@@ -42,7 +45,7 @@ public struct DemoResult: Sendable {
     public var artifactFiles: [URL]
 }
 
-/// `backstop demo`: KubeSim with its Job runner + a local PostgreSQL + a directory store, the
+/// `backstop-demo`: KubeSim with its Job runner + a local PostgreSQL + a directory store, the
 /// CRDs and the seed examples that fit, the operator in-process; narrates status changes,
 /// shows `kubectl get bp`, lists the artifacts and cleans up what it started.
 public enum Demo {

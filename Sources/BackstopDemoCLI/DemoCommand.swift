@@ -1,11 +1,23 @@
+import AgentCLI
 import ArgumentParser
 import BackstopApp
+import BackstopDemo
 import Foundation
 import KubeRuntime
 import Logging
 
-/// `backstop demo`: the whole system on one machine (see `BackstopApp.Demo`). Ctrl-C or
-/// `--duration` ends it; it always stops what it started.
+/// backstop-demo: the whole system on one machine (see `BackstopDemo.Demo`). Ctrl-C or
+/// `--duration` ends it; it always stops what it started. A separate executable so the shipped
+/// `backstop` links no simulator; it also answers `agent …`, the command its demo Jobs run.
+@main
+struct DemoMain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backstop-demo",
+        abstract: "Run Backstop end to end on this machine: simulator, Job runner, PostgreSQL, operator.",
+        subcommands: [DemoCommand.self, AgentCommand.self],
+        defaultSubcommand: DemoCommand.self)
+}
+
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",

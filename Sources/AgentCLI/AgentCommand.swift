@@ -1,13 +1,14 @@
 import Agent
 import ArgumentParser
 
-/// `backstop agent <backup|verify|restore|prune|cleanup|catalog> --spec FILE`: the data plane,
+/// AgentCLI: `agent <backup|verify|restore|prune|cleanup|catalog> --spec FILE`, the data plane as
+/// a subcommand of `backstop` (the image's Jobs) and of `backstop-demo` (the demo's Jobs),
 /// run inside the Jobs the controllers create (and on a laptop against local servers).
 /// Progress goes to stderr, the result JSON to stdout and to the termination-message file.
 /// Exit codes: 0 ok, 1 internal, 2 bad spec/secret, 3 unreachable or credentials rejected,
 /// 4 refused before changing anything, 5 integrity check failed, 6 failed part-way (rolled back).
-struct AgentCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct AgentCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run one data-plane step (backup, verify, restore, prune, cleanup, catalog) from a JSON spec.",
         discussion: """
@@ -32,7 +33,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "prune/cleanup: report what would be deleted, delete nothing.")
     var dryRun = false
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         let outcome = await AgentMain.run(.init(command: command, specFile: spec, specEnv: specEnv,
                                                 terminationLog: terminationLog, dryRun: dryRun))
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }

@@ -1,4 +1,5 @@
 import DynamicJSON
+import BackstopApp
 import Foundation
 import KubeModel
 import YAML
