@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in libcurl4-openssl-dev libssl-dev libpq-dev libyaml-dev pkg-config postgresql postgresql-client \
-           redis-server redis-tools clickhouse-server clickhouse-client nghttp2-server; do
+           redis-server redis-tools clickhouse-server clickhouse-client nghttp2-server buildah; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -6,4 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
+# The image recipe, checked on the binary just built (the release image links the Swift runtime statically).
+hack/image-checks.sh
 exec hack/test-services.sh run -- swift test --skip-build --no-parallel "$@"
