@@ -138,7 +138,7 @@ extension KubeClient {
         var attempt = 0, throttled = 0
         var refreshedToken = false
         while true {
-            do { try await options.rateLimiter.acquire() } catch {
+            do { try await options.rateLimiter.acquire(RequestPriority.of(verb: request.verb, path: request.path)) } catch {
                 throw KubeError(kind: .cancelled, request: request.summary)
             }
             let token = try tokens.token()

@@ -217,12 +217,13 @@ public final class Informer<R: KubeResource>: Service, Sendable {
     }
 
     /// What the cache keeps of an object: no `managedFields` (as controller-runtime's
-    /// TransformStripManagedFields). They are often larger than the object itself, no controller
-    /// reads them, and an update without them leaves the server's copy unchanged.
+    /// TransformStripManagedFields) — often larger than the object itself, no controller reads
+    /// them, and an update without them leaves the server's copy unchanged — and, for kinds that
+    /// are `CacheTrimmed` (Pods), only the fields controllers read.
     static func trimmed(_ object: R) -> R {
-        guard object.metadata.managedFields != nil else { return object }
         var copy = object
         copy.metadata.managedFields = nil
+        if let trimmable = copy as? any CacheTrimmed, let trimmed = trimmable.trimmedForCache() as? R { return trimmed }
         return copy
     }
 

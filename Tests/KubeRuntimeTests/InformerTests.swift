@@ -154,6 +154,22 @@ final class ReconcileLog: Sendable {
         let updated = try await api.update(changed)
         #expect(!(updated.metadata.managedFields ?? []).isEmpty)
     }
+
+    @Test func cachedPodsKeepMetadataAndStatusButNoSpec() async throws {
+        let sim = try await Sim.start()
+        defer { Task { await sim.shutdown() } }
+        let client = try Sim.client(sim)
+        try sim.store.create(["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p", "namespace": "default", "labels": ["a": "b"]],
+                              "spec": ["containers": [["name": "c", "image": "busybox", "env": [["name": "BIG", "value": .string(String(repeating: "x", count: 4096))]]]]]])
+        let informer = Informer<Pod>(client: client, namespaces: ["default"])
+        let run = Task { try await informer.run() }
+        defer { run.cancel() }
+        await informer.waitUntilSynced()
+        let cached = try #require(informer.cache.get(namespace: "default", name: "p"))
+        #expect(cached.spec == nil && cached.metadata.labels?["a"] == "b" && cached.status?.phase == "Pending")
+        let live = try await client.resource(Pod.self, namespace: "default").get("p")
+        #expect(live.spec?.containers.first?.name == "c", "the API object itself is whole")
+    }
 }
 
 /// A ConfigMap whose `data.mode` must be a known value: stands in for a newer server's enum.

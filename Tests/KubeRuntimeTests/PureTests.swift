@@ -1,5 +1,6 @@
 import Foundation
 import KubeModel
+import Synchronization
 import Testing
 @testable import KubeClient
 @testable import KubeRuntime
@@ -29,6 +30,58 @@ import Testing
         // After a long idle period the bucket holds at most `burst`.
         let later = t0 + .seconds(100)
         #expect(abs(bucket.available(now: later) - 3) < 1e-9)
+    }
+
+    @Test func urgentRequestsOvertakeQueuedStatusWritesAndEachPriorityIsFIFO() async throws {
+        let limiter = RequestRateLimiter(qps: 50, burst: 1)
+        try await limiter.acquire()  // spends the burst: everything after this queues
+        final class Log: Sendable {
+            let lines = Mutex<[String]>([])
+            func append(_ s: String) { lines.withLock { $0.append(s) } }
+            var count: Int { lines.withLock { $0.count } }
+        }
+        let order = Log()
+        var tasks: [Task<Void, any Error>] = []
+        for i in 0..<20 {
+            tasks.append(Task { try await limiter.acquire(.bookkeeping); order.append("status\(i)") })
+            // Enqueue one at a time so the queue order is known.
+            while limiter.waiting[.bookkeeping, default: 0] + order.count < i + 1 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let start = ContinuousClock.now
+        try await limiter.acquire(.urgent)
+        let waited = ContinuousClock.now - start
+        order.append("job")
+        for t in tasks { try await t.value }
+        let seen = order.lines.withLock { $0 }
+        let jobAt = try #require(seen.firstIndex(of: "job"))
+        #expect(jobAt <= 3, "the Job went before most queued status writes: \(seen)")
+        #expect(waited < .milliseconds(150), "20 queued writes at 50 QPS would have taken 400 ms; waited \(waited)")
+        #expect(seen.filter { $0 != "job" } == (0..<20).map { "status\($0)" }, "FIFO within a priority")
+    }
+
+    @Test func aCancelledWaiterLeavesTheQueue() async throws {
+        let limiter = RequestRateLimiter(qps: 1, burst: 1)
+        try await limiter.acquire()
+        let waiter = Task { try await limiter.acquire(.background) }
+        while limiter.waiting[.background, default: 0] == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(limiter.waiting.values.allSatisfy { $0 == 0 })
+    }
+
+    @Test(arguments: [
+        ("create", "/apis/batch/v1/namespaces/a/jobs", RequestPriority.urgent),
+        ("delete", "/apis/batch/v1/namespaces/a/jobs/j1", .urgent),
+        ("list", "/apis/batch/v1/jobs", .normal),
+        ("update", "/apis/backstop.dev/v1alpha1/namespaces/a/backuppolicies/p/status", .bookkeeping),
+        ("create", "/api/v1/namespaces/a/events", .background),
+        ("patch", "/apis/events.k8s.io/v1/namespaces/a/events/e", .background),
+        ("watch", "/api/v1/events", .normal),
+        ("update", "/apis/coordination.k8s.io/v1/namespaces/s/leases/backstop", .urgent),
+        ("get", "/api/v1/namespaces/a/secrets/db", .normal),
+    ])
+    func requestPriorityFromVerbAndPath(_ verb: String, _ path: String, _ expected: RequestPriority) {
+        #expect(RequestPriority.of(verb: verb, path: path) == expected)
     }
 
     @Test func limiterHonoursPause() async throws {

@@ -261,3 +261,20 @@ public struct ContainerStateTerminated: Codable, Sendable, Hashable {
         self.message = message
     }
 }
+
+/// A kind whose informer cache keeps less than the API object: only what controllers read.
+/// A trimmed copy must never be written back (an update from it would drop the trimmed fields).
+public protocol CacheTrimmed: KubeResource {
+    func trimmedForCache() -> Self
+}
+
+extension Pod: CacheTrimmed {
+    /// Controllers read a Pod's metadata (labels, owners) and status (phase, readiness, the
+    /// agent's termination message). The spec — containers, env, volumes — is most of its size
+    /// and stays out of the cache; with thousands of finished Job Pods that adds up.
+    public func trimmedForCache() -> Pod {
+        var copy = self
+        copy.spec = nil
+        return copy
+    }
+}

@@ -205,13 +205,4 @@ enum ProcessTable {
               let close = text.lastIndex(of: ")") else { return nil }
         return text[text.index(after: close)...].split(separator: " ")
     }
-
-    /// Every live process whose process group is `pgid`.
-    static func members(ofGroup pgid: Int32) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard let fields = statFields(pid), fields.count > 2, fields[0] != "Z" else { return false }
-            return Int32(fields[2]) == pgid
-        }
-    }
 }
