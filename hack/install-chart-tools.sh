@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what hack/chart-checks.sh needs on a fresh machine of this kind. Idempotent: a second
+# run only checks. Called by hack/install-deps.sh (CI) and by hack/chart-checks.sh itself.
+#  - Into .venv: helm-python-sdk (Helm 4's library: no helm binary exists for this machine in
+#    Debian or on PyPI), checkov, kubernetes-validate, PyYAML. checkov and the Helm library are
+#    pinned: a new checkov release brings new checks, to be adopted on purpose, not by surprise
+#    in CI.
+#  - promtool, extracted from Debian's prometheus package into .cache/promtool (installing the
+#    package would bring ~350 MB of web UI and a service; promtool alone needs only libc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=.venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+if ! "$venv/bin/python" -c 'import helm_python, checkov, kubernetes_validate, yaml' >/dev/null 2>&1; then
+  echo "install-chart-tools: python packages (helm-python-sdk, checkov, kubernetes-validate)"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    'helm-python-sdk==0.2.2' 'checkov==3.3.30' kubernetes-validate pyyaml
+fi
+
+promtool=.cache/promtool/usr/bin/promtool
+if ! "$promtool" --version >/dev/null 2>&1; then
+  echo "install-chart-tools: promtool (from Debian's prometheus package, extracted)"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  chmod 755 "$tmp"   # apt's download sandbox user must be able to write here
+  if ! (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
+    apt-get update -qq
+    (cd "$tmp" && apt-get download -qq prometheus >/dev/null)
+  fi
+  dpkg -x "$tmp"/prometheus_*.deb "$tmp/root"
+  mkdir -p "$(dirname "$promtool")"
+  cp "$tmp/root/usr/bin/promtool" "$promtool"
+  "$promtool" --version >/dev/null
+fi
