@@ -335,7 +335,7 @@ def main() -> int:
         try:
             detail = fn(state)
             print(f"chart-checks: PASS {name} ({time.monotonic() - started:.1f}s): {detail}", flush=True)
-        except (CheckFailed, helm.HelmError) as e:
+        except (CheckFailed, helm.HelmError, OSError) as e:
             failed.append(name)
             print(f"chart-checks: FAIL {name} ({time.monotonic() - started:.1f}s)", flush=True)
             print("  " + str(e).replace("\n", "\n  "), flush=True)
