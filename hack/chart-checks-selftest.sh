@@ -15,10 +15,10 @@ expect_fail() {
   local check="$1" what="$2" breakage="$3" tree="$scratch/tree" out
   rm -rf "$tree" && mkdir -p "$tree/.cache"
   tar -C "$repo" --exclude=./.git --exclude=./.venv --exclude=./.cache --exclude='./.build*' -cf - . | tar -C "$tree" -xf -
-  ln -s "$repo/.venv" "$tree/.venv"
+  ln -s "$repo/.cache/chart-venv" "$tree/.cache/chart-venv"
   ln -s "$repo/.cache/promtool" "$tree/.cache/promtool"
   (cd "$tree" && eval "$breakage")
-  if out=$(cd "$tree" && .venv/bin/python hack/chart_checks.py 2>&1); then
+  if out=$(cd "$tree" && .cache/chart-venv/bin/python hack/chart_checks.py 2>&1); then
     echo "selftest: DEFECT $check passed although $what"; failures=$((failures + 1))
   elif grep -q "^chart-checks: FAIL $check" <<<"$out"; then
     echo "selftest: ok   $check fails when $what"

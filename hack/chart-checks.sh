@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/install-chart-tools.sh
-exec .venv/bin/python hack/chart_checks.py "$@"
+exec .cache/chart-venv/bin/python hack/chart_checks.py "$@"

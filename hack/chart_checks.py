@@ -1,4 +1,4 @@
-"""The chart, manifest and alert checks (run by hack/chart-checks.sh with the repo's .venv).
+"""The chart, manifest and alert checks (run by hack/chart-checks.sh with .cache/chart-venv).
 
 Each check prints one line, `chart-checks: PASS <name>` or `chart-checks: FAIL <name>` with the
 findings under it; the program exits 1 when any check failed. Real tools only: Helm's own
@@ -28,7 +28,7 @@ RULES = CHART / "files" / "backstop.rules.yaml"
 RULE_TESTS = [CHART / "ci" / "alerts.test.yaml", CHART / "ci" / "alerts-days.test.yaml"]
 NAMESPACED_VALUES = CHART / "ci" / "namespaced-values.yaml"
 WORK = ROOT / ".cache" / "chart-checks"
-VENV_BIN = ROOT / ".venv" / "bin"
+VENV_BIN = ROOT / ".cache" / "chart-venv" / "bin"
 PROMTOOL = Path(os.environ.get("PROMTOOL", ROOT / ".cache" / "promtool" / "usr" / "bin" / "promtool"))
 KUBECTL = os.environ.get("KUBECTL", "/usr/lib/google-cloud-sdk/bin/kubectl.1.32")
 KUBE_VERSION = "1.32.0"

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs what hack/chart-checks.sh needs on a fresh machine of this kind. Idempotent: a second
 # run only checks. Called by hack/install-deps.sh (CI) and by hack/chart-checks.sh itself.
-#  - Into .venv: helm-python-sdk (Helm 4's library: no helm binary exists for this machine in
-#    Debian or on PyPI), checkov, kubernetes-validate, PyYAML. checkov and the Helm library are
-#    pinned: a new checkov release brings new checks, to be adopted on purpose, not by surprise
-#    in CI.
+#  - Into their own venv, .cache/chart-venv: helm-python-sdk (Helm 4's library: no helm binary
+#    exists for this machine in Debian or on PyPI), checkov, kubernetes-validate, PyYAML. Not the
+#    test venv .venv: checkov pins old boto3/botocore/packaging and would downgrade what moto's
+#    S3 server (used by the Swift tests) runs on. checkov and the Helm library are pinned: a new
+#    checkov release brings new checks, to be adopted on purpose, not by surprise in CI.
 #  - promtool, extracted from Debian's prometheus package into .cache/promtool (installing the
 #    package would bring ~350 MB of web UI and a service; promtool alone needs only libc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv=.venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+venv=.cache/chart-venv
+[ -x "$venv/bin/python" ] || { mkdir -p .cache && python3 -m venv "$venv"; }
 if ! "$venv/bin/python" -c 'import helm_python, checkov, kubernetes_validate, yaml' >/dev/null 2>&1; then
   echo "install-chart-tools: python packages (helm-python-sdk, checkov, kubernetes-validate)"
   "$venv/bin/pip" install -q --disable-pip-version-check \
