@@ -20,7 +20,7 @@ expect_fail() {
   (cd "$tree" && eval "$breakage")
   if out=$(cd "$tree" && .cache/chart-venv/bin/python hack/chart_checks.py 2>&1); then
     echo "selftest: DEFECT $check passed although $what"; failures=$((failures + 1))
-  elif grep -q "^chart-checks: FAIL $check" <<<"$out"; then
+  elif grep -q "^chart-checks: FAIL $check (" <<<"$out"; then   # failed when run, not "not run"
     echo "selftest: ok   $check fails when $what"
   else
     echo "selftest: DEFECT $check did not fail when $what:"; grep '^chart-checks:' <<<"$out"; failures=$((failures + 1))
@@ -37,6 +37,10 @@ expect_fail helm-render "the values schema accepts replicaCount 0" \
   'sed -i "s/\"replicaCount\": {\"type\": \"integer\", \"minimum\": 1}/\"replicaCount\": {\"type\": \"integer\"}/" charts/backstop/values.schema.json'
 expect_fail kubernetes-validate "a rendered Service has an unknown field (--strict)" \
   'sed -i "s/^  type: {{ .Values.metrics.service.type }}/&\n  bogusField: true/" charts/backstop/templates/service.yaml'
+expect_fail prometheus-operator-objects "the ServiceMonitor misspells scrapeTimeout" \
+  'sed -i "s/      scrapeTimeout:/      scrapeTimout:/" charts/backstop/templates/servicemonitor.yaml'
+expect_fail prometheus-operator-objects "the ServiceMonitor's interval is not a duration" \
+  'sed -i "s/interval: {{ .Values.metrics.serviceMonitor.interval }}/interval: every-30s/" charts/backstop/templates/servicemonitor.yaml'
 expect_fail checkov "the chart allows privilege escalation" \
   'sed -i "s/allowPrivilegeEscalation: false/allowPrivilegeEscalation: true/" charts/backstop/templates/deployment.yaml'
 expect_fail checkov "manifests/ loses its CPU limit" \

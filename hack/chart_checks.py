@@ -2,7 +2,8 @@
 
 Each check prints one line, `chart-checks: PASS <name>` or `chart-checks: FAIL <name>` with the
 findings under it; the program exits 1 when any check failed. Real tools only: Helm's own
-library (helm-python-sdk), kubernetes-validate, checkov, kubectl's kustomize and promtool.
+library (helm-python-sdk), kubernetes-validate, the Prometheus Operator's API models
+(cloudcoil-models-prometheus-operator), checkov, kubectl's kustomize and promtool.
 """
 from __future__ import annotations
 
@@ -147,6 +148,62 @@ def check_kubernetes_validate(state):
         raise CheckFailed(f"exit {out.returncode}\n{out.stdout}{out.stderr}")
     warnings = [l for l in out.stdout.splitlines() if l.startswith("WARN")]
     return f"{len(files)} files valid for Kubernetes {KUBE_VERSION} ({len(warnings)} warnings: custom resources without a schema)"
+
+
+def unknown_fields(model, data, path: str) -> list[str]:
+    """Keys in `data` that the pydantic `model` (recursively) does not define: the Prometheus
+    Operator ignores a misspelt field (`scrapeTimout`) silently, so the models' own validation,
+    which allows extra keys, is not enough."""
+    import typing
+    from pydantic import BaseModel
+
+    def models(annotation):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield annotation
+        for arg in typing.get_args(annotation):
+            yield from models(arg)
+
+    if not isinstance(data, dict):
+        return []
+    fields = {}
+    for name, field in model.model_fields.items():
+        fields[name] = field
+        if field.alias:
+            fields[field.alias] = field
+    problems = []
+    for key, value in data.items():
+        if key not in fields:
+            problems.append(f"{path}.{key}")
+            continue
+        for sub in models(fields[key].annotation):
+            items = value if isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                problems += unknown_fields(sub, item, f"{path}.{key}" + (f"[{i}]" if isinstance(value, list) else ""))
+    return problems
+
+
+def check_prometheus_operator_objects(state):
+    """ServiceMonitor and PrometheusRule against the Prometheus Operator's API (kubernetes-validate
+    has no schema for them and only warns)."""
+    import pydantic
+    from cloudcoil.models.prometheus_operator import v1 as monitoring
+
+    problems, seen = [], []
+    for obj in state["objects"]["namespaced"]:
+        if obj.get("apiVersion") != "monitoring.coreos.com/v1":
+            continue
+        seen.append(obj["kind"])
+        model = getattr(monitoring, obj["kind"])
+        try:
+            model.model_validate(obj)
+        except pydantic.ValidationError as e:
+            problems.append(f"{obj['kind']}: {e}")
+        problems += [f"{obj['kind']}: unknown field {p}" for p in unknown_fields(model, obj, "")]
+    if sorted(seen) != ["PrometheusRule", "ServiceMonitor"]:
+        problems.append(f"expected a ServiceMonitor and a PrometheusRule in the namespaced render, found {seen}")
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    return "ServiceMonitor and PrometheusRule match the monitoring.coreos.com/v1 API (types, patterns, no unknown field)"
 
 
 def check_checkov(state):
@@ -312,6 +369,7 @@ CHECKS = [
     ("helm-lint-strict", check_helm_lint),
     ("helm-render", check_render),
     ("kubernetes-validate", check_kubernetes_validate),
+    ("prometheus-operator-objects", check_prometheus_operator_objects),
     ("checkov", check_checkov),
     ("chart-vs-manifests-drift", check_drift),
     ("promtool-check-rules", check_promtool_rules),
@@ -324,7 +382,7 @@ def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     state = {"cleanup": [], "objects": {}, "value_sets": {"default": {}, "namespaced": yaml.safe_load(NAMESPACED_VALUES.read_text())}}
-    needs_render = {"kubernetes-validate", "checkov", "chart-vs-manifests-drift", "promtool-check-rules"}
+    needs_render = {"kubernetes-validate", "prometheus-operator-objects", "checkov", "chart-vs-manifests-drift", "promtool-check-rules"}
     failed = []
     for name, fn in CHECKS:
         started = time.monotonic()
