@@ -7,7 +7,6 @@ library (helm-python-sdk), kubernetes-validate, the Prometheus Operator's API mo
 """
 from __future__ import annotations
 
-import copy
 import filecmp
 import json
 import os
@@ -378,7 +377,7 @@ CHECKS = [
 
 
 def main() -> int:
-    helm.disable_logging() if hasattr(helm, "disable_logging") else None
+    helm.disable_logging()  # the Go library's own log lines would interleave with PASS/FAIL lines
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     state = {"cleanup": [], "objects": {}, "value_sets": {"default": {}, "namespaced": yaml.safe_load(NAMESPACED_VALUES.read_text())}}
