@@ -27,6 +27,9 @@ if ! "$venv/bin/python" -c 'import moto.server, kubernetes, kubernetes_validate,
   "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]' kubernetes kubernetes-validate
 fi
 
+# The chart and alert checks' tools (helm-python-sdk, checkov, promtool).
+hack/install-chart-tools.sh
+
 # kubectl 1.32 ships inside the image's Cloud SDK; tests call it directly.
 if [ ! -x /usr/lib/google-cloud-sdk/bin/kubectl.1.32 ]; then
   echo "install-deps: kubectl.1.32 not found at /usr/lib/google-cloud-sdk/bin (the real-client tests need it)" >&2

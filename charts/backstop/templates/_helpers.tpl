@@ -1,0 +1,69 @@
+{{/* Resource name prefix: the release name, or "<release>-backstop" when it lacks "backstop". */}}
+{{- define "backstop.fullname" -}}
+{{- if contains "backstop" .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-backstop" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "backstop.serviceAccountName" -}}
+{{- default (include "backstop.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* The name label stays "backstop" whatever the release is called: the alert rules select
+     the scrape job by it (up{job="backstop"}), see templates/servicemonitor.yaml. */}}
+{{- define "backstop.selectorLabels" -}}
+app.kubernetes.io/name: backstop
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{- define "backstop.labels" -}}
+{{ include "backstop.selectorLabels" . }}
+app.kubernetes.io/part-of: backstop
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "backstop.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What the controllers call, and nothing more. The same rules go into the ClusterRole
+(cluster-wide install) or into one Role per watched namespace (watchNamespaces), and they
+must equal manifests/clusterrole.yaml: hack/chart-checks.sh compares the two renders.
+Why each rule exists: docs/install.md, "RBAC rule by rule".
+*/}}
+{{- define "backstop.operatorRules" -}}
+# The Backstop resources: watched through informers; only status is written (never a spec).
+- apiGroups: [backstop.dev]
+  resources: [backuppolicies]
+  verbs: [list, watch]
+- apiGroups: [backstop.dev]
+  resources: [backuppolicies/status]
+  verbs: [update]
+# Agent Jobs, one per slot: created, watched, marked recorded (patch), trimmed to the history limit.
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [list, watch, create, patch, delete]
+# The Pods of those Jobs carry the agent's result in their termination message.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch]
+# Referenced Secrets are checked for existence and keys with GET (never listed or watched:
+# the control plane keeps no cache of Secret values).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+# Events on every transition (aggregated repeats are patched).
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
