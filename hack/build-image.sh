@@ -32,6 +32,8 @@ root="$context/rootfs"
 mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/usr/share"
 chmod 1777 "$root/tmp"
 install -m 0755 "$binary" "$root/usr/local/bin/backstop"
+# Symbols are for debuggers, not for the cluster: about 40 % of a release binary.
+strip "$root/usr/local/bin/backstop"
 for tool in "${tools[@]}"; do install -m 0755 "$tool" "$root/usr/local/bin/$(basename "$tool")"; done
 
 # Every shared library the binaries load (ldd resolves the whole closure), at the same path.

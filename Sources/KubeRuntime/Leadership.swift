@@ -1,3 +1,4 @@
+import CoreMetrics
 import Synchronization
 
 /// Who leads, as this process knows it. Controllers run while `state == .leading`.
@@ -16,6 +17,8 @@ public final class Leadership: Sendable {
         var next: UInt64 = 0
     }
     private let box: Mutex<Box>
+    /// `backstop_leader_is_leader`: 1 while leading (what a NoLeader alert sums over replicas).
+    private let gauge = Mutex<Gauge?>(nil)
 
     public init(_ initial: State = .unknown) { box = Mutex(Box(state: initial)) }
 
@@ -27,6 +30,13 @@ public final class Leadership: Sendable {
     /// Leading or following: the readiness probe's "leadership known".
     public var isKnown: Bool { state != .unknown }
 
+    /// Reports this process's leadership as `backstop_leader_is_leader` (1 leading, 0 otherwise).
+    public func exportMetric(factory: any MetricsFactory) {
+        let g = Gauge(label: "backstop_leader_is_leader", dimensions: [], factory: factory)
+        gauge.withLock { $0 = g }
+        g.record(isLeading ? 1 : 0)
+    }
+
     public func set(_ state: State) {
         let subscribers = box.withLock { b -> [AsyncStream<State>.Continuation] in
             guard b.state != state else { return [] }
@@ -34,6 +44,7 @@ public final class Leadership: Sendable {
             return Array(b.subscribers.values)
         }
         for s in subscribers { s.yield(state) }
+        gauge.withLock { $0 }?.record(state == .leading ? 1 : 0)
     }
 
     /// The current state, then every change (the latest wins when the reader is slow).

@@ -69,6 +69,7 @@ public final class Manager: Sendable {
             elector = nil
             leadership = .alwaysLeading()
         }
+        leadership.exportMetric(factory: self.metricsFactory)
         recorder = EventRecorder(client: client, component: options.component,
                                  instance: options.instance ?? options.leaderElection?.identity ?? LeaderElectionConfig.defaultIdentity(),
                                  logger: self.logger)

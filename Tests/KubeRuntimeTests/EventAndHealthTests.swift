@@ -45,6 +45,8 @@ import Testing
         let port = await server.boundPort()
         let queue = WorkQueue<String>(WorkQueue.Options(name: "metrics-test"), metricsFactory: factory)
         queue.add("a")
+        let leadership = Leadership()
+        leadership.exportMetric(factory: factory)
         let http = HTTPClient()
         func get(_ path: String) async throws -> (Int, String) {
             let (head, body) = try await http.data(HTTPRequest(url: "http://127.0.0.1:\(port)\(path)"))
@@ -57,6 +59,11 @@ import Testing
         let (status, text) = try await get("/metrics")
         #expect(status == 200)
         #expect(text.contains("backstop_workqueue_adds_total{name=\"metrics-test\"} 1"))
+        #expect(text.contains("backstop_leader_is_leader 0"), "\(text)")
+        leadership.set(.leading)
+        #expect(try await get("/metrics").1.contains("backstop_leader_is_leader 1"))
+        leadership.set(.following(holder: "other"))
+        #expect(try await get("/metrics").1.contains("backstop_leader_is_leader 0"))
         #expect(try await get("/nope").0 == 404)
     }
 }
