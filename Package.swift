@@ -30,11 +30,13 @@ var targets: [Target] = [
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ] + nio),
     .target(name: "BackstopCore", dependencies: ["KubeModel", "DynamicJSON", "YAML"]),
+    // The agent spec and report types: the one contract both planes compile against.
+    .target(name: "AgentContract", dependencies: ["BackstopCore", "KubeModel"]),
     .target(name: "Agent", dependencies: [
-        "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
+        "AgentContract", "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
         .product(name: "Crypto", package: "swift-crypto"),
     ]),
-    .target(name: "Controllers", dependencies: ["BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
+    .target(name: "Controllers", dependencies: ["AgentContract", "BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
     .target(name: "BackstopApp", dependencies: [
         "Controllers", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "Postgres", "YAML", "DynamicJSON", log, metrics,
         .product(name: "Prometheus", package: "swift-prometheus"),
