@@ -19,22 +19,26 @@ var targets: [Target] = [
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
     .target(name: "DynamicJSON"),
+    // Day-number calendar arithmetic: the bottom layer, so Postgres, KubeModel and BackstopCore share one copy.
+    .target(name: "CivilCalendar"),
     .target(name: "HTTP", dependencies: ["CCurl", log]),
-    .target(name: "Postgres", dependencies: ["CLibPQ", log]),
+    .target(name: "Postgres", dependencies: ["CLibPQ", "CivilCalendar", log]),
     .target(name: "YAML", dependencies: ["CYAML", "DynamicJSON"]),
-    .target(name: "KubeModel", dependencies: ["DynamicJSON"]),
+    .target(name: "KubeModel", dependencies: ["CivilCalendar", "DynamicJSON"]),
     .target(name: "KubeClient", dependencies: ["HTTP", "YAML", "KubeModel", "DynamicJSON", log, metrics]),
     .target(name: "KubeRuntime", dependencies: [
         "KubeClient", "KubeModel", log, metrics,
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ] + nio),
-    .target(name: "BackstopCore", dependencies: ["KubeModel", "DynamicJSON", "YAML"]),
+    .target(name: "BackstopCore", dependencies: ["CivilCalendar", "KubeModel", "DynamicJSON", "YAML"]),
+    // The agent spec and report types: the one contract both planes compile against.
+    .target(name: "AgentContract", dependencies: ["BackstopCore", "KubeModel"]),
     .target(name: "Agent", dependencies: [
-        "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
+        "AgentContract", "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
         .product(name: "Crypto", package: "swift-crypto"),
     ]),
-    .target(name: "Controllers", dependencies: ["BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
+    .target(name: "Controllers", dependencies: ["AgentContract", "BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
     .target(name: "BackstopApp", dependencies: [
         "Controllers", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", "DynamicJSON", log, metrics,
         .product(name: "Prometheus", package: "swift-prometheus"),
@@ -83,7 +87,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("KubeSimTests", ["KubeSim", "TestSupport", "DynamicJSON", "HTTP"]),
     ("KubeModelTests", ["KubeModel", "BackstopCore", "YAML", "TestSupport", "KubeSim"]),
     ("KubeRuntimeTests", ["KubeRuntime", "KubeClient", "KubeSim", "TestSupport"]),
-    ("BackstopCoreTests", ["BackstopCore", "KubeModel"]),
+    ("BackstopCoreTests", ["BackstopCore", "CivilCalendar", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
     ("ControllersTests", ["Controllers", "KubeSim", "Agent", "TestSupport"]),
     ("BackstopAppTests", ["BackstopApp", "BackstopDemo", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),

@@ -21,3 +21,6 @@
 /// - `Commands/`: the spec (`AgentSpec`), `AgentRunner` (one function per command, result JSON),
 ///   prune (with stale-partial and unreferenced-object cleanup) and cleanup, `AgentMain`
 ///   (stdout + ≤ 4 KiB termination message), `TerminationSignals` (SIGTERM → abort cleanly).
+
+// Clients of the agent (the CLI, benchmarks, tests) use the spec types with it.
+@_exported import AgentContract

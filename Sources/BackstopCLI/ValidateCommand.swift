@@ -12,7 +12,7 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Walks YAML files (.yaml/.yml, recursively for directories), reads every document, ignores \
             non-Backstop documents and prints `file:line:col Kind/name field: message` per problem, then a \
-            summary. Empty files are skipped with a warning; binary files, invalid YAML and YAML bombs are \
+            summary, all on standard output. Empty files are skipped with a warning; binary files, invalid YAML and YAML bombs are \
             errors. Exit status: 0 clean, 1 problems found, 2 usage or I/O error.
             """)
 
@@ -36,8 +36,7 @@ struct ValidateCommand: ParsableCommand {
         if output == "json" {
             print(report.json.jsonString(sortedKeys: true, pretty: true))
         } else {
-            for f in report.findings { print(f.text) }
-            FileHandle.standardError.write(Data((report.summary.text + "\n").utf8))
+            FileHandle.standardOutput.write(Data(report.text.utf8))
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }

@@ -6,8 +6,11 @@
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
 ///   `clock`, `backupWorkers`, `secretRecheckInterval`, `jobHistoryLimit`, `resultGracePeriod`,
 ///   `catalogWhenStatusMissing` (turn off for very large benchmarks).
-/// - Pieces: `BackupPlanner` (pure: `BackupObserved` → `BackupPlan`), `AgentJobBuilder` (the
-///   agent Job and its spec), `AgentResultReader` (termination message → `AgentResult`).
+/// - Layout: `Shared/` is the kit every controller uses (agent Job template and child names,
+///   create-or-adopt, history trimming, result reader, status writer, condition Events, the slot
+///   planner, the step machine, workload helpers; see docs/developer/controller-kit.md), and one
+///   folder per controller. BackupPolicy: `BackupPlanner` (pure: `BackupObserved` →
+///   `BackupPlan`), `AgentJobBuilder` (its typed agent specs), `BackupResults` (results → status).
 ///
 /// Jobs carry the labels `backstop.dev/policy`, `backstop.dev/operation` (backup|prune|catalog),
 /// `backstop.dev/slot` (`yyyymmddThhmmssZ`, `manual`, `follow-up`), `app.kubernetes.io/managed-by:

@@ -1,3 +1,4 @@
+import CivilCalendar
 import Foundation
 
 /// A query parameter as sent on the wire: text (the server parses it for the inferred type) or
@@ -56,7 +57,8 @@ enum PostgresTimestamp {
         var days = micros / 86_400_000_000
         var rest = micros % 86_400_000_000
         if rest < 0 { rest += 86_400_000_000; days -= 1 }
-        let (y, m, d) = civil(fromDays: days)
+        let date = CivilDate(dayNumber: Int(days))
+        let (y, m, d) = (Int64(date.year), Int64(date.month), Int64(date.day))
         let seconds = rest / 1_000_000, fraction = rest % 1_000_000
         var text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
         if fraction != 0 { text += "." + pad(fraction, 6) }
@@ -85,7 +87,7 @@ enum PostgresTimestamp {
         }
         guard let year = number(7), expect(UInt8(ascii: "-")), let month = number(2),
               expect(UInt8(ascii: "-")), let day = number(2) else { return nil }
-        var micros = days(fromCivil: year, month, day) * 86_400_000_000
+        var micros = Int64(CivilDate(year: Int(year), month: Int(month), day: Int(day)).dayNumber) * 86_400_000_000
         if expect(UInt8(ascii: " ")) || expect(UInt8(ascii: "T")) {
             guard let h = number(2), expect(UInt8(ascii: ":")), let mi = number(2),
                   expect(UInt8(ascii: ":")), let s = number(2) else { return nil }
@@ -114,27 +116,5 @@ enum PostgresTimestamp {
     private static func pad(_ value: Int64, _ width: Int) -> String {
         let s = String(value)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
-
-    // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian).
-    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d)
     }
 }

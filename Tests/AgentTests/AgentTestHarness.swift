@@ -3,6 +3,7 @@ import DynamicJSON
 import Foundation
 import Postgres
 import Synchronization
+import Testing
 import TestSupport
 
 /// Runs `backstop agent` commands in-process against the real servers of TestServices, with
@@ -59,6 +60,14 @@ final class AgentHarness: Sendable {
                                           context: AgentContext(progress: .collecting(into: lines), workDirectory: dir.path),
                                           stdout: { bytes in self.stdoutBytes.withLock { $0 += bytes } })
         let termination = Array(FileManager.default.contents(atPath: log) ?? Data())
+        // Every result, of every command, success or failure, must read as the contract's
+        // report: that is what the controllers decode.
+        do {
+            let report = try JSONDecoder().decode(AgentReport.self, from: Data(termination))
+            #expect(report.ok == (outcome.exitCode == 0) && report.command == command, "\(command): ok/command in the report")
+        } catch {
+            Issue.record("\(command): the termination message is not an AgentReport: \(error)")
+        }
         return Run(exitCode: outcome.exitCode, result: outcome.result,
                    stdout: String(decoding: stdoutBytes.withLock { $0 }, as: UTF8.self), terminationLog: termination)
     }

@@ -1,4 +1,5 @@
 import BackstopCore
+import CivilCalendar
 import Foundation
 import Testing
 

@@ -92,32 +92,53 @@ import Testing
         }
     }
 
-    @Test func aFailedBackupCarriesTheAgentsReasonAndCountsAFailure() throws {
+    /// A failed backup, by what the agent wrote: the condition reasons, Ready, the Event and
+    /// the failure metric, and no prune after it.
+    struct Failure: CustomTestStringConvertible, Sendable {
+        var name: String
+        var exitCode: Int32
+        var message: String
+        var reason: String
+        var messagePart: String
+        /// Integrity failures also turn Verified false with the same reason.
+        var verifiedFalse = false
+        var testDescription: String { name }
+    }
+
+    static let failures: [Failure] = [
+        Failure(name: "wrong password", exitCode: 3,
+                message: #"{"ok":false,"reason":"AuthenticationFailed","message":"source: password authentication failed for user backup","exitCode":3}"#,
+                reason: "AuthenticationFailed", messagePart: "password authentication failed"),
+        Failure(name: "artifact below minSizeBytes", exitCode: 5,
+                message: #"{"ok":false,"reason":"ArtifactTooSmall","message":"artifact is 12 bytes, below minSizeBytes 1024","exitCode":5}"#,
+                reason: "ArtifactTooSmall", messagePart: "below minSizeBytes", verifiedFalse: true),
+        Failure(name: "checksum mismatch after upload", exitCode: 5,
+                message: #"{"ok":false,"reason":"ChecksumMismatch","message":"sha256 of the stored object differs","exitCode":5}"#,
+                reason: "ChecksumMismatch", messagePart: "sha256 of the stored object differs", verifiedFalse: true),
+        Failure(name: "a log tail instead of JSON (FallbackToLogsOnError)", exitCode: 1,
+                message: "starting\npg_dump: error: connection to server refused\n",
+                reason: "AgentFailed", messagePart: "exit code 1: pg_dump: error: connection to server refused"),
+    ]
+
+    @Test(arguments: failures)
+    func aFailedBackupCarriesTheAgentsReason(_ f: Failure) throws {
         let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
-        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)
-        let message = #"{"ok":false,"reason":"AuthenticationFailed","message":"source: password authentication failed for user backup","exitCode":3}"#
-        let pod = Fx.pod(for: job, exitCode: 3, message: message)
+        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: f.exitCode == 0)
+        let pod = Fx.pod(for: job, exitCode: f.exitCode, message: f.message)
         let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [pod], secrets: Fx.secretsOK,
                                                   now: Fx.hour(1).addingTimeInterval(60)))
         let last = try #require(plan.status.conditions?.find(BackupConditions.lastBackupSucceeded))
         #expect(last.status == .false)
-        #expect(last.reason == "AuthenticationFailed")
-        #expect(last.message.contains("password authentication failed"))
-        #expect(plan.status.conditions?.find(BackupConditions.ready)?.reason == "BackupFailed")
-        #expect(plan.events.contains { $0.warning && $0.reason == "BackupFailed" && $0.message.contains("AuthenticationFailed") })
-        #expect(plan.metrics.contains(.backupFailed(durationSeconds: nil)))
-        #expect(plan.createdJobs.isEmpty) // no prune after a failure
-    }
-
-    @Test func aBackupThatFailsVerificationTurnsVerifiedFalse() {
-        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
-        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true, succeeded: false)
-        let message = #"{"ok":false,"reason":"ArtifactTooSmall","message":"artifact is 12 bytes, below minSizeBytes 1024","exitCode":5}"#
-        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [job], pods: [Fx.pod(for: job, exitCode: 5, message: message)],
-                                                  secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(60)))
+        #expect(last.reason == f.reason)
+        #expect(last.message.contains(f.messagePart), "\(last.message)")
         let verified = plan.status.conditions?.find(BackupConditions.verified)
-        #expect(verified?.status == .false && verified?.reason == "ArtifactTooSmall")
-        #expect(plan.status.conditions?.find(BackupConditions.lastBackupSucceeded)?.reason == "ArtifactTooSmall")
+        #expect(f.verifiedFalse ? verified?.status == .false && verified?.reason == f.reason : verified == nil)
+        #expect(plan.status.conditions?.find(BackupConditions.ready)?.reason == "BackupFailed")
+        #expect(plan.events.map(\.reason) == ["BackupFailed"])
+        #expect(plan.events.allSatisfy { $0.warning && $0.message.contains(f.reason) })
+        #expect(plan.metrics.contains(.backupFailed(durationSeconds: nil)))
+        #expect(plan.actions.contains(.markRecorded(name: job.metadata.name!)))
+        #expect(plan.createdJobs.isEmpty)  // no prune after a failure
     }
 
     @Test func aFinishedJobWaitsBrieflyForItsPodThenReportsTheJobCondition() {

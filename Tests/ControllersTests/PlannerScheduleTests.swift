@@ -4,8 +4,8 @@ import Foundation
 import KubeModel
 import Testing
 
-/// Scheduling decisions of the pure planner: slots, run-now, suspend, deadlines, concurrency,
-/// adoption and names.
+/// Scheduling details of the pure planner beyond the table in `PlannerSlotTableTests`: exact
+/// requeue, asking for Secrets, adoption, a stable idle status, and names.
 @Suite struct PlannerScheduleTests {
     @Test func aNewPolicyFirstRediscoversItsStoreWithACatalogJob() throws {
         let p = Fx.policy()
@@ -58,70 +58,6 @@ import Testing
         let second = Fx.planner.plan(BackupObserved(policy: p, secrets: nil, now: now.addingTimeInterval(60)))
         #expect(second.status == first.status)
         #expect(second.actions.isEmpty && second.events.isEmpty && !second.wantsSecrets)
-    }
-
-    @Test(arguments: [("a", true), ("b", false)])
-    func runNowStartsOneBackupPerDistinctValue(value: String, expectJob: Bool) throws {
-        var status = Fx.settled(lastSlot: Fx.hour(1))
-        status.lastManualRun = ManualRun(value: "b")
-        var p = Fx.policy(status: status)
-        p.metadata.annotations = [Backstop.runNowAnnotation: value]
-        let plan = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(60)))
-        #expect(plan.createdJobs.count == (expectJob ? 1 : 0))
-        if expectJob {
-            let job = try #require(plan.createdJobs.first)
-            #expect(job.metadata.labels?[BackstopLabels.slot] == "manual")
-            #expect(job.metadata.annotations?[Backstop.runNowAnnotation] == value)
-            #expect(plan.status.lastManualRun?.value == value)
-            #expect(plan.status.lastManualRun?.result == .running)
-        }
-    }
-
-    @Test func suspendStopsSlotsButRunNowStillRuns() {
-        var p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
-        p.spec.suspend = true
-        let now = Fx.hour(3)
-        let plan = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: now))
-        #expect(plan.createdJobs.isEmpty)
-        #expect(plan.status.nextScheduleTime == nil)
-        #expect(plan.status.conditions?.find("Ready")?.reason == "Suspended")
-        p.metadata.annotations = [Backstop.runNowAnnotation: "before-upgrade"]
-        #expect(Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: now)).createdJobs.count == 1)
-    }
-
-    @Test func slotsPastTheStartingDeadlineAreSkippedAndReported() {
-        var p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
-        p.spec.startingDeadlineSeconds = 600
-        let plan = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: Fx.hour(3).addingTimeInterval(1200)))
-        #expect(plan.createdJobs.isEmpty)
-        #expect(plan.status.lastScheduleTime == Time(Fx.hour(3)))
-        let missed = plan.status.conditions?.find(BackupConditions.missedSchedule)
-        #expect(missed?.status == .true)
-        #expect(missed?.message.contains("2 earlier") == true)
-        #expect(plan.events.contains { $0.warning && $0.reason == "MissedSchedule" })
-        // Within the deadline the latest slot runs and the skipped ones are still reported.
-        let late = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: Fx.hour(3).addingTimeInterval(60)))
-        #expect(late.createdJobs.count == 1)
-        #expect(late.events.contains { $0.reason == "MissedSchedule" })
-    }
-
-    @Test func forbidWaitsForTheRunningOperation() {
-        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
-        let running = Fx.job(p, .backup, token: UTCTimestamp.compact(Fx.hour(0)), created: Fx.hour(0))
-        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [running], secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(5)))
-        #expect(plan.createdJobs.isEmpty)
-        #expect(plan.status.lastScheduleTime == Time(Fx.hour(0)))
-        #expect(plan.status.activeJob?.name == running.metadata.name)
-    }
-
-    @Test func replaceStopsTheRunningBackupForTheNewSlot() {
-        var p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
-        p.spec.concurrencyPolicy = .replace
-        let running = Fx.job(p, .backup, token: UTCTimestamp.compact(Fx.hour(0)), created: Fx.hour(0))
-        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [running], secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(5)))
-        #expect(plan.actions.contains(.deleteJob(name: running.metadata.name!, uid: running.metadata.uid)))
-        #expect(plan.createdJobs.count == 1)
-        #expect(plan.createdJobs.first?.metadata.name != running.metadata.name)
     }
 
     @Test(arguments: ["a", "pg", String(repeating: "x", count: 45), "very-long-policy-name-that-is-at-the-limit-of-45"])

@@ -2,38 +2,6 @@ import BackstopCore
 import Foundation
 import HTTP
 
-/// `source.clickhouse` of a spec (the KubeModel `ClickHouseSource` with the Secret resolved
-/// to a mounted file).
-public struct ClickHouseSourceSpec: Codable, Sendable, Hashable {
-    /// HTTP interface, e.g. `http://clickhouse:8123`.
-    public var url: String
-    public var database: String
-    /// Only these tables (and views); all of the database when omitted or empty.
-    public var tables: [String]?
-    /// Default `default`.
-    public var user: String?
-    public var passwordFile: String?
-    /// Only partitions whose newest date is younger than this (`7d`), for tables partitioned by a Date/DateTime.
-    public var partitionMaxAge: RetentionAge?
-    /// An extra SQL condition for every exported table (`ts >= now() - INTERVAL 7 DAY`).
-    public var `where`: String?
-    /// Rows per Native block requested from the server (default 8192, one granule): the agent
-    /// holds at most about two blocks while counting rows.
-    public var maxBlockSize: Int?
-    public var timeoutSeconds: Int?
-
-    public init(url: String, database: String, tables: [String]? = nil, user: String? = nil, passwordFile: String? = nil,
-                partitionMaxAge: RetentionAge? = nil, where filter: String? = nil) {
-        self.url = url
-        self.database = database
-        self.tables = tables
-        self.user = user
-        self.passwordFile = passwordFile
-        self.partitionMaxAge = partitionMaxAge
-        self.where = filter
-    }
-}
-
 /// One ClickHouse server over its HTTP interface. Queries go in the POST body (no length
 /// limit); INSERT data streams as the body with the query in the URL. The password is sent
 /// as HTTP Basic authentication and never appears in messages.

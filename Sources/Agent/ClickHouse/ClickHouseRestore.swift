@@ -1,35 +1,8 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
 import HTTP
-
-/// `target.clickhouse`: where a ClickHouse artifact is restored (seed 002: all tables, one
-/// table, or a table under another name for comparison).
-public struct ClickHouseTargetSpec: Codable, Sendable, Hashable {
-    public var url: String
-    /// Default: the backed-up database. Created when missing.
-    public var database: String?
-    public var user: String?
-    public var passwordFile: String?
-    /// Restore only these tables (names as backed up).
-    public var tables: [String]?
-    /// `{"traces": "traces_restored"}`.
-    public var renameTables: [String: String]?
-    /// `create` (default): refuse when a target table exists. `clean`: drop existing target tables first.
-    public var mode: String?
-    public var timeoutSeconds: Int?
-
-    public init(url: String, database: String? = nil, user: String? = nil, passwordFile: String? = nil, tables: [String]? = nil,
-                renameTables: [String: String]? = nil, mode: String? = nil) {
-        self.url = url
-        self.database = database
-        self.user = user
-        self.passwordFile = passwordFile
-        self.tables = tables
-        self.renameTables = renameTables
-        self.mode = mode
-    }
-}
 
 /// Creates each table from its recorded `SHOW CREATE TABLE` (renamed into the target
 /// database) and streams its Native data back with `INSERT … FORMAT Native`, frame by frame

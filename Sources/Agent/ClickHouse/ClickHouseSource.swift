@@ -1,3 +1,4 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation

@@ -1,3 +1,4 @@
+import AgentContract
 import DynamicJSON
 import Foundation
 

@@ -1,3 +1,4 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
@@ -68,12 +69,13 @@ public enum AgentRunner {
         return result
     }
 
+    /// `artifact` of the result, in the contract's type (controllers decode `ReportedArtifact`).
     static func describe(_ manifest: ArtifactManifest, store: any ArtifactStore) -> [String: JSONValue] {
-        ["artifact": .object([
-            "id": .string(manifest.id.description), "key": .string(manifest.key), "location": .string(store.location),
-            "sizeBytes": .int(manifest.sizeBytes), "sha256": .string(manifest.sha256),
-            "createdAt": .string(UTCTimestamp.rfc3339(manifest.createdAt)), "format": .string(manifest.format),
-        ])]
+        let artifact = ReportedArtifact(id: manifest.id.description, key: manifest.key, location: store.location,
+                                        sizeBytes: manifest.sizeBytes, sha256: manifest.sha256,
+                                        createdAt: UTCTimestamp.rfc3339(manifest.createdAt), format: manifest.format)
+        // Encoding a struct of strings and integers cannot fail.
+        return ["artifact": (try? JSONValue.encode(artifact)) ?? .null]
     }
 
     static func verificationJSON(_ record: VerificationRecord) throws -> JSONValue {
@@ -92,14 +94,13 @@ public enum AgentRunner {
 
     static func catalog(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
         let (store, _, catalog) = try await openCatalog(spec)
-        let artifacts: [JSONValue] = catalog.manifests.map { m in
-            ["id": .string(m.id.description), "createdAt": .string(UTCTimestamp.rfc3339(m.createdAt)), "sizeBytes": .int(m.sizeBytes),
-             "sha256": .string(m.sha256), "verified": .bool(m.verified), "flagged": .bool(m.flagged), "pinned": .bool(m.pinned),
-             "format": .string(m.format), "key": .string(m.key)]
+        let artifacts = catalog.manifests.map { m in
+            CatalogEntry(id: m.id.description, createdAt: UTCTimestamp.rfc3339(m.createdAt), sizeBytes: m.sizeBytes, sha256: m.sha256,
+                         verified: m.verified, flagged: m.flagged, pinned: m.pinned, format: m.format, key: m.key)
         }
         var result: [String: JSONValue] = ["location": .string(store.location), "count": .int(Int64(artifacts.count)),
                                            "totalBytes": .int(catalog.manifests.reduce(0) { $0 + $1.sizeBytes }),
-                                           "artifacts": .array(artifacts)]
+                                           "artifacts": try JSONValue.encode(artifacts)]
         // Ids alone (their time is in them) survive the 4 KiB termination message when the full
         // list does not (~170 of them), so the controller can still preview retention.
         result["ids"] = .array(catalog.manifests.map { .string($0.id.description) })
@@ -188,37 +189,15 @@ public enum AgentRunner {
             guard let storeSpec = spec.storeSpec else { throw AgentError(.specInvalid, "store (or destination) is required") }
             let (store, prefix) = try storeSpec.open()
             let target = S3MirrorRestoreTarget(spec: s3, blobs: store, layout: try spec.layout(prefix: prefix))
-            return try await restoreDirectoryTarget(spec, target: target, context)
+            return try await restoreFromStore(spec, target: target, context)
         }
         if spec.target?.postgres == nil, let target = try spec.target?.directoryTarget(mode: spec.mode) {
-            return try await restoreDirectoryTarget(spec, target: target, context)
+            return try await restoreFromStore(spec, target: target, context)
         }
         guard let targetSpec = spec.target?.postgres else { throw AgentError(.specInvalid, "target.postgres is required") }
         let target = try PostgresRestoreTarget(spec: targetSpec, mode: spec.mode)
-        let (store, _, catalog) = try await openCatalog(spec)
-        guard let chosen = spec.selector.select(from: catalog.manifests) else {
-            throw AgentError(.artifactNotFound, "no artifact matches \(spec.selector) (\(catalog.manifests.count) in the catalog)")
+        return try await restoreFromStore(spec, target: target, context) { manifest in
+            try await PostgresRestoreTarget.checks(endpoint: targetSpec.connection, manifest: manifest, verify: spec.verify)
         }
-        try await target.preflight(manifest: chosen, context: context)
-        let stagingStart = Date()
-        let (manifest, staged, checks) = try await stageAndCheck(spec, store: store, catalog: catalog, context: context)
-        defer { staged.remove() }
-        if let reason = failureReason(checks) {
-            throw AgentError(reason, "refusing to restore \(manifest.id), the target was not touched: \(failureMessage(checks))")
-        }
-        let restoreStart = Date()
-        let report = try await target.restore(file: staged.path, manifest: manifest, context: context)
-        let restoreSeconds = Date().timeIntervalSince(restoreStart)
-        let post = try await PostgresRestoreTarget.checks(endpoint: targetSpec.connection, manifest: manifest, verify: spec.verify)
-        var result = describe(manifest, store: store)
-        result["target"] = try JSONValue.encode(report.target)
-        result["verification"] = try verificationJSON(VerificationRecord(time: Date(), stage: "restore", checks: checks + post))
-        result["durations"] = ["stageSeconds": .double(restoreStart.timeIntervalSince(stagingStart)), "restoreSeconds": .double(restoreSeconds)]
-        if let reason = failureReason(post) {
-            result["reason"] = .string(reason.rawValue)
-            result["message"] = .string("restored, but post-restore checks failed: \(failureMessage(post))")
-            return (result, reason.exitCode)
-        }
-        return (result, AgentExitCode.success)
     }
 }

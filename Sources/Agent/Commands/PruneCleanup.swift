@@ -1,3 +1,4 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
@@ -94,36 +95,7 @@ extension AgentRunner {
 }
 
 /// One `CleanupPolicy.spec.targets[]` entry: exactly one of sql, s3, volume.
-public struct CleanupTargetSpec: Codable, Sendable {
-    public var sql: SQLCleanup?
-    public var s3: S3Cleanup?
-    public var volume: VolumeCleanup?
-
-    public struct SQLCleanup: Codable, Sendable {
-        public var connection: PostgresEndpoint
-        public var table: String
-        public var timestampColumn: String
-        public var maxAge: RetentionAge
-        public var batchSize: Int?
-    }
-
-    public struct S3Cleanup: Codable, Sendable {
-        public var endpoint: String
-        public var bucket: String
-        public var prefix: String?
-        public var region: String?
-        public var accessKeyIdFile: String
-        public var secretAccessKeyFile: String
-        public var maxAge: RetentionAge
-    }
-
-    public struct VolumeCleanup: Codable, Sendable {
-        public var path: String
-        /// Relative folder under `path` (e.g. `benchmark/`).
-        public var subPath: String?
-        public var maxAge: RetentionAge
-    }
-
+extension CleanupTargetSpec {
     var label: String {
         if let sql { return "sql \(sql.connection.database).\(sql.table)" }
         if let s3 { return "s3://\(s3.bucket)/\(s3.prefix ?? "")" }

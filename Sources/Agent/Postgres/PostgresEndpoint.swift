@@ -1,34 +1,8 @@
+import AgentContract
 import Foundation
 import Postgres
 
-/// Connection part of a spec (`source.postgres`, `target.postgres`, cleanup `sql.connection`).
-public struct PostgresEndpoint: Codable, Sendable, Hashable {
-    public var host: String
-    public var port: Int?
-    public var database: String
-    public var user: String
-    /// Path of the mounted Secret file holding the password.
-    public var passwordFile: String?
-    /// libpq sslmode: disable, allow, prefer (default), require, verify-ca, verify-full.
-    public var sslMode: String?
-    /// Directory with pg_dump/pg_restore (e.g. /usr/lib/postgresql/16/bin); else PATH.
-    public var bindir: String?
-
-    public init(host: String, port: Int? = nil, database: String, user: String, passwordFile: String? = nil,
-                sslMode: String? = nil, bindir: String? = nil) {
-        self.host = host
-        self.port = port
-        self.database = database
-        self.user = user
-        self.passwordFile = passwordFile
-        self.sslMode = sslMode
-        self.bindir = bindir
-    }
-
-    public var identity: [String: String] {
-        ["host": host, "port": String(port ?? 5432), "database": database, "user": user]
-    }
-
+extension PostgresEndpoint {
     func password() throws -> SecretValue? {
         try passwordFile.map { try SecretValue.read(file: $0, purpose: "database password for \(user)@\(host)") }
     }

@@ -1,42 +1,7 @@
+import AgentContract
 import BackstopCore
 import Foundation
 import Postgres
-
-/// `target.postgres`: the connection inline plus restore options.
-public struct PostgresTargetSpec: Codable, Sendable {
-    public var connection: PostgresEndpoint
-    /// Same as `mode: create`.
-    public var create: Bool?
-    /// Where CREATE/DROP DATABASE run (default `postgres`).
-    public var maintenanceDatabase: String?
-    /// pg_restore --no-owner (restore as the connecting user).
-    public var noOwner: Bool?
-
-    public init(connection: PostgresEndpoint, create: Bool? = nil, maintenanceDatabase: String? = nil, noOwner: Bool? = nil) {
-        self.connection = connection
-        self.create = create
-        self.maintenanceDatabase = maintenanceDatabase
-        self.noOwner = noOwner
-    }
-
-    public init(from decoder: any Decoder) throws {
-        connection = try PostgresEndpoint(from: decoder)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        create = try c.decodeIfPresent(Bool.self, forKey: .create)
-        maintenanceDatabase = try c.decodeIfPresent(String.self, forKey: .maintenanceDatabase)
-        noOwner = try c.decodeIfPresent(Bool.self, forKey: .noOwner)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try connection.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(create, forKey: .create)
-        try c.encodeIfPresent(maintenanceDatabase, forKey: .maintenanceDatabase)
-        try c.encodeIfPresent(noOwner, forKey: .noOwner)
-    }
-
-    enum CodingKeys: String, CodingKey { case create, maintenanceDatabase, noOwner }
-}
 
 /// Restores a `pg_dump -Fc` artifact with `pg_restore --single-transaction --exit-on-error`
 /// (all or nothing), `--clean --if-exists` into an existing database, or into a new one it

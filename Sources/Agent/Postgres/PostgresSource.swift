@@ -1,49 +1,7 @@
+import AgentContract
 import BackstopCore
 import Foundation
 import Postgres
-
-/// `source.postgres` of a spec.
-public struct PostgresSourceSpec: Codable, Sendable {
-    public var connection: PostgresEndpoint
-    /// Tables whose row counts go into the manifest (`table` or `schema.table`).
-    public var rowCounts: [String]?
-    /// e.g. `{trigger: prevent_audit_mutation, table: agent_audit_log}`; a missing or disabled
-    /// trigger flags the backup (it still succeeds).
-    public var guards: [TriggerGuard]?
-    /// Back up a database without any table (refused by default: usually a wrong name).
-    public var allowEmpty: Bool?
-
-    public struct TriggerGuard: Codable, Sendable, Hashable {
-        public var trigger: String
-        public var table: String
-    }
-
-    public init(connection: PostgresEndpoint, rowCounts: [String]? = nil, guards: [TriggerGuard]? = nil, allowEmpty: Bool? = nil) {
-        self.connection = connection
-        self.rowCounts = rowCounts
-        self.guards = guards
-        self.allowEmpty = allowEmpty
-    }
-
-    /// Accepts the connection fields inline, as the CRD spells them (`postgres: {host, …, rowCounts}`).
-    public init(from decoder: any Decoder) throws {
-        connection = try PostgresEndpoint(from: decoder)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        rowCounts = try c.decodeIfPresent([String].self, forKey: .rowCounts)
-        guards = try c.decodeIfPresent([TriggerGuard].self, forKey: .guards)
-        allowEmpty = try c.decodeIfPresent(Bool.self, forKey: .allowEmpty)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try connection.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(rowCounts, forKey: .rowCounts)
-        try c.encodeIfPresent(guards, forKey: .guards)
-        try c.encodeIfPresent(allowEmpty, forKey: .allowEmpty)
-    }
-
-    enum CodingKeys: String, CodingKey { case rowCounts, guards, allowEmpty }
-}
 
 /// PostgreSQL via `pg_dump -Fc`, streamed. Row counts are taken inside a REPEATABLE READ
 /// transaction whose snapshot is exported and handed to `pg_dump --snapshot`: the counts and

@@ -1,28 +1,6 @@
+import AgentContract
 import BackstopCore
 import Foundation
-
-/// `target.redis`: the Redis data directory, mounted into the Job while Redis is stopped
-/// (seed 003: stop Redis, replace dump.rdb, start Redis).
-public struct RedisTargetSpec: Codable, Sendable, Hashable {
-    /// The data directory (`dir` in redis.conf), e.g. the PVC mounted at /data.
-    public var dataDirectory: String
-    /// `dbfilename` in redis.conf (default dump.rdb).
-    public var fileName: String?
-    /// Remove `appendonly.aof` and `appendonlydir/` (default true): with AOF on, Redis loads
-    /// the AOF and would ignore the restored RDB.
-    public var removeAOF: Bool?
-    /// Owner for the restored file (the runbook's `chown redis:redis`); default: the agent's.
-    public var uid: Int?
-    public var gid: Int?
-
-    public init(dataDirectory: String, fileName: String? = nil, removeAOF: Bool? = nil, uid: Int? = nil, gid: Int? = nil) {
-        self.dataDirectory = dataDirectory
-        self.fileName = fileName
-        self.removeAOF = removeAOF
-        self.uid = uid
-        self.gid = gid
-    }
-}
 
 /// Writes the RDB as `<dataDirectory>/dump.rdb` through a temporary file, fsync and rename
 /// (a crash leaves the old file or the new one, never a torn one), then removes stale AOF

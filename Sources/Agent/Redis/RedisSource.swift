@@ -1,31 +1,9 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
 
-/// `source.redis` of a spec: where Redis listens and the mounted Secret file with its password.
-public struct RedisSourceSpec: Codable, Sendable, Hashable {
-    public var host: String
-    public var port: Int?
-    /// ACL user (default: the `default` user); needs the SYNC permission.
-    public var user: String?
-    /// Path of the mounted Secret file holding the password (`requirepass` or the ACL user's).
-    public var passwordFile: String?
-    public var tls: Bool?
-    public var caFile: String?
-    /// Back up a Redis without any key (refused by default: usually the wrong instance).
-    public var allowEmpty: Bool?
-
-    public init(host: String, port: Int? = nil, user: String? = nil, passwordFile: String? = nil, tls: Bool? = nil,
-                caFile: String? = nil, allowEmpty: Bool? = nil) {
-        self.host = host
-        self.port = port
-        self.user = user
-        self.passwordFile = passwordFile
-        self.tls = tls
-        self.caFile = caFile
-        self.allowEmpty = allowEmpty
-    }
-
+extension RedisSourceSpec {
     var identity: [String: String] { ["host": host, "port": String(port ?? 6379)] }
 
     func password() throws -> SecretValue? {

@@ -1,43 +1,7 @@
+import AgentContract
 import BackstopCore
 import Foundation
 import HTTP
-
-/// `target.s3`: where a snapshot is restored (seed 000: `mc mirror --overwrite
-/// /backups/minio/evidence agent/evidence`). Each object goes back into the bucket of the same
-/// name, unless `bucket` renames the one selected source bucket.
-public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
-    public var endpoint: String
-    /// Restore into this bucket instead; only with exactly one source bucket (a single-bucket
-    /// snapshot, or one named in `buckets`).
-    public var bucket: String?
-    /// Restore only these buckets of the snapshot (default: all of them).
-    public var buckets: [String]?
-    /// Replaces the snapshot's prefix in every key (default: keys as backed up).
-    public var prefix: String?
-    public var region: String?
-    public var accessKeyIdFile: String
-    public var secretAccessKeyFile: String
-    public var timeoutSeconds: Int?
-    /// Create target buckets that do not exist (default false: a missing bucket is refused
-    /// before anything is written).
-    public var createBucket: Bool?
-    /// Delete objects under the target prefix that the snapshot does not list, so each restored
-    /// bucket equals its part of the snapshot (default false, like `mc mirror --overwrite`).
-    public var removeExtra: Bool?
-
-    public init(endpoint: String, bucket: String? = nil, buckets: [String]? = nil, prefix: String? = nil, region: String? = nil,
-                accessKeyIdFile: String, secretAccessKeyFile: String, createBucket: Bool? = nil, removeExtra: Bool? = nil) {
-        self.endpoint = endpoint
-        self.bucket = bucket
-        self.buckets = buckets
-        self.prefix = prefix
-        self.region = region
-        self.accessKeyIdFile = accessKeyIdFile
-        self.secretAccessKeyFile = secretAccessKeyFile
-        self.createBucket = createBucket
-        self.removeExtra = removeExtra
-    }
-}
 
 /// Copies every object of a snapshot from its blob back into its target bucket. Before the
 /// first write, every blob must be in the store with its recorded size and every target bucket

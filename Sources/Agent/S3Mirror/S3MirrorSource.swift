@@ -1,33 +1,10 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
 import HTTP
 
-/// `source.s3`: one bucket, or every bucket the credentials can list, of MinIO/S3 (seed 000's
-/// `mc mirror agent/ /backups/minio/`), optionally only keys under a prefix in each.
-public struct S3MirrorSourceSpec: Codable, Sendable, Hashable {
-    public var endpoint: String
-    /// nil: every bucket (except the store's own bucket on the same endpoint).
-    public var bucket: String?
-    public var prefix: String?
-    public var region: String?
-    public var accessKeyIdFile: String
-    public var secretAccessKeyFile: String
-    public var timeoutSeconds: Int?
-    /// Record an empty snapshot (refused by default: usually a wrong bucket or prefix). Without
-    /// `bucket`, only a snapshot in which every bucket is empty counts as empty.
-    public var allowEmpty: Bool?
-
-    public init(endpoint: String, bucket: String?, prefix: String? = nil, region: String? = nil,
-                accessKeyIdFile: String, secretAccessKeyFile: String) {
-        self.endpoint = endpoint
-        self.bucket = bucket
-        self.prefix = prefix
-        self.region = region
-        self.accessKeyIdFile = accessKeyIdFile
-        self.secretAccessKeyFile = secretAccessKeyFile
-    }
-
+extension S3MirrorSourceSpec {
     var storeSpec: S3StoreSpec {
         S3StoreSpec(endpoint: endpoint, bucket: bucket ?? "", region: region, accessKeyIdFile: accessKeyIdFile,
                     secretAccessKeyFile: secretAccessKeyFile, timeoutSeconds: timeoutSeconds)

@@ -1,29 +1,7 @@
+import AgentContract
 import BackstopCore
 import Foundation
 import HTTP
-
-/// `destination.s3` / `store.s3` of a spec. Credentials come from mounted Secret files.
-public struct S3StoreSpec: Codable, Sendable, Hashable {
-    public var endpoint: String
-    public var bucket: String
-    public var prefix: String?
-    public var region: String?
-    public var accessKeyIdFile: String
-    public var secretAccessKeyFile: String
-    /// Idle timeout per request in seconds (default 60): a stalled server fails the upload.
-    public var timeoutSeconds: Int?
-
-    public init(endpoint: String, bucket: String, prefix: String? = nil, region: String? = nil,
-                accessKeyIdFile: String, secretAccessKeyFile: String, timeoutSeconds: Int? = nil) {
-        self.endpoint = endpoint
-        self.bucket = bucket
-        self.prefix = prefix
-        self.region = region
-        self.accessKeyIdFile = accessKeyIdFile
-        self.secretAccessKeyFile = secretAccessKeyFile
-        self.timeoutSeconds = timeoutSeconds
-    }
-}
 
 /// An S3 bucket (MinIO, AWS, moto) through the HTTP module's `S3Client`. Artifacts go up as
 /// multipart uploads (see `S3Upload`); small objects (manifests) with one PUT.
@@ -33,8 +11,11 @@ public struct S3Store: ArtifactStore {
     let endpoint: String
 
     public init(spec: S3StoreSpec) throws {
-        let access = try SecretValue.read(file: spec.accessKeyIdFile, purpose: "S3 access key id")
-        let secret = try SecretValue.read(file: spec.secretAccessKeyFile, purpose: "S3 secret access key")
+        guard let accessFile = spec.accessKeyIdFile, let secretFile = spec.secretAccessKeyFile else {
+            throw AgentError(.specInvalid, "s3: accessKeyIdFile and secretAccessKeyFile are required")
+        }
+        let access = try SecretValue.read(file: accessFile, purpose: "S3 access key id")
+        let secret = try SecretValue.read(file: secretFile, purpose: "S3 secret access key")
         var configuration = HTTPClientConfiguration()
         configuration.idleTimeout = .seconds(spec.timeoutSeconds ?? 60)
         configuration.connectTimeout = .seconds(min(10, spec.timeoutSeconds ?? 10))

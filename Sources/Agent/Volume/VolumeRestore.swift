@@ -1,23 +1,6 @@
+import AgentContract
 import BackstopCore
 import Foundation
-
-/// `target.volume`: where a directory archive goes back.
-public struct VolumeTargetSpec: Codable, Sendable, Hashable {
-    public var path: String
-    /// Empty the directory first (seed 003: `rm -rf ~/.n8n/*` before `tar xzf`); default false
-    /// (entries are written over what is there).
-    public var clean: Bool?
-    /// Owner for everything restored (the runbook's `chown -R`); default: the agent's user.
-    public var uid: Int?
-    public var gid: Int?
-
-    public init(path: String, clean: Bool? = nil, uid: Int? = nil, gid: Int? = nil) {
-        self.path = path
-        self.clean = clean
-        self.uid = uid
-        self.gid = gid
-    }
-}
 
 /// Safety rules for entries, applied to the whole archive before anything is written:
 /// relative paths without `..`, only files, directories and symlinks, symlinks that resolve

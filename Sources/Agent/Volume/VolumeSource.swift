@@ -1,21 +1,7 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
-
-/// `source.volume`: a mounted directory (seed 003's n8n data directory).
-public struct VolumeSourceSpec: Codable, Sendable, Hashable {
-    public var path: String
-    /// Back up an empty directory (refused by default: usually a volume that is not mounted).
-    public var allowEmpty: Bool?
-    /// gzip level 1…9 (default 6).
-    public var compressionLevel: Int?
-
-    public init(path: String, allowEmpty: Bool? = nil, compressionLevel: Int? = nil) {
-        self.path = path
-        self.allowEmpty = allowEmpty
-        self.compressionLevel = compressionLevel
-    }
-}
 
 /// The directory as a gzip-compressed POSIX tar (`tar czf - -C path .`), streamed: files are
 /// read in 256 KiB pieces on an I/O thread, tar bytes go into `gzip -c`, and its output into

@@ -1,3 +1,4 @@
+import CivilCalendar
 import Foundation
 
 /// One artifact as retention sees it (from its manifest).

@@ -1,3 +1,4 @@
+import CivilCalendar
 import Foundation
 
 /// A parsed schedule: 5-field cron or a macro read in an IANA time zone, or `@every <duration>`.
@@ -145,50 +146,22 @@ public struct Schedule: Sendable, Hashable {
 
 /// Proleptic Gregorian arithmetic on wall-clock seconds (local time read as if it were UTC).
 enum CivilMinutes {
-    static func isLeap(_ y: Int) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }
-
-    static func daysIn(_ y: Int, _ m: Int) -> Int {
-        switch m {
-        case 2: isLeap(y) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    static func days(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
-    }
-
-    static func civil(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, doy - (153 * mp + 2) / 5 + 1)
-    }
-
     /// The first wall-clock minute at or after `start` (seconds, a multiple of 60) that matches.
     static func nextMatch(_ cron: CronExpression, onOrAfter start: Int64) -> Int64? {
         let dayNumber = Int((start - ((start % 86_400) + 86_400) % 86_400) / 86_400)
-        var (y, mo, d) = civil(dayNumber)
+        let first = CivilDate(dayNumber: dayNumber)
+        var (y, mo, d) = (first.year, first.month, first.day)
         let secondOfDay = Int(((start % 86_400) + 86_400) % 86_400)
         var h = secondOfDay / 3600
         var mi = secondOfDay / 60 % 60
         let lastYear = y + 9
         while y <= lastYear {
-            if !cron.months.contains(mo) || d > daysIn(y, mo) {
+            if !cron.months.contains(mo) || d > CivilDate.daysIn(year: y, month: mo) {
                 mo += 1; d = 1; h = 0; mi = 0
                 if mo > 12 { mo = 1; y += 1 }
                 continue
             }
-            let dn = days(y, mo, d)
+            let dn = CivilDate(year: y, month: mo, day: d).dayNumber
             let weekday = ((dn + 4) % 7 + 7) % 7
             if !cron.matchesDay(year: y, month: mo, day: d, weekday: weekday) {
                 d += 1; h = 0; mi = 0

@@ -78,6 +78,12 @@ public struct ManifestReport: Sendable {
         return findings.contains(where: { $0.severity == .error }) ? 1 : 0
     }
 
+    /// The text report: one line per finding, then the summary line. Printed with one write to
+    /// one stream, so a log that merges stdout and stderr (`2>&1`, CI) never splits a line.
+    public var text: String {
+        (findings.map(\.text) + [summary.text]).joined(separator: "\n") + "\n"
+    }
+
     /// `{"findings": [...], "summary": {...}}`: with sorted keys the summary comes last.
     public var json: JSONValue { ["findings": .array(findings.map(\.json)), "summary": summary.json] }
 

@@ -194,8 +194,21 @@ public struct SchemaValidator {
         return re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
     }
 
+    /// The description up to its first sentence end, lower-cased at the start: a period
+    /// followed by a space or the end of the text, outside a `code span` (so "`..`" or
+    /// "`a.b`" do not end it).
     static func firstSentence(_ text: String) -> String {
-        let s = text.split(separator: ".", maxSplits: 1).first.map(String.init) ?? text
+        let chars = Array(text)
+        var inCode = false
+        var end = chars.count
+        for (i, c) in chars.enumerated() {
+            if c == "`" { inCode.toggle() }
+            if c == ".", !inCode, i + 1 == chars.count || chars[i + 1] == " " {
+                end = i
+                break
+            }
+        }
+        let s = String(chars[..<end])
         return s.prefix(1).lowercased() + s.dropFirst()
     }
 

@@ -8,7 +8,7 @@ struct BackupMetrics: Sendable {
     let factory: any MetricsFactory
 
     func apply(_ updates: [BackupMetricUpdate], namespace: String, policy: String) {
-        let dims = [("namespace", namespace), ("policy", policy)]
+        let dims = MetricDimensions.of(namespace: namespace, "policy", policy)
         for update in updates {
             switch update {
             case .backupSucceeded(let seconds):

@@ -5,28 +5,6 @@ import KubeModel
 /// and the plan (actions, status, events, metrics, requeue) a reconcile carries out. Values
 /// only, so the planner stays a pure function that tests drive without a server.
 
-/// Labels and annotations Backstop puts on the Jobs (and their Pods) it creates.
-public enum BackstopLabels {
-    public static let policy = "backstop.dev/policy"
-    /// `backup`, `prune` or `catalog`.
-    public static let operation = "backstop.dev/operation"
-    /// The scheduled slot (`yyyymmddThhmmssZ`), `manual` for run-now, `follow-up` for prune/catalog.
-    public static let slot = "backstop.dev/slot"
-    /// On the Pod template: the Job's name (stable across the Job runner's Pod names).
-    public static let job = "backstop.dev/job"
-    public static let managedBy = "app.kubernetes.io/managed-by"
-    /// Job annotation: the slot as RFC 3339.
-    public static let slotTime = "backstop.dev/slot-time"
-    /// Job annotation: when the controller created it, in Unix seconds with microseconds.
-    /// `creationTimestamp` has whole seconds, and a backup, its prune and the next catalog
-    /// often start within one second; "the newest Job" must still be well defined.
-    public static let createdAt = "backstop.dev/created-at"
-    /// Job annotation: set once the Job's result is in the policy status.
-    public static let recorded = "backstop.dev/recorded"
-    /// Job annotation of a run-now backup: the annotation value it answers.
-    public static let runNow = Backstop.runNowAnnotation
-}
-
 public enum BackupOperation: String, Sendable, Hashable, CaseIterable {
     case backup, prune, catalog
     /// The `purpose` part of child names (≤ 8 characters).
@@ -76,17 +54,6 @@ public enum BackupAction: Sendable, Hashable {
     case markRecorded(name: String)
 }
 
-public struct PlannedEvent: Sendable, Hashable {
-    public var warning: Bool
-    public var reason: String
-    public var message: String
-    public init(warning: Bool = false, reason: String, message: String) {
-        self.warning = warning
-        self.reason = reason
-        self.message = message
-    }
-}
-
 /// Metric changes a plan implies; the executor applies them after the status write.
 public enum BackupMetricUpdate: Sendable, Hashable {
     /// A backup result was recorded (counted once per Job).
@@ -113,31 +80,16 @@ public struct BackupPlan: Sendable {
     }
 }
 
-/// Condition types and reasons of a BackupPolicy.
+/// Condition type names of a BackupPolicy (the typed kinds and their reasons are
+/// `BackupPolicyConditions` in KubeModel).
 public enum BackupConditions {
-    public static let ready = "Ready"
-    public static let lastBackupSucceeded = "LastBackupSucceeded"
-    public static let verified = "Verified"
-    public static let stale = "Stale"
-    public static let missedSchedule = "MissedSchedule"
+    public static let ready = BackupPolicyConditions.Ready.type
+    public static let lastBackupSucceeded = BackupPolicyConditions.LastBackupSucceeded.type
+    public static let verified = BackupPolicyConditions.Verified.type
+    public static let stale = BackupPolicyConditions.Stale.type
+    public static let missedSchedule = BackupPolicyConditions.MissedSchedule.type
 }
 
 extension Job {
-    var labels: [String: String] { metadata.labels ?? [:] }
-    var annotations: [String: String] { metadata.annotations ?? [:] }
     var operation: BackupOperation? { labels[BackstopLabels.operation].flatMap(BackupOperation.init(rawValue:)) }
-    var isRecorded: Bool { annotations[BackstopLabels.recorded] == "true" }
-    var succeeded: Bool {
-        status?.conditions?.contains { $0.type == "Complete" && $0.status == .true } ?? false
-    }
-    var isFinished: Bool { status?.isFinished ?? false }
-    var finishedAt: Date? {
-        status?.completionTime?.date ?? status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == .true }?
-            .lastTransitionTime?.date
-    }
-    /// Creation time, to the microsecond when the controller stamped it (see `BackstopLabels.createdAt`).
-    var createdAt: Date {
-        if let stamp = annotations[BackstopLabels.createdAt].flatMap(Double.init) { return Date(timeIntervalSince1970: stamp) }
-        return metadata.creationTimestamp?.date ?? .distantPast
-    }
 }

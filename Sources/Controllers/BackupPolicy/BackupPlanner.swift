@@ -2,6 +2,10 @@ import BackstopCore
 import Foundation
 import KubeModel
 
+private typealias Ready = BackupPolicyConditions.Ready
+private typealias LastBackupSucceeded = BackupPolicyConditions.LastBackupSucceeded
+private typealias MissedSchedule = BackupPolicyConditions.MissedSchedule
+
 /// The BackupPolicy planner: observed state + now → plan. Pure and deterministic, so a
 /// reconcile gives the same answer after a crash, on a stale cache or when run twice; Job names
 /// derive from the policy and the slot, which makes creating "again" an adoption.
@@ -34,8 +38,8 @@ public struct BackupPlanner: Sendable {
         var requeue: [TimeInterval] = []
         var policyName: String { o.policy.metadata.name ?? "" }
 
-        mutating func set(_ type: String, _ status: ConditionStatus, _ reason: String, _ message: String) {
-            conditions.set(type: type, status: status, reason: reason, message: message, observedGeneration: generation, now: now)
+        mutating func set<Kind: ConditionKind>(_ kind: Kind.Type, _ status: ConditionStatus, _ reason: Kind.Reason, _ message: String) {
+            conditions.set(kind, status, reason, message: message, observedGeneration: generation, now: now)
         }
         mutating func event(_ reason: String, _ message: String, warning: Bool = false) {
             plan.events.append(PlannedEvent(warning: warning, reason: reason, message: message))
@@ -55,17 +59,21 @@ public struct BackupPlanner: Sendable {
         let active = o.jobs.filter { !$0.isFinished }.sorted { $0.createdAt < $1.createdAt }
         w.plan.status.activeJob = active.first.map { ActiveJob(name: $0.name, startedAt: $0.metadata.creationTimestamp) }
 
-        let oldReady = old.conditions?.find(BackupConditions.ready)
+        let oldReady = old.conditions?.find(Ready.self)
         if let problem = validationProblem(o.policy) {
-            w.set(BackupConditions.ready, .false, "InvalidSpec", problem)
+            w.set(Ready.self, .false, .invalidSpec, problem)
             w.plan.status.nextScheduleTime = nil
             if oldReady?.reason != "InvalidSpec" || oldReady?.message != problem { w.event("InvalidSpec", problem, warning: true) }
             return finish(&w)
         }
         let schedule = try! Schedule(parsing: o.policy.spec.schedule, timeZone: o.policy.spec.timeZone)
         let suspended = o.policy.spec.suspend ?? false
-        let lastSlot = old.lastScheduleTime?.date ?? o.policy.metadata.creationTimestamp?.date ?? o.now
-        let next = suspended ? nil : schedule.nextFireTime(after: max(o.now, lastSlot))
+        let slots = SlotPlanner.decide(SlotPlanner.Input(
+            schedule: schedule, suspended: suspended, lastSlot: old.lastScheduleTime?.date,
+            created: o.policy.metadata.creationTimestamp?.date, runNow: o.policy.metadata.annotations?[Backstop.runNowAnnotation],
+            answeredRunNow: w.plan.status.lastManualRun?.value, startingDeadlineSeconds: o.policy.spec.startingDeadlineSeconds,
+            now: o.now))
+        let next = slots.next
         w.plan.status.nextScheduleTime = next.map { Time($0) }
         if let next { w.requeue.append(next.timeIntervalSince(o.now)) }
 
@@ -75,7 +83,7 @@ public struct BackupPlanner: Sendable {
             let missing = missingSecrets(refs, secrets)
             if !missing.isEmpty {
                 let message = missing.joined(separator: "; ") + ". Create it (or fix the reference in spec); no backup runs until then"
-                w.set(BackupConditions.ready, .false, "SecretMissing", message)
+                w.set(Ready.self, .false, .secretMissing, message)
                 if oldReady?.reason != "SecretMissing" || oldReady?.message != message { w.event("SecretMissing", message, warning: true) }
                 let c = secretRecheck.components
                 w.requeue.append(Double(c.seconds) + Double(c.attoseconds) / 1e18)
@@ -86,9 +94,9 @@ public struct BackupPlanner: Sendable {
         }
 
         if active.isEmpty {
-            startNext(&w, schedule: schedule, lastSlot: lastSlot, suspended: suspended, next: next)
+            startNext(&w, slots: slots, next: next)
         } else {
-            replaceIfAsked(&w, active: active, schedule: schedule, lastSlot: lastSlot, suspended: suspended)
+            replaceIfAsked(&w, active: active, slots: slots)
         }
         if !w.plan.createdJobs.isEmpty, !refs.isEmpty, o.secrets == nil { w.plan.wantsSecrets = true }
         staleness(&w)
@@ -107,33 +115,6 @@ public struct BackupPlanner: Sendable {
             w.plan.requeueAfter = .milliseconds(Int64((soonest * 1000).rounded(.up)) + 50)
         }
         return w.plan
-    }
-
-    /// Schema and semantic checks; nil when the spec is usable.
-    func validationProblem(_ policy: BackupPolicy) -> String? {
-        do {
-            _ = try Schedule(parsing: policy.spec.schedule, timeZone: policy.spec.timeZone)
-        } catch {
-            return "spec.schedule: \(error.message). Fix the schedule; no backups run until then"
-        }
-        let errors = BackstopValidator().validate(policy).filter { $0.severity == .error }
-        guard !errors.isEmpty else { return nil }
-        return errors.prefix(3).map(\.description).joined(separator: "; ")
-            + (errors.count > 3 ? " (and \(errors.count - 3) more)" : "") + ". Fix the policy; no backups run until then"
-    }
-
-    func missingSecrets(_ refs: [SecretKeySelector], _ secrets: [String: SecretState]) -> [String] {
-        var out: [String] = []
-        for ref in refs {
-            switch secrets[ref.name] {
-            case .missing?, nil:
-                let text = "Secret \(ref.name) not found"
-                if !out.contains(text) { out.append(text) }
-            case .present(let keys)?:
-                if !keys.contains(ref.key) { out.append("Secret \(ref.name) has no key \(ref.key)") }
-            }
-        }
-        return out
     }
 
     /// Folds every finished, not yet recorded Job into status (oldest first).
@@ -172,7 +153,7 @@ public struct BackupPlanner: Sendable {
         switch job.operation {
         case .backup?:
             if w.plan.status.recentBackups?.contains(where: { $0.job == job.name }) ?? false { return true }
-            let last = w.conditions.find(BackupConditions.lastBackupSucceeded)
+            let last = w.conditions.find(LastBackupSucceeded.self)
             return last?.status == .false && (last?.message.hasPrefix("Job \(job.name):") ?? false)
         case .prune?:
             return w.plan.status.lastPrune?.job == job.name
@@ -202,7 +183,7 @@ public struct BackupPlanner: Sendable {
     }
 
     /// Starts at most one operation; existing Jobs with the planned name are adopted.
-    func startNext(_ w: inout Work, schedule: Schedule, lastSlot: Date, suspended: Bool, next: Date?) {
+    func startNext(_ w: inout Work, slots: SlotPlanner.Decision, next: Date?) {
         let policy = w.o.policy
         let name = w.policyName
         // 1. A CR without artifact status (new, or re-created) rediscovers its store first.
@@ -225,12 +206,11 @@ public struct BackupPlanner: Sendable {
         }
         // Backups wait while another policy's backup holds the same target (stores are per policy).
         if !w.o.targetBusyWith.isEmpty {
-            if backupDue(w, schedule: schedule, lastSlot: lastSlot, suspended: suspended) { w.requeue.append(5) }
+            if slots.wantsRun { w.requeue.append(5) }
             return
         }
         // 4. run-now: one backup per distinct annotation value, suspended or not.
-        if let value = policy.metadata.annotations?[Backstop.runNowAnnotation], !value.isEmpty,
-           w.plan.status.lastManualRun?.value != value {
+        if let value = slots.runNow {
             let existed = jobNamed(AgentJobBuilder.jobName(policy: name, operation: .backup, token: "manual/" + value), w) != nil
             let job = start(&w, .backup, token: "manual/" + value, slot: "manual", annotations: [BackstopLabels.runNow: value])
             var run = ManualRun(value: value)
@@ -242,42 +222,35 @@ public struct BackupPlanner: Sendable {
             return
         }
         // 5. The due slot, unless suspended or past its starting deadline.
-        guard !suspended, let due = schedule.mostRecentFireTime(after: lastSlot, atOrBefore: w.o.now) else { return }
-        let skipped = w.o.policy.status?.lastScheduleTime == nil ? 0
-            : schedule.fireTimes(after: lastSlot, through: due.addingTimeInterval(-0.001), limit: 100).count
+        guard let decided = slots.due else { return }
+        let due = decided.slot
+        let skipped = decided.skipped
         w.plan.status.lastScheduleTime = Time(due)
         let slotText = UTCTimestamp.compact(due)
-        if let deadline = policy.spec.startingDeadlineSeconds, w.o.now.timeIntervalSince(due) > Double(deadline) {
+        if case .missed(_, _, let deadline) = decided {
             let message = "Skipped the slot \(Time(due).rfc3339)\(skipped > 0 ? " and \(skipped) earlier" : ""): more than "
                 + "startingDeadlineSeconds=\(deadline) late (operator down or a previous operation ran long); next at "
                 + (next.map { Time($0).rfc3339 } ?? "never")
-            w.set(BackupConditions.missedSchedule, .true, "MissedSchedule", message)
+            w.set(MissedSchedule.self, .true, .missedSchedule, message)
             w.event("MissedSchedule", message, warning: true)
             return
         }
         if skipped > 0 {
             let message = "Ran only the latest of \(skipped + 1) due slots (\(Time(due).rfc3339)); \(skipped) earlier slots were skipped"
-            w.set(BackupConditions.missedSchedule, .true, "MissedSchedule", message)
+            w.set(MissedSchedule.self, .true, .missedSchedule, message)
             w.event("MissedSchedule", message, warning: true)
-        } else if w.conditions.find(BackupConditions.missedSchedule) != nil {
-            w.set(BackupConditions.missedSchedule, .false, "OnSchedule", "the latest slot started on time")
+        } else if w.conditions.find(MissedSchedule.self) != nil {
+            w.set(MissedSchedule.self, .false, .onSchedule, "the latest slot started on time")
         }
         let existed = jobNamed(AgentJobBuilder.jobName(policy: name, operation: .backup, token: slotText), w) != nil
         let job = start(&w, .backup, token: slotText, slot: slotText, annotations: [BackstopLabels.slotTime: Time(due).rfc3339])
         if !existed { w.event("BackupStarted", "Scheduled backup for \(Time(due).rfc3339): Job \(job)") }
     }
 
-    /// A run-now value not handled yet, or a schedule slot that is due.
-    func backupDue(_ w: Work, schedule: Schedule, lastSlot: Date, suspended: Bool) -> Bool {
-        let runNow = w.o.policy.metadata.annotations?[Backstop.runNowAnnotation]
-        let manualDue = runNow.map { !$0.isEmpty && w.plan.status.lastManualRun?.value != $0 } ?? false
-        return manualDue || (!suspended && schedule.mostRecentFireTime(after: lastSlot, atOrBefore: w.o.now) != nil)
-    }
-
     /// `concurrencyPolicy: Replace`: a due slot or run-now replaces a running backup.
-    func replaceIfAsked(_ w: inout Work, active: [Job], schedule: Schedule, lastSlot: Date, suspended: Bool) {
+    func replaceIfAsked(_ w: inout Work, active: [Job], slots: SlotPlanner.Decision) {
         guard w.o.policy.spec.concurrencyPolicy == .replace, active.allSatisfy({ $0.operation == .backup }) else { return }
-        guard backupDue(w, schedule: schedule, lastSlot: lastSlot, suspended: suspended) else { return }
+        guard slots.wantsRun else { return }
         for job in active {
             w.plan.actions.append(.deleteJob(name: job.name, uid: job.metadata.uid))
             w.event("BackupReplaced", "concurrencyPolicy=Replace: stopped Job \(job.name) for a newer run", warning: true)
@@ -287,56 +260,16 @@ public struct BackupPlanner: Sendable {
         o.jobs = w.o.jobs.filter { $0.isFinished }
         var inner = w
         inner.o = o
-        startNext(&inner, schedule: schedule, lastSlot: lastSlot, suspended: suspended, next: nil)
+        startNext(&inner, slots: slots, next: nil)
         inner.o = w.o
         w = inner
-    }
-
-    func staleness(_ w: inout Work) {
-        guard let text = w.o.policy.spec.verify?.staleAfter, let span = try? TimeSpan(parsing: text) else {
-            if w.conditions.find(BackupConditions.stale) == nil {
-                w.set(BackupConditions.stale, .false, "NotConfigured", "spec.verify.staleAfter is not set")
-            }
-            return
-        }
-        let since = w.plan.status.lastSuccessfulTime?.date ?? w.o.policy.metadata.creationTimestamp?.date ?? w.o.now
-        let staleAt = since.addingTimeInterval(Double(span.seconds))
-        let wasStale = w.conditions.isTrue(BackupConditions.stale)
-        if w.o.now >= staleAt {
-            let message = "No successful backup since \(Time(since).rfc3339) (staleAfter \(text))"
-            w.set(BackupConditions.stale, .true, "BackupStale", message)
-            if !wasStale { w.event("BackupStale", message, warning: true) }
-        } else {
-            w.set(BackupConditions.stale, .false, "Fresh", "Stale after \(Time(staleAt).rfc3339) without a successful backup")
-            w.requeue.append(staleAt.timeIntervalSince(w.o.now))
-        }
-    }
-
-    func readiness(_ w: inout Work, suspended: Bool, next: Date?, oldReady: Condition?) {
-        let nextText = next.map { "next backup at \(Time($0).rfc3339)" } ?? "no scheduled backups"
-        if w.conditions.isTrue(BackupConditions.stale) {
-            w.set(BackupConditions.ready, .false, "BackupStale", w.conditions.find(BackupConditions.stale)?.message ?? "stale")
-        } else if let last = w.conditions.find(BackupConditions.lastBackupSucceeded), last.status == .false {
-            w.set(BackupConditions.ready, .false, "BackupFailed", "Last backup failed (\(last.reason)): \(last.message); \(nextText)")
-        } else if suspended {
-            w.set(BackupConditions.ready, .true, "Suspended", "spec.suspend is true: no scheduled backups (run-now still works)")
-        } else {
-            w.set(BackupConditions.ready, .true, "Scheduled", nextText.prefix(1).uppercased() + nextText.dropFirst())
-        }
-        if let oldReady, oldReady.status == .false, w.conditions.isTrue(BackupConditions.ready),
-           ["InvalidSpec", "SecretMissing"].contains(oldReady.reason) {
-            w.event("Recovered", "\(oldReady.reason) resolved; backups are scheduled again")
-        }
     }
 
     /// Deletes recorded Jobs beyond the history limit, never the newest of an operation.
     func trimHistory(_ w: inout Work) {
         let recorded = Set(w.plan.actions.compactMap { if case .markRecorded(let n) = $0 { n } else { nil } })
         for op in BackupOperation.allCases {
-            let done = w.o.jobs.filter { $0.operation == op && $0.isFinished && ($0.isRecorded || recorded.contains($0.name)) }
-                .sorted { $0.createdAt > $1.createdAt }
-            // Only Jobs whose result is already durable in status (annotated) are deleted.
-            for job in done.dropFirst(max(1, historyLimit)) where job.isRecorded {
+            for job in JobHistory.toTrim(w.o.jobs.filter { $0.operation == op }, limit: historyLimit, recordedNow: recorded) {
                 w.plan.actions.append(.deleteJob(name: job.name, uid: job.metadata.uid))
             }
         }

@@ -111,62 +111,21 @@ final class BackupReconciler: Sendable {
 
     func execute(_ plan: BackupPlan, policy: BackupPolicy, logger: Logger) async throws {
         let namespace = policy.metadata.namespace ?? ""
-        let jobAPI = client.resource(Job.self, namespace: namespace)
+        let children = ChildJobs(client: client, namespace: namespace)
         for action in plan.actions {
             switch action {
-            case .createJob(let job): try await create(job, jobAPI, logger)
-            case .deleteJob(let name, let uid): try await delete(name, uid: uid, jobAPI)
+            case .createJob(let job): try await children.createOrAdopt(job, logger: logger)
+            case .deleteJob(let name, let uid): try await children.delete(name, uid: uid)
             case .markRecorded: break
             }
         }
-        if plan.status != policy.status {
-            var updated = policy
-            updated.status = plan.status
-            // resourceVersion-checked: a 409 means the cache was stale; the retry plans again.
-            _ = try await client.resource(BackupPolicy.self, namespace: namespace).updateStatus(updated)
-        }
+        try await StatusWriter(client: client).write(policy, status: plan.status)
         for action in plan.actions {
-            if case .markRecorded(let name) = action { try await markRecorded(name, jobAPI) }
+            if case .markRecorded(let name) = action { try await children.markRecorded(name) }
         }
         for event in plan.events {
             recorder.record(policy, type: event.warning ? .warning : .normal, reason: event.reason, message: event.message)
         }
         metrics.apply(plan.metrics, namespace: namespace, policy: policy.metadata.name ?? "")
-    }
-
-    func create(_ job: Job, _ api: ResourceClient<Job>, _ logger: Logger) async throws {
-        var adopted = false
-        do {
-            let created: Job = try await api.create(job)
-            _ = created
-        } catch {
-            // Same deterministic name: the Job of this slot exists already (restart, stale cache). Adopt it.
-            if error.kind != .alreadyExists { throw error }
-            adopted = true
-        }
-        let jobName = job.metadata.name ?? ""
-        logger.info(adopted ? "adopted existing Job" : "created Job", metadata: ["job": .string(jobName)])
-    }
-
-    func delete(_ name: String, uid: String?, _ api: ResourceClient<Job>) async throws {
-        let options = DeleteOptions(propagationPolicy: .background, preconditionUID: uid)
-        do {
-            let deleted: Job? = try await api.delete(name, options: options)
-            _ = deleted
-        } catch {
-            // Gone already, or another Job now has this name: nothing of ours to delete.
-            if error.kind != .notFound && error.kind != .conflict { throw error }
-        }
-    }
-
-    func markRecorded(_ name: String, _ api: ResourceClient<Job>) async throws {
-        let patch = JSONValue.object(["metadata": .object(["annotations": .object([BackstopLabels.recorded: .string("true")])])])
-        do {
-            let patched: Job = try await api.patch(name, .merge(patch))
-            _ = patched
-        } catch {
-            // Deleted meanwhile (history trimming, GC): nothing to mark.
-            if error.kind != .notFound { throw error }
-        }
     }
 }

@@ -117,3 +117,22 @@ public struct StatusCause: Codable, Sendable, Hashable {
         self.field = field
     }
 }
+
+/// A condition type with its own reason vocabulary (declared beside each kind's API types).
+public protocol ConditionKind {
+    associatedtype Reason: OpenEnum
+    static var type: String { get }
+}
+
+extension Array where Element == Condition {
+    public func find<Kind: ConditionKind>(_ kind: Kind.Type) -> Condition? { find(Kind.type) }
+    public func isTrue<Kind: ConditionKind>(_ kind: Kind.Type) -> Bool { isTrue(Kind.type) }
+
+    /// Sets condition `Kind` with one of its own reasons.
+    @discardableResult
+    public mutating func set<Kind: ConditionKind>(_ kind: Kind.Type, _ status: ConditionStatus, _ reason: Kind.Reason,
+                                                  message: String, observedGeneration: Int64?, now: Time) -> Bool {
+        set(type: Kind.type, status: status, reason: reason.rawValue, message: message,
+            observedGeneration: observedGeneration, now: now)
+    }
+}

@@ -1,3 +1,4 @@
+import CivilCalendar
 import Foundation
 
 /// A Kubernetes timestamp (`metav1.Time`): RFC 3339 in UTC with whole seconds on the wire
@@ -90,7 +91,7 @@ enum RFC3339 {
         }
         guard let y = digits(4), expect("-"), let mo = digits(2), expect("-"), let d = digits(2),
               expect("Tt "), let h = digits(2), expect(":"), let mi = digits(2), expect(":"), let s = digits(2),
-              (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 61
+              (1...12).contains(mo), d >= 1, d <= CivilDate.daysIn(year: y, month: mo), h < 24, mi < 60, s < 61
         else { return nil }
         var nanos = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
@@ -115,60 +116,22 @@ enum RFC3339 {
             return nil
         }
         guard i == b.count else { return nil }
-        let secs = Int64(daysFromCivil(y, mo, d)) * 86400 + Int64(h * 3600 + mi * 60 + min(s, 59)) - Int64(offset)
+        let secs = Int64(CivilDate(year: y, month: mo, day: d).dayNumber) * 86400 + Int64(h * 3600 + mi * 60 + min(s, 59)) - Int64(offset)
         return Time(seconds: secs, nanoseconds: Int32(nanos))
     }
 
     static func format(_ t: Time, fractionDigits: Int) -> String {
         let days = Int(floorDiv(t.seconds, 86400))
         let rem = Int(t.seconds - Int64(days) * 86400)
-        let (y, m, d) = civilFromDays(days)
-        var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-        out += pad(rem / 3600, 2) + ":" + pad(rem / 60 % 60, 2) + ":" + pad(rem % 60, 2)
+        var out = CivilDate(dayNumber: days).description + "T"
+        out += CivilDate.pad(rem / 3600, 2) + ":" + CivilDate.pad(rem / 60 % 60, 2) + ":" + CivilDate.pad(rem % 60, 2)
         if fractionDigits > 0 {
             var frac = Int(t.nanoseconds)
             for _ in fractionDigits..<9 { frac /= 10 }
-            out += "." + pad(frac, fractionDigits)
+            out += "." + CivilDate.pad(frac, fractionDigits)
         }
         return out + "Z"
     }
 
-    static func pad(_ v: Int, _ w: Int) -> String {
-        let s = String(v)
-        return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
-    }
-
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
-    static func isLeap(_ y: Int) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }
-
-    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
-        switch m {
-        case 2: isLeap(y) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }

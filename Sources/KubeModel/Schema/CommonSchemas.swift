@@ -80,8 +80,11 @@ enum S {
                                         example: "backups")
     static let prefix: Schema = .string("Key prefix inside the bucket, without a leading `/`.",
                                         pattern: #"^[^/].*$|^$"#, maxLength: 512, example: "agentfs/pg")
-    static let relativePath: Schema = .string("Path inside the volume, relative (no leading `/`), without `..`.",
-                                              pattern: "^([^/].*)?$", maxLength: 1024, example: "data")
+    /// A leading `/` means the root of the claim (`/` is the whole claim), not of the node: the
+    /// controller strips it, so `/data` and `data` name the same directory.
+    static let relativePath: Schema = .string(
+        "Path inside the volume; `/` or empty is the whole volume, a leading `/` is read as the volume's root, `..` is not allowed.",
+        maxLength: 1024, example: "data")
         .with(rules: [Rule("!self.contains('..')", message: "use a path inside the volume: `..` is not allowed",
                            check: { !($0.stringValue ?? "").contains("..") })])
     static func identifier(_ description: String) -> Schema {

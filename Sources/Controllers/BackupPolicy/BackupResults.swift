@@ -1,70 +1,11 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
 import KubeModel
 
-/// Reading the agent's result JSON from a finished Job's Pod (the termination message) and
-/// folding it into the policy status. Pure: the planner calls these with cached objects.
-
-/// What one finished agent Job reported.
-public struct AgentResult: Sendable, Hashable {
-    public var ok: Bool
-    /// The agent's reason (`AuthenticationFailed`, …) or the Job's (`DeadlineExceeded`).
-    public var reason: String?
-    public var message: String?
-    /// The full result document when the termination message was JSON.
-    public var json: JSONValue?
-
-    public init(ok: Bool, reason: String? = nil, message: String? = nil, json: JSONValue? = nil) {
-        self.ok = ok
-        self.reason = reason
-        self.message = message
-        self.json = json
-    }
-
-    /// Total run time the agent measured.
-    var durationSeconds: Double? {
-        json?["durations"]?["totalSeconds"]?.doubleValue ?? json?["durations"]?["backupSeconds"]?.doubleValue
-    }
-}
-
-public enum AgentResultReader {
-    /// The result of a finished Job, or nil while its Pod's termination state is not in the
-    /// cache yet (and the grace period has not passed).
-    public static func result(of job: Job, pods: [Pod], now: Date, grace: TimeInterval) -> AgentResult? {
-        let terminated = pods
-            .filter { $0.metadata.labels?[BackstopLabels.job] == job.name }
-            .compactMap { pod -> ContainerStateTerminated? in
-                pod.status?.containerStatuses?.first { $0.name == "agent" }?.state?.terminated
-                    ?? pod.status?.containerStatuses?.first?.state?.terminated
-            }
-            .sorted { ($0.finishedAt?.date ?? .distantPast) > ($1.finishedAt?.date ?? .distantPast) }
-        if let t = terminated.first {
-            return parse(message: t.message, exitCode: t.exitCode, jobSucceeded: job.succeeded)
-        }
-        let finished = job.finishedAt ?? job.createdAt
-        guard now.timeIntervalSince(finished) >= grace || (job.status?.failed ?? 0) + (job.status?.succeeded ?? 0) == 0 else {
-            return nil
-        }
-        let condition = job.status?.conditions?.first { ($0.type == "Failed" || $0.type == "Complete") && $0.status == .true }
-        return AgentResult(ok: job.succeeded, reason: job.succeeded ? nil : (condition?.reason ?? "JobFailed"),
-                           message: job.succeeded ? nil : (condition?.message ?? "the Job failed without a result from the agent"))
-    }
-
-    /// Parses a termination message: the agent's JSON, or (FallbackToLogsOnError) a log tail.
-    public static func parse(message: String?, exitCode: Int32, jobSucceeded: Bool) -> AgentResult {
-        let text = message ?? ""
-        if let json = try? JSONValue(parsing: text), case .object = json {
-            let ok = json["ok"]?.boolValue ?? (exitCode == 0)
-            return AgentResult(ok: ok && exitCode == 0, reason: json["reason"]?.stringValue ?? (ok ? nil : "AgentFailed"),
-                               message: json["message"]?.stringValue, json: json)
-        }
-        if exitCode == 0 && jobSucceeded { return AgentResult(ok: true) }
-        let tail = text.split(separator: "\n").last.map(String.init) ?? ""
-        return AgentResult(ok: false, reason: "AgentFailed",
-                           message: "exit code \(exitCode)" + (tail.isEmpty ? "" : ": " + String(tail.suffix(300))))
-    }
-}
+/// Folding the agent's results (read by the shared `AgentResultReader`) into the policy
+/// status. Pure: the planner calls these with cached objects.
 
 /// Folding results into status. Each returns the events it implies.
 enum StatusFolding {
@@ -87,11 +28,11 @@ enum StatusFolding {
                        generation: Int64?, now: Time, metrics: inout [BackupMetricUpdate]) -> [PlannedEvent] {
         var events: [PlannedEvent] = []
         let manual = job.annotations[BackstopLabels.runNow]
-        if r.ok, let artifact = r.json?["artifact"], let id = artifact["id"]?.stringValue {
-            let created = time(artifact["createdAt"]?.stringValue) ?? Time(job.finishedAt ?? now.date)
-            let verified = r.json?["verification"]?["passed"]?.boolValue ?? false
-            var record = BackupRecord(id: id, time: created, sizeBytes: artifact["sizeBytes"]?.intValue,
-                                      sha256: artifact["sha256"]?.stringValue, verified: verified, durationSeconds: r.durationSeconds)
+        if r.ok, let artifact = r.report.artifact, let id = artifact.id {
+            let created = time(artifact.createdAt) ?? Time(job.finishedAt ?? now.date)
+            let verified = r.report.verification?.passed ?? false
+            var record = BackupRecord(id: id, time: created, sizeBytes: artifact.sizeBytes,
+                                      sha256: artifact.sha256, verified: verified, durationSeconds: r.durationSeconds)
             record.job = job.name
             let known = s.recentBackups?.contains { $0.id == id } ?? false
             s.lastBackup = record
@@ -108,15 +49,14 @@ enum StatusFolding {
                 metrics.append(.backupSucceeded(durationSeconds: r.durationSeconds))
             }
             let size = bytes(record.sizeBytes ?? 0)
-            c.set(type: BackupConditions.lastBackupSucceeded, status: .true, reason: "BackupSucceeded",
+            c.set(BackupPolicyConditions.LastBackupSucceeded.self, .true, .backupSucceeded,
                   message: "\(id) (\(size)) written by Job \(job.name)", observedGeneration: generation, now: now)
             if verified {
-                c.set(type: BackupConditions.verified, status: .true, reason: "Verified",
+                c.set(BackupPolicyConditions.Verified.self, .true, .verified,
                       message: "\(id): sha256 and format checked after upload", observedGeneration: generation, now: now)
             } else {
-                let failed = (r.json?["verification"]?["checks"]?.arrayValue ?? [])
-                    .filter { $0["passed"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
-                c.set(type: BackupConditions.verified, status: .false, reason: "VerificationFailed",
+                let failed = (r.report.verification?.checks ?? []).filter { $0.passed == false }.compactMap(\.name)
+                c.set(BackupPolicyConditions.Verified.self, .false, .verificationFailed,
                       message: "\(id): " + (failed.isEmpty ? "not verified" : "failed checks: " + failed.joined(separator: ", ")),
                       observedGeneration: generation, now: now)
                 events.append(PlannedEvent(warning: true, reason: "VerificationFailed", message: "Backup \(id) did not pass verification"))
@@ -124,7 +64,7 @@ enum StatusFolding {
             let sha = record.sha256.map { ", sha256 " + String($0.prefix(12)) } ?? ""
             events.append(PlannedEvent(reason: "BackupSucceeded", message:
                 "Backup \(id) (\(size)\(sha)) by Job \(job.name)\(r.durationSeconds.map { String(format: " in %.1fs", $0) } ?? "")\(verified ? ", verified" : "")"))
-            if r.json?["flagged"]?.boolValue == true {
+            if r.report.flagged == true {
                 events.append(PlannedEvent(warning: true, reason: "GuardMissing",
                                            message: "Backup \(id) is flagged: a required trigger is missing or disabled"))
             }
@@ -137,11 +77,11 @@ enum StatusFolding {
         } else {
             let reason = r.reason ?? "BackupFailed"
             let message = r.message ?? "the agent reported no artifact"
-            c.set(type: BackupConditions.lastBackupSucceeded, status: .false, reason: reason,
+            c.set(BackupPolicyConditions.LastBackupSucceeded.self, .false, .init(rawValue: reason),
                   message: "Job \(job.name): \(message)", observedGeneration: generation, now: now)
             events.append(PlannedEvent(warning: true, reason: "BackupFailed", message: "\(reason): \(message) (Job \(job.name))"))
             if integrityReasons.contains(reason) {
-                c.set(type: BackupConditions.verified, status: .false, reason: reason,
+                c.set(BackupPolicyConditions.Verified.self, .false, .init(rawValue: reason),
                       message: "Job \(job.name): \(message)", observedGeneration: generation, now: now)
             }
             metrics.append(.backupFailed(durationSeconds: r.durationSeconds))
@@ -166,45 +106,45 @@ enum StatusFolding {
     }
 
     static func prune(_ r: AgentResult, job: Job, status s: inout BackupPolicyStatus, now: Time) -> [PlannedEvent] {
-        guard r.ok, let json = r.json else {
+        guard r.ok, r.json != nil else {
             return [PlannedEvent(warning: true, reason: "PruneFailed",
                                  message: "\(r.reason ?? "PruneFailed"): \(r.message ?? "no result") (Job \(job.name))")]
         }
-        let deleted = Int(json["deleted"]?.intValue ?? 0)
-        let kept = Int(json["kept"]?.intValue ?? 0)
+        let deleted = r.report.deleted ?? 0
+        let kept = r.report.kept ?? 0
         s.lastPrune = PruneRecord(time: Time(job.finishedAt ?? now.date), deleted: deleted, kept: kept, job: job.name)
-        let ids = (json["wouldDelete"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let ids = r.report.wouldDelete ?? []
         if deleted > 0 {
             s.recentBackups = s.recentBackups?.filter { !ids.contains($0.id) }
         }
         let list = ids.prefix(5).joined(separator: ", ") + (ids.count > 5 ? ", …" : "")
-        return [PlannedEvent(reason: "Pruned", message: "Deleted \(deleted), kept \(kept) (\(json["rules"]?.stringValue ?? "retention"))"
+        return [PlannedEvent(reason: "Pruned", message: "Deleted \(deleted), kept \(kept) (\(r.report.rules ?? "retention"))"
                              + (deleted > 0 ? ": \(list)" : ""))]
     }
 
     static func catalog(_ r: AgentResult, job: Job, policy: BackupPolicy, status s: inout BackupPolicyStatus,
                         next: Date?, now: Time) -> [PlannedEvent] {
-        guard r.ok, let json = r.json else {
+        guard r.ok, r.json != nil else {
             return [PlannedEvent(warning: true, reason: "CatalogFailed",
                                  message: "\(r.reason ?? "CatalogFailed"): \(r.message ?? "no result") (Job \(job.name))")]
         }
-        let items = json["artifacts"]?.arrayValue ?? []
-        let count = Int(json["count"]?.intValue ?? Int64(items.count))
-        let total = json["totalBytes"]?.intValue ?? 0
-        let times = items.compactMap { time($0["createdAt"]?.stringValue) }
+        let report = r.report
+        let items = report.artifacts ?? []
+        let count = report.count ?? items.count
+        let total = report.totalBytes ?? 0
+        let times = items.compactMap { time($0.createdAt) }
         // Without the list (truncated result) the ids of the oldest and newest still carry their times.
-        func idTime(_ key: String) -> Time? {
-            json[key]?.stringValue.flatMap { try? ArtifactID(parsing: $0) }.map { Time($0.time) }
+        func idTime(_ id: String?) -> Time? {
+            id.flatMap { try? ArtifactID(parsing: $0) }.map { Time($0.time) }
         }
-        s.artifacts = ArtifactSummary(count: count, totalBytes: total, oldest: times.min() ?? idTime("oldest"),
-                                      newest: times.max() ?? idTime("newest"))
-        if items.isEmpty, let newest = idTime("newest"), s.lastSuccessfulTime.map({ $0 < newest }) ?? true {
+        s.artifacts = ArtifactSummary(count: count, totalBytes: total, oldest: times.min() ?? idTime(report.oldest),
+                                      newest: times.max() ?? idTime(report.newest))
+        if items.isEmpty, let newest = idTime(report.newest), s.lastSuccessfulTime.map({ $0 < newest }) ?? true {
             s.lastSuccessfulTime = newest
         }
         let records: [BackupRecord] = items.compactMap { a in
-            guard let id = a["id"]?.stringValue else { return nil }
-            return BackupRecord(id: id, time: time(a["createdAt"]?.stringValue), sizeBytes: a["sizeBytes"]?.intValue,
-                                sha256: a["sha256"]?.stringValue, verified: a["verified"]?.boolValue)
+            guard let id = a.id else { return nil }
+            return BackupRecord(id: id, time: time(a.createdAt), sizeBytes: a.sizeBytes, sha256: a.sha256, verified: a.verified)
         }.sorted { ($0.time ?? Time(seconds: 0)) > ($1.time ?? Time(seconds: 0)) }
         if !records.isEmpty {
             // Rediscovery (a re-created CR) and pruning both make the store the truth.
@@ -219,13 +159,13 @@ enum StatusFolding {
         // A catalog too large for the 4 KiB termination message arrives without its list but with
         // the bare ids (each carries its backup time), enough for the preview; with neither the
         // preview is unknown (nil), never a misleading "nothing would be deleted".
-        let ids = (json["ids"]?.arrayValue ?? []).compactMap(\.stringValue)
-        let pinned = Set((json["pinnedIDs"]?.arrayValue ?? []).compactMap(\.stringValue))
-        let fromIDs: [JSONValue] = ids.compactMap { id in
+        let ids = report.ids ?? []
+        let pinned = Set(report.pinnedIDs ?? [])
+        let fromIDs: [CatalogEntry] = ids.compactMap { id in
             guard let t = try? ArtifactID(parsing: id) else { return nil }
-            return ["id": .string(id), "createdAt": .string(Time(t.time).rfc3339), "pinned": .bool(pinned.contains(id))]
+            return CatalogEntry(id: id, createdAt: Time(t.time).rfc3339, pinned: pinned.contains(id))
         }
-        if json["artifacts"]?.arrayValue != nil && items.count == count {
+        if report.artifacts != nil && items.count == count {
             s.retentionPlan = RetentionPreview.plan(policy.spec, artifacts: items, nextBackup: next)
         } else if fromIDs.count == count {
             s.retentionPlan = RetentionPreview.plan(policy.spec, artifacts: fromIDs, nextBackup: next)
@@ -233,7 +173,7 @@ enum StatusFolding {
             s.retentionPlan = nil
         }
         return [PlannedEvent(reason: "CatalogRefreshed",
-                             message: "\(count) artifacts, \(bytes(total)) in \(json["location"]?.stringValue ?? "the store")")]
+                             message: "\(count) artifacts, \(bytes(total)) in \(report.location ?? "the store")")]
     }
 }
 
@@ -248,11 +188,11 @@ enum RetentionPreview {
                               maxAge: try? r.maxAge.map { try RetentionAge(parsing: $0) }, keepForever: r.keepForever)
     }
 
-    static func plan(_ spec: BackupPolicySpec, artifacts: [JSONValue], nextBackup: Date?) -> RetentionPlanStatus? {
+    static func plan(_ spec: BackupPolicySpec, artifacts: [CatalogEntry], nextBackup: Date?) -> RetentionPlanStatus? {
         guard let rules = rules(spec.retention), let next = nextBackup else { return nil }
         var items = artifacts.compactMap { a -> RetentionItem? in
-            guard let id = a["id"]?.stringValue, let t = a["createdAt"]?.stringValue.flatMap({ Time(rfc3339: $0) }) else { return nil }
-            return RetentionItem(id: id, createdAt: t.date, pinned: a["pinned"]?.boolValue ?? false)
+            guard let id = a.id, let t = a.createdAt.flatMap({ Time(rfc3339: $0) }) else { return nil }
+            return RetentionItem(id: id, createdAt: t.date, pinned: a.pinned ?? false)
         }
         items.append(RetentionItem(id: "(next backup)", createdAt: next))
         let zone = TimeZone(identifier: spec.timeZone ?? "UTC") ?? TimeZone(identifier: "UTC")!

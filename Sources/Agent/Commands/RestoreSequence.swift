@@ -1,3 +1,4 @@
+import AgentContract
 import BackstopCore
 import DynamicJSON
 import Foundation
@@ -16,9 +17,12 @@ extension TargetSpec {
 }
 
 extension AgentRunner {
-    /// `restore` for directory targets: same order as PostgreSQL's (preflight, stage + sha256 +
-    /// format checks, then restore), without post-restore SQL checks.
-    static func restoreDirectoryTarget(_ spec: AgentSpec, target: any RestoreTarget, _ context: AgentContext)
+    /// The one `restore` sequence for every target: preflight against the chosen artifact,
+    /// stage + sha256 + format checks (the target is not touched when they fail), restore, then
+    /// the target's own post-restore checks (PostgreSQL's row counts and SQL checks), whose
+    /// failure is reported with the restore done.
+    static func restoreFromStore(_ spec: AgentSpec, target: any RestoreTarget, _ context: AgentContext,
+                                       postChecks: ((ArtifactManifest) async throws -> [CheckResult])? = nil)
         async throws -> ([String: JSONValue], Int32) {
         let (store, _, catalog) = try await openCatalog(spec)
         guard let chosen = spec.selector.select(from: catalog.manifests) else {
@@ -33,12 +37,18 @@ extension AgentRunner {
         }
         let restoreStart = Date()
         let report = try await target.restore(file: staged.path, manifest: manifest, context: context)
+        let restoreSeconds = Date().timeIntervalSince(restoreStart)
+        let post = try await postChecks?(manifest) ?? []
         var result = describe(manifest, store: store)
         result["target"] = try JSONValue.encode(report.target)
         if !report.warnings.isEmpty { result["warnings"] = try JSONValue.encode(report.warnings) }
-        result["verification"] = try verificationJSON(VerificationRecord(time: Date(), stage: "restore", checks: checks))
-        result["durations"] = ["stageSeconds": .double(restoreStart.timeIntervalSince(stagingStart)),
-                               "restoreSeconds": .double(Date().timeIntervalSince(restoreStart))]
+        result["verification"] = try verificationJSON(VerificationRecord(time: Date(), stage: "restore", checks: checks + post))
+        result["durations"] = ["stageSeconds": .double(restoreStart.timeIntervalSince(stagingStart)), "restoreSeconds": .double(restoreSeconds)]
+        if let reason = failureReason(post) {
+            result["reason"] = .string(reason.rawValue)
+            result["message"] = .string("restored, but post-restore checks failed: \(failureMessage(post))")
+            return (result, reason.exitCode)
+        }
         return (result, AgentExitCode.success)
     }
 }

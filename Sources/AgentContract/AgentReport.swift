@@ -1,0 +1,108 @@
+/// The result document an agent command prints and writes (cut to 4 KiB) as its termination
+/// message, in the parts a controller reads. Every field is optional: a truncated message
+/// drops bulky fields first, and a reader must take what is there. Unknown fields (tool
+/// details, warnings, row counts) are carried in the JSON but not typed here.
+public struct AgentReport: Codable, Sendable, Hashable {
+    public var command: String?
+    public var ok: Bool?
+    public var exitCode: Int?
+    /// `AuthenticationFailed`, `ChecksumMismatch`, … (see docs/agent.md).
+    public var reason: String?
+    public var message: String?
+    /// Fields were dropped to fit the termination message.
+    public var truncated: Bool?
+
+    // backup, verify, restore
+    public var artifact: ReportedArtifact?
+    public var verification: ReportedVerification?
+    public var durations: ReportedDurations?
+    /// A guard (required trigger) was missing or disabled; the backup still succeeded.
+    public var flagged: Bool?
+
+    // prune
+    public var rules: String?
+    public var deleted: Int?
+    public var kept: Int?
+    public var wouldDelete: [String]?
+
+    // catalog
+    public var location: String?
+    public var count: Int?
+    public var totalBytes: Int64?
+    public var artifacts: [CatalogEntry]?
+    /// Every id, newest first: survives truncation when `artifacts` does not (ids carry their time).
+    public var ids: [String]?
+    public var pinnedIDs: [String]?
+    public var newest: String?
+    public var oldest: String?
+
+    public init() {}
+}
+
+public struct ReportedArtifact: Codable, Sendable, Hashable {
+    public var id: String?
+    public var key: String?
+    public var location: String?
+    public var sizeBytes: Int64?
+    public var sha256: String?
+    /// RFC 3339.
+    public var createdAt: String?
+    public var format: String?
+
+    public init(id: String, key: String, location: String, sizeBytes: Int64, sha256: String, createdAt: String, format: String) {
+        self.id = id
+        self.key = key
+        self.location = location
+        self.sizeBytes = sizeBytes
+        self.sha256 = sha256
+        self.createdAt = createdAt
+        self.format = format
+    }
+}
+
+public struct ReportedVerification: Codable, Sendable, Hashable {
+    public var passed: Bool?
+    public var stage: String?
+    public var time: String?
+    public var checks: [ReportedCheck]?
+}
+
+/// One check's outcome (the agent also writes `expected`, `actual`, `message`).
+public struct ReportedCheck: Codable, Sendable, Hashable {
+    public var name: String?
+    public var passed: Bool?
+}
+
+public struct ReportedDurations: Codable, Sendable, Hashable {
+    public var totalSeconds: Double?
+    public var backupSeconds: Double?
+    public var stageSeconds: Double?
+    public var restoreSeconds: Double?
+}
+
+/// One artifact of `backstop agent catalog`.
+public struct CatalogEntry: Codable, Sendable, Hashable {
+    public var id: String?
+    /// RFC 3339.
+    public var createdAt: String?
+    public var sizeBytes: Int64?
+    public var sha256: String?
+    public var verified: Bool?
+    public var flagged: Bool?
+    public var pinned: Bool?
+    public var format: String?
+    public var key: String?
+
+    public init(id: String?, createdAt: String?, sizeBytes: Int64? = nil, sha256: String? = nil, verified: Bool? = nil,
+                flagged: Bool? = nil, pinned: Bool? = nil, format: String? = nil, key: String? = nil) {
+        self.id = id
+        self.createdAt = createdAt
+        self.sizeBytes = sizeBytes
+        self.sha256 = sha256
+        self.verified = verified
+        self.flagged = flagged
+        self.pinned = pinned
+        self.format = format
+        self.key = key
+    }
+}

@@ -1,0 +1,146 @@
+import BackstopCore
+import KubeModel
+
+/// The one JSON document every `backstop agent <command> --spec` reads: the relevant part of
+/// the custom resource plus resolved Secret file paths. Each command uses the fields it
+/// needs and rejects a spec missing them.
+public struct AgentSpec: Codable, Sendable {
+    /// The BackupPolicy name: the folder of its artifacts (`<prefix>/<policy>/…`).
+    public var policy: String?
+    public var job: JobReference?
+    /// Where artifacts live. `destination` (the CRD's word) is accepted as a synonym.
+    public var store: StoreSpec?
+    public var destination: StoreSpec?
+    /// backup: what to back up.
+    public var source: SourceSpec?
+    /// backup: an explicit artifact id (`yyyymmddThhmmssZ-xxxx`), e.g. derived from the Job; default: now + random.
+    public var id: String?
+    public var labels: [String: String]?
+    public var pinned: Bool?
+    /// backup: inline checks; verify/restore: artifact and post-restore checks.
+    public var verify: VerifySpec?
+    /// verify/restore: which artifact (`latest`, `latest-verified`, an id, `{before: time}`); `backup` is a synonym.
+    public var artifact: ArtifactSelector?
+    public var backup: ArtifactSelector?
+    /// restore (and verify of a restored database): where the data goes / is.
+    public var target: TargetSpec?
+    /// restore: `clean` (pg_restore --clean --if-exists into an existing database) or `create` (new database; refused if it exists).
+    public var mode: String?
+    /// prune.
+    public var retention: RetentionRules?
+    public var timeZone: String?
+    public var dryRun: Bool?
+    /// cleanup.
+    public var targets: [CleanupTargetSpec]?
+    /// Overrides the clock (RFC 3339); for tests and reproducible dry runs.
+    public var now: String?
+
+    public init(policy: String? = nil, job: JobReference? = nil, store: StoreSpec? = nil, source: SourceSpec? = nil) {
+        self.policy = policy
+        self.job = job
+        self.store = store
+        self.source = source
+    }
+}
+
+public struct StoreSpec: Codable, Sendable {
+    public var s3: S3StoreSpec?
+    public var volume: VolumeStoreSpec?
+
+    public init(s3: S3StoreSpec? = nil, volume: VolumeStoreSpec? = nil) {
+        self.s3 = s3
+        self.volume = volume
+    }
+}
+
+/// A mounted directory (the Job mounts the PVC at `path`).
+public struct VolumeStoreSpec: Codable, Sendable, Hashable {
+    public var path: String
+    public var prefix: String?
+
+    public init(path: String, prefix: String? = nil) {
+        self.path = path
+        self.prefix = prefix
+    }
+}
+
+/// An S3-compatible bucket holding artifacts. The key files are paths of mounted Secret keys;
+/// without them the agent refuses the spec (`SpecInvalid`).
+public struct S3StoreSpec: Codable, Sendable, Hashable {
+    public var endpoint: String
+    public var bucket: String
+    public var prefix: String?
+    public var region: String?
+    public var accessKeyIdFile: String?
+    public var secretAccessKeyFile: String?
+    /// Idle timeout per request in seconds (default 60): a stalled server fails the upload.
+    public var timeoutSeconds: Int?
+
+    public init(endpoint: String, bucket: String, prefix: String? = nil, region: String? = nil,
+                accessKeyIdFile: String?, secretAccessKeyFile: String?, timeoutSeconds: Int? = nil) {
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.prefix = prefix
+        self.region = region
+        self.accessKeyIdFile = accessKeyIdFile
+        self.secretAccessKeyFile = secretAccessKeyFile
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+public struct SourceSpec: Codable, Sendable {
+    public var postgres: PostgresSourceSpec?
+    public var redis: RedisSourceSpec?
+    public var volume: VolumeSourceSpec?
+    public var clickhouse: ClickHouseSourceSpec?
+    /// A bucket mirror (incremental snapshots); its objects are stored beside the artifacts.
+    public var s3: S3MirrorSourceSpec?
+
+    public init(postgres: PostgresSourceSpec? = nil, redis: RedisSourceSpec? = nil, volume: VolumeSourceSpec? = nil,
+                clickhouse: ClickHouseSourceSpec? = nil, s3: S3MirrorSourceSpec? = nil) {
+        self.postgres = postgres
+        self.redis = redis
+        self.volume = volume
+        self.clickhouse = clickhouse
+        self.s3 = s3
+    }
+}
+
+public struct TargetSpec: Codable, Sendable {
+    public var postgres: PostgresTargetSpec?
+    public var redis: RedisTargetSpec?
+    public var volume: VolumeTargetSpec?
+    public var clickhouse: ClickHouseTargetSpec?
+    public var s3: S3MirrorTargetSpec?
+
+    public init(postgres: PostgresTargetSpec? = nil, redis: RedisTargetSpec? = nil, volume: VolumeTargetSpec? = nil,
+                clickhouse: ClickHouseTargetSpec? = nil, s3: S3MirrorTargetSpec? = nil) {
+        self.postgres = postgres
+        self.redis = redis
+        self.volume = volume
+        self.clickhouse = clickhouse
+        self.s3 = s3
+    }
+}
+
+public struct VerifySpec: Codable, Sendable {
+    public var checksum: Bool?
+    public var listContents: Bool?
+    public var minSizeBytes: Int64?
+    /// After a restore (or against `target`): compare row counts with the manifest's.
+    public var rowCounts: Bool?
+    /// `{name, query, expect}` (KubeModel's type: the CRD and the agent spell it alike).
+    public var sql: [SQLCheck]?
+    /// verify: write the outcome into the manifest (default true).
+    public var record: Bool?
+
+    public init(checksum: Bool? = nil, listContents: Bool? = nil, minSizeBytes: Int64? = nil, rowCounts: Bool? = nil,
+                sql: [SQLCheck]? = nil, record: Bool? = nil) {
+        self.checksum = checksum
+        self.listContents = listContents
+        self.minSizeBytes = minSizeBytes
+        self.rowCounts = rowCounts
+        self.sql = sql
+        self.record = record
+    }
+}

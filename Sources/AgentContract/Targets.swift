@@ -1,0 +1,167 @@
+import BackstopCore
+
+public struct PostgresTargetSpec: Codable, Sendable {
+    public var connection: PostgresEndpoint
+    /// Same as `mode: create`.
+    public var create: Bool?
+    /// Where CREATE/DROP DATABASE run (default `postgres`).
+    public var maintenanceDatabase: String?
+    /// pg_restore --no-owner (restore as the connecting user).
+    public var noOwner: Bool?
+
+    public init(connection: PostgresEndpoint, create: Bool? = nil, maintenanceDatabase: String? = nil, noOwner: Bool? = nil) {
+        self.connection = connection
+        self.create = create
+        self.maintenanceDatabase = maintenanceDatabase
+        self.noOwner = noOwner
+    }
+
+    public init(from decoder: any Decoder) throws {
+        connection = try PostgresEndpoint(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        create = try c.decodeIfPresent(Bool.self, forKey: .create)
+        maintenanceDatabase = try c.decodeIfPresent(String.self, forKey: .maintenanceDatabase)
+        noOwner = try c.decodeIfPresent(Bool.self, forKey: .noOwner)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try connection.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(create, forKey: .create)
+        try c.encodeIfPresent(maintenanceDatabase, forKey: .maintenanceDatabase)
+        try c.encodeIfPresent(noOwner, forKey: .noOwner)
+    }
+
+    enum CodingKeys: String, CodingKey { case create, maintenanceDatabase, noOwner }
+}
+
+public struct RedisTargetSpec: Codable, Sendable, Hashable {
+    /// The data directory (`dir` in redis.conf), e.g. the PVC mounted at /data.
+    public var dataDirectory: String
+    /// `dbfilename` in redis.conf (default dump.rdb).
+    public var fileName: String?
+    /// Remove `appendonly.aof` and `appendonlydir/` (default true): with AOF on, Redis loads
+    /// the AOF and would ignore the restored RDB.
+    public var removeAOF: Bool?
+    /// Owner for the restored file (the runbook's `chown redis:redis`); default: the agent's.
+    public var uid: Int?
+    public var gid: Int?
+
+    public init(dataDirectory: String, fileName: String? = nil, removeAOF: Bool? = nil, uid: Int? = nil, gid: Int? = nil) {
+        self.dataDirectory = dataDirectory
+        self.fileName = fileName
+        self.removeAOF = removeAOF
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+public struct ClickHouseTargetSpec: Codable, Sendable, Hashable {
+    public var url: String
+    /// Default: the backed-up database. Created when missing.
+    public var database: String?
+    public var user: String?
+    public var passwordFile: String?
+    /// Restore only these tables (names as backed up).
+    public var tables: [String]?
+    /// `{"traces": "traces_restored"}`.
+    public var renameTables: [String: String]?
+    /// `create` (default): refuse when a target table exists. `clean`: drop existing target tables first.
+    public var mode: String?
+    public var timeoutSeconds: Int?
+
+    public init(url: String, database: String? = nil, user: String? = nil, passwordFile: String? = nil, tables: [String]? = nil,
+                renameTables: [String: String]? = nil, mode: String? = nil) {
+        self.url = url
+        self.database = database
+        self.user = user
+        self.passwordFile = passwordFile
+        self.tables = tables
+        self.renameTables = renameTables
+        self.mode = mode
+    }
+}
+
+public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
+    public var endpoint: String
+    /// Restore into this bucket instead; only with exactly one source bucket (a single-bucket
+    /// snapshot, or one named in `buckets`).
+    public var bucket: String?
+    /// Restore only these buckets of the snapshot (default: all of them).
+    public var buckets: [String]?
+    /// Replaces the snapshot's prefix in every key (default: keys as backed up).
+    public var prefix: String?
+    public var region: String?
+    public var accessKeyIdFile: String
+    public var secretAccessKeyFile: String
+    public var timeoutSeconds: Int?
+    /// Create target buckets that do not exist (default false: a missing bucket is refused
+    /// before anything is written).
+    public var createBucket: Bool?
+    /// Delete objects under the target prefix that the snapshot does not list, so each restored
+    /// bucket equals its part of the snapshot (default false, like `mc mirror --overwrite`).
+    public var removeExtra: Bool?
+
+    public init(endpoint: String, bucket: String? = nil, buckets: [String]? = nil, prefix: String? = nil, region: String? = nil,
+                accessKeyIdFile: String, secretAccessKeyFile: String, createBucket: Bool? = nil, removeExtra: Bool? = nil) {
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.buckets = buckets
+        self.prefix = prefix
+        self.region = region
+        self.accessKeyIdFile = accessKeyIdFile
+        self.secretAccessKeyFile = secretAccessKeyFile
+        self.createBucket = createBucket
+        self.removeExtra = removeExtra
+    }
+}
+
+public struct VolumeTargetSpec: Codable, Sendable, Hashable {
+    public var path: String
+    /// Empty the directory first (the n8n runbook's `rm -rf ~/.n8n/*` before `tar xzf`); default false
+    /// (entries are written over what is there).
+    public var clean: Bool?
+    /// Owner for everything restored (the runbook's `chown -R`); default: the agent's user.
+    public var uid: Int?
+    public var gid: Int?
+
+    public init(path: String, clean: Bool? = nil, uid: Int? = nil, gid: Int? = nil) {
+        self.path = path
+        self.clean = clean
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// One thing `backstop agent cleanup` trims: rows of a table, objects of a bucket, or files of
+/// a directory older than `maxAge`.
+public struct CleanupTargetSpec: Codable, Sendable {
+    public var sql: SQLCleanup?
+    public var s3: S3Cleanup?
+    public var volume: VolumeCleanup?
+
+    public struct SQLCleanup: Codable, Sendable {
+        public var connection: PostgresEndpoint
+        public var table: String
+        public var timestampColumn: String
+        public var maxAge: RetentionAge
+        public var batchSize: Int?
+    }
+
+    public struct S3Cleanup: Codable, Sendable {
+        public var endpoint: String
+        public var bucket: String
+        public var prefix: String?
+        public var region: String?
+        public var accessKeyIdFile: String
+        public var secretAccessKeyFile: String
+        public var maxAge: RetentionAge
+    }
+
+    public struct VolumeCleanup: Codable, Sendable {
+        public var path: String
+        /// Relative folder under `path` (e.g. `benchmark/`).
+        public var subPath: String?
+        public var maxAge: RetentionAge
+    }
+}

@@ -1,0 +1,52 @@
+import DynamicJSON
+import KubeClient
+import KubeModel
+import Logging
+
+/// The writes every controller makes to its Jobs, each safe to repeat: create-or-adopt (a
+/// deterministic name that exists already is ours: adopt it), delete with a UID precondition
+/// (never a newer Job that reused the name), and the `recorded` mark.
+public struct ChildJobs: Sendable {
+    let api: ResourceClient<Job>
+
+    public init(client: KubeClient, namespace: String) {
+        api = client.resource(Job.self, namespace: namespace)
+    }
+
+    /// Creates `job`; AlreadyExists means this slot's or step's Job was created before
+    /// (operator restart, stale cache): it is adopted. Returns true when adopted.
+    @discardableResult
+    public func createOrAdopt(_ job: Job, logger: Logger) async throws(KubeError) -> Bool {
+        var adopted = false
+        do {
+            _ = try await api.create(job)
+        } catch {
+            if error.kind != .alreadyExists { throw error }
+            adopted = true
+        }
+        logger.info(adopted ? "adopted existing Job" : "created Job", metadata: ["job": .string(job.metadata.name ?? "")])
+        return adopted
+    }
+
+    /// Deletes the Job and (background propagation) its Pods, only if it still has `uid`.
+    public func delete(_ name: String, uid: String?) async throws(KubeError) {
+        let options = DeleteOptions(propagationPolicy: .background, preconditionUID: uid)
+        do {
+            _ = try await api.delete(name, options: options)
+        } catch {
+            // Gone already, or another Job now has this name: nothing of ours to delete.
+            if error.kind != .notFound && error.kind != .conflict { throw error }
+        }
+    }
+
+    /// Annotates a finished Job as recorded in its owner's status (after that status write).
+    public func markRecorded(_ name: String) async throws(KubeError) {
+        let patch: JSONValue = ["metadata": ["annotations": [BackstopLabels.recorded: "true"]]]
+        do {
+            _ = try await api.patch(name, .merge(patch))
+        } catch {
+            // Deleted meanwhile (history trimming, GC): nothing to mark.
+            if error.kind != .notFound { throw error }
+        }
+    }
+}
