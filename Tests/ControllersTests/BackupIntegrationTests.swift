@@ -42,7 +42,9 @@ import Testing
         let h = try await ControllerHarness()
         try h.secret("db-creds", ["password": pg.password])
         try h.claim("backups")
-        try h.create(Self.policy("orders", pg: pg, database: database))
+        var orders = Self.policy("orders", pg: pg, database: database)
+        orders.spec.verify?.staleAfter = "26h"
+        try h.create(orders)
         h.startController()
         // The new policy first catalogs its (empty) store.
         #expect(try await eventually { try await h.policy("orders").status?.artifacts?.count == 0 })
@@ -85,6 +87,11 @@ import Testing
         #expect(metrics.contains("backstop_backup_last_success_timestamp_seconds{namespace=\"team\",policy=\"orders\"}"))
         #expect(metrics.contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1"))
         #expect(metrics.contains("backstop_backup_duration_seconds_count{namespace=\"team\",policy=\"orders\"} 1"))
+        // The alerts' inputs: when the last verified backup was, and how old one may get.
+        let verifiedLine = metrics.split(separator: "\n").first { $0.hasPrefix("backstop_backup_last_verified_timestamp_seconds{namespace=\"team\",policy=\"orders\"}") }
+        let verifiedAt = try #require(verifiedLine.flatMap { Double($0.split(separator: " ").last ?? "") })
+        #expect(abs(verifiedAt - (s.lastVerifiedTime?.date.timeIntervalSince1970 ?? 0)) < 1)
+        #expect(metrics.contains("backstop_backup_stale_after_seconds{namespace=\"team\",policy=\"orders\"} 93600"), "staleAfter 26h")
         // Secret values never reach status or Events.
         #expect(!String(describing: s).contains(pg.password))
         #expect(try !h.events(of: "orders").contains { $0.message.contains(pg.password) })

@@ -60,7 +60,9 @@ public enum BackupMetricUpdate: Sendable, Hashable {
     case backupSucceeded(durationSeconds: Double?)
     case backupFailed(durationSeconds: Double?)
     /// Gauges mirrored from status on every reconcile (so they survive restarts).
-    case gauges(lastSuccess: Date?, artifacts: Int?, bytes: Int64?)
+    /// `staleAfter` in seconds and the last verified time feed the BackupTooOld and
+    /// BackupNotVerified alerts.
+    case gauges(lastSuccess: Date?, artifacts: Int?, bytes: Int64?, lastVerified: Date? = nil, staleAfterSeconds: Int64? = nil)
 }
 
 public struct BackupPlan: Sendable {

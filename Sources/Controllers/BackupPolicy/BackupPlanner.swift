@@ -108,8 +108,10 @@ public struct BackupPlanner: Sendable {
     func finish(_ w: inout Work) -> BackupPlan {
         w.plan.status.conditions = w.conditions
         let s = w.plan.status
+        let staleAfter = w.o.policy.spec.verify?.staleAfter.flatMap { try? TimeSpan(parsing: $0) }
         w.plan.metrics.append(.gauges(lastSuccess: s.lastSuccessfulTime?.date, artifacts: s.artifacts?.count,
-                                      bytes: s.artifacts?.totalBytes))
+                                      bytes: s.artifacts?.totalBytes, lastVerified: s.lastVerifiedTime?.date,
+                                      staleAfterSeconds: staleAfter.map { Int64($0.seconds) }))
         if let soonest = w.requeue.filter({ $0 >= 0 }).min() {
             // A little past the instant, so the slot is "due" when the reconcile runs.
             w.plan.requeueAfter = .milliseconds(Int64((soonest * 1000).rounded(.up)) + 50)
