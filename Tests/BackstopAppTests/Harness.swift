@@ -11,8 +11,9 @@ import Logging
 struct Cluster {
     let sim: KubeSim
 
+    /// `installManifests: false` leaves out manifests/ (a test that installs the Helm chart's RBAC instead).
     static func start(jobRunner: Bool = false, images: [String: [String]] = [:], environment: [String: String] = [:],
-                      configure: (inout KubeSimOptions) -> Void = { _ in }) async throws -> Cluster {
+                      installManifests: Bool = true, configure: (inout KubeSimOptions) -> Void = { _ in }) async throws -> Cluster {
         var options = KubeSimOptions()
         options.bookmarkInterval = 1
         options.controllers.jobRunner = jobRunner
@@ -21,6 +22,7 @@ struct Cluster {
         options.jobRunner.environment = environment
         configure(&options)
         let sim = try await KubeSim.start(options)
+        guard installManifests else { return Cluster(sim: sim) }
         for kind in Backstop.kinds { _ = try sim.store.create(kind.crd) }
         for object in try ManifestFiles.load() { _ = try sim.store.create(object) }
         return Cluster(sim: sim)
