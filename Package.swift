@@ -51,7 +51,7 @@ var targets: [Target] = [
     // `agent …` as a subcommand of both executables (the demo's Jobs run the demo binary).
     .target(name: "AgentCLI", dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .target(name: "KubeSim", dependencies: [
-        "DynamicJSON", "YAML", log,
+        "CivilCalendar", "DynamicJSON", "YAML", log,
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -1,3 +1,4 @@
+import CivilCalendar
 import Foundation
 import Synchronization
 
@@ -49,7 +50,8 @@ enum Timestamp {
     private static func render(_ date: Date, micro: Bool) -> String {
         let t = date.timeIntervalSince1970
         let seconds = Int64(t.rounded(.down))
-        let (y, mo, d) = civil(fromDays: floorDiv(seconds, 86400))
+        let date = CivilDate(dayNumber: Int(floorDiv(seconds, 86400)))
+        let (y, mo, d) = (date.year, date.month, date.day)
         let rem = seconds - floorDiv(seconds, 86400) * 86400
         var s = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60)
         if micro {
@@ -99,7 +101,7 @@ enum Timestamp {
             return nil
         }
         guard i == b.count else { return nil }
-        let days = daysFromCivil(y, mo, d)
+        let days = Int64(CivilDate(year: y, month: mo, day: d).dayNumber)
         let total = days * 86400 + Int64(h * 3600 + mi * 60 + s) - Int64(offset)
         return Date(timeIntervalSince1970: Double(total) + fraction)
     }
@@ -110,30 +112,6 @@ enum Timestamp {
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
-    // Howard Hinnant's civil-from-days algorithms.
-    private static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
-        let y = Int64(m <= 2 ? y0 - 1 : y0)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = Int64((m + 9) % 12)
-        let doy = (153 * mp + 2) / 5 + Int64(d) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    private static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
-    }
 
     /// kubectl's `duration.HumanDuration`, used for Table ages.
     static func human(_ interval: TimeInterval) -> String {
