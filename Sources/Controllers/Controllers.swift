@@ -1,6 +1,6 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy controller.
+/// Today: the BackupPolicy and RestoreRequest controllers.
 /// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
 ///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
@@ -29,6 +29,10 @@
 /// RBAC the controllers need (the ClusterRole in `manifests/` is written from this list):
 /// - `backstop.dev` `backuppolicies`: list, watch
 /// - `backstop.dev` `backuppolicies/status`: update
+/// - `backstop.dev` `restorerequests`: list, watch, update (the resume finalizer), delete (TTL);
+///   `restorerequests/status`: update
+/// - `apps` `deployments`, `statefulsets`: get; `deployments/scale`, `statefulsets/scale`: patch
+///   (a restore fences the writers it names)
 /// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)
 /// - `""` `pods`: list, watch (the agent's result is the Pod's termination message)
 /// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch)

@@ -20,6 +20,7 @@ import Testing
     static let leases = type("coordination.k8s.io", "v1", "Lease", "leases")
     static let deployments = type("apps", "v1", "Deployment", "deployments")
     static let policies = BackupPolicy.resourceType
+    static let restores = RestoreRequest.resourceType
 
     /// True when the call was authorised (it may still fail otherwise, e.g. 404).
     static func allowed(_ call: () async throws -> Void) async -> Bool {
@@ -63,6 +64,8 @@ import Testing
                                 "reason": "Probe", "message": "m", "type": "Normal"]
         let policy: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "BackupPolicy",
                                  "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
+        let restore: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "RestoreRequest",
+                                  "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
         let lease: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                                 "metadata": ["name": "backstop-controller"], "spec": ["holderIdentity": "me"]]
 
@@ -80,12 +83,18 @@ import Testing
         #expect(await Self.allowed { _ = try await op.dynamic(Self.events, namespace: ns).patch("probe.1", .merge(["count": 2])) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.leases, namespace: "backstop-system").create(lease) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.leases, namespace: "backstop-system").get("backstop-controller") })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.restores).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.restores, namespace: ns).updateStatus(restore) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).get("api") })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).scale("api", replicas: 0) })
 
         // What it must not do: edit users' specs, touch workloads, read Secrets it does not
         // need, take Leases elsewhere, or create Pods directly.
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).patch("x", .merge(["spec": [:]])) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments).list() }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).patch("api", .merge(["spec": ["paused": true]])) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).delete("api") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.leases, namespace: ns).create(lease) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.pods, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.events, namespace: ns).delete("probe.1") }))

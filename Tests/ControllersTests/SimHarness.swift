@@ -32,11 +32,13 @@ final class ControllerHarness: Sendable {
         return found
     }
 
-    init() async throws {
+    /// `workloads`: Deployments and StatefulSets run real Pods (writers a restore fences).
+    init(workloads: Bool = false) async throws {
         var options = KubeSimOptions()
         options.bookmarkInterval = 1
         options.controllers.jobRunner = true
         options.controllers.pvcBinder = true
+        options.controllers.workloads = workloads
         options.jobRunner.images = [Self.image: [try Self.backstopBinary()]]
         sim = try await KubeSim.start(options)
         for kind in Backstop.kinds { _ = try sim.store.create(kind.crd) }

@@ -116,11 +116,12 @@ public final class Store: Sendable {
     }
 
     /// The retained history of one object (oldest first), for assertions on what happened.
-    public func history(_ apiVersion: String, _ kind: String, namespace: String? = nil, name: String) throws(KubeAPIError) -> [StoreEvent] {
+    /// The recorded events of one object (or, with `name` nil, of every object of the kind in the namespace).
+    public func history(_ apiVersion: String, _ kind: String, namespace: String? = nil, name: String?) throws(KubeAPIError) -> [StoreEvent] {
         let t = try type(apiVersion: apiVersion, kind: kind)
         let ns = t.namespaced ? (namespace ?? "default") : ""
         return read { s in
-            s.history.filter { $0.resource == t.storage && $0.namespace == ns && $0.object["metadata"]?["name"]?.stringValue == name }
+            s.history.filter { $0.resource == t.storage && $0.namespace == ns && (name == nil || $0.object["metadata"]?["name"]?.stringValue == name) }
         }
     }
 

@@ -49,6 +49,22 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 - apiGroups: [backstop.dev]
   resources: [backuppolicies/status]
   verbs: [update]
+# RestoreRequests: watched; the finalizer that keeps one until its writers are resumed is
+# added and removed (update); a finished one is deleted after ttlSecondsAfterFinished.
+- apiGroups: [backstop.dev]
+  resources: [restorerequests]
+  verbs: [list, watch, update, delete]
+- apiGroups: [backstop.dev]
+  resources: [restorerequests/status]
+  verbs: [update]
+# Fencing: a restore reads the workloads it quiesces (replicas, readiness) and scales them
+# to 0 and back through the scale subresource — never their spec otherwise.
+- apiGroups: [apps]
+  resources: [deployments, statefulsets]
+  verbs: [get]
+- apiGroups: [apps]
+  resources: [deployments/scale, statefulsets/scale]
+  verbs: [patch]
 # Agent Jobs, one per slot: created, watched, marked recorded (patch), trimmed to the history limit.
 - apiGroups: [batch]
   resources: [jobs]

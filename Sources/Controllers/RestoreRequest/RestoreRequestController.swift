@@ -1,0 +1,255 @@
+import AgentContract
+import DynamicJSON
+import Foundation
+import KubeClient
+import KubeModel
+import KubeRuntime
+import Logging
+import Metrics
+
+/// Wiring and I/O of the RestoreRequest controller. Each reconcile rebuilds the step machine
+/// from status, asks `RestorePlanner` for the running step's verdict, and — for a step that
+/// acts — writes status first (the step `Running`, the saved replicas), then acts. A finalizer
+/// keeps a deleted request until Resume has run; the operator may be killed at any point.
+public enum RestoreRequestController {
+    public static let name = "restorerequest"
+    /// Held until the writers are resumed, so deleting a request mid-restore still resumes them.
+    public static let finalizer = "backstop.dev/resume-writers"
+
+    public static func registration(_ settings: ControllerSettings) -> ControllerRegistration {
+        ControllerRegistration(name: name) { manager in _ = setup(manager, settings) }
+    }
+
+    @discardableResult
+    public static func setup(_ manager: Manager, _ settings: ControllerSettings) -> Controller {
+        let requests = manager.informer(RestoreRequest.self)
+        let policies = manager.informer(BackupPolicy.self)
+        let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.restore)
+        let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.restore)
+        let reconciler = RestoreReconciler(client: manager.client, recorder: manager.recorder, requests: requests, policies: policies,
+                                           jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory)
+        let controller = manager.controller(name: name, workers: 2) { key, context in
+            try await reconciler.reconcile(key, context)
+        }
+        controller.watches(requests)
+        controller.watchesOwned(jobs, ownerKind: RestoreRequest.resourceType.kind)
+        controller.watches(pods) { pod in
+            guard let request = pod.metadata.labels?[BackstopLabels.restore] else { return [] }
+            return [ObjectKey(namespace: pod.metadata.namespace, name: request)]
+        }
+        return controller
+    }
+}
+
+final class RestoreReconciler: Sendable {
+    let client: KubeClient
+    let recorder: EventRecorder
+    let requests: Informer<RestoreRequest>
+    let policies: Informer<BackupPolicy>
+    let jobs: Informer<Job>
+    let pods: Informer<Pod>
+    let settings: ControllerSettings
+    let planner: RestorePlanner
+    let factory: any MetricsFactory
+    /// How often a running restore looks again (workloads and their pods are not watched).
+    let poll: Duration = .seconds(1)
+
+    init(client: KubeClient, recorder: EventRecorder, requests: Informer<RestoreRequest>, policies: Informer<BackupPolicy>,
+         jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory) {
+        self.client = client
+        self.recorder = recorder
+        self.requests = requests
+        self.policies = policies
+        self.jobs = jobs
+        self.pods = pods
+        self.settings = settings
+        self.factory = factory
+        planner = RestorePlanner(agentImage: settings.agentImage)
+    }
+
+    func reconcile(_ key: ObjectKey, _ context: ReconcileContext) async throws -> ReconcileResult {
+        guard var request = requests.cache.get(key) else { return .done }
+        let api = client.resource(RestoreRequest.self, namespace: key.namespace)
+        let finalizers = request.metadata.finalizers ?? []
+        let now = settings.clock()
+        if let phase = request.status?.phase, phase == .succeeded || phase == .failed {
+            if finalizers.contains(RestoreRequestController.finalizer) { try await removeFinalizer(request, api) }
+            return try await expire(request, api, now: now)
+        }
+        if request.metadata.deletionTimestamp == nil, !finalizers.contains(RestoreRequestController.finalizer) {
+            request.metadata.finalizers = finalizers + [RestoreRequestController.finalizer]
+            request = try await api.update(request)
+        }
+        if request.metadata.deletionTimestamp != nil, !finalizers.contains(RestoreRequestController.finalizer) { return .done }
+
+        var status = request.status ?? RestoreRequestStatus()
+        if status.startedAt == nil { status.startedAt = Time(now) }
+        status.observedGeneration = request.metadata.generation
+        var machine = StepMachine(RestoreStep.definitions, recorded: status.steps ?? [])
+        if request.metadata.deletionTimestamp != nil { machine.cancel(reason: "the RestoreRequest was deleted") }
+        let observed = try await gather(request, status: status, now: now)
+        let time = Time(now)
+        for _ in 0..<RestoreStep.allCases.count * 2 {
+            switch machine.next(now: time) {
+            case .start(let step), .resume(let step):
+                switch planner.decide(step, observed, status: status) {
+                case .succeeded(let job, let message):
+                    machine.succeeded(step, now: time, job: job, message: message)
+                    if step == .select, let job, let result = observed.results[job] { status.backup = RestorePlanner.backupReference(result) }
+                    event(request, reason: "\(step.rawValue)Succeeded", message: message ?? step.rawValue)
+                case .failed(let job, let reason, let message):
+                    machine.failed(step, now: time, job: job, message: message)
+                    status.message = message
+                    event(request, warning: true, reason: "\(step.rawValue)Failed", message: "\(reason): \(message)")
+                case .running(let actions, let message):
+                    // Record first: the step running and what undoes it (saved replicas), then act.
+                    if step == .quiesce {
+                        var saved = status.savedReplicas ?? [:]
+                        for ref in request.spec.quiesce ?? [] where saved[ref.key] == nil {
+                            saved[ref.key] = observed.workloads[ref.key]?.replicas
+                        }
+                        status.savedReplicas = saved
+                    }
+                    status.steps = Self.progress(machine, message: message)
+                    status.phase = step.phase
+                    status.currentStep = step.rawValue
+                    if request.status != status {
+                        let first = request.status?.currentStep != step.rawValue
+                        request.status = status
+                        request = try await api.updateStatus(request)
+                        if first { event(request, reason: "\(step.rawValue)Started", message: message ?? step.rawValue) }
+                    }
+                    try await perform(actions, namespace: key.namespace, logger: context.logger)
+                    return .requeue(after: poll)
+                }
+            case .finished(let outcome):
+                try await finish(&request, status: status, machine: machine, outcome: outcome, now: now, api)
+                return try await expire(request, api, now: now)
+            }
+        }
+        return .requeue(after: poll)
+    }
+
+    static func progress(_ machine: StepMachine<RestoreStep>, message: String?) -> [StepStatus] {
+        var steps = machine.progress
+        if let i = steps.firstIndex(where: { $0.phase == .running }) { steps[i].message = message }
+        return steps
+    }
+
+    /// Cache reads for the request; one GET (and a pod LIST) per workload to fence.
+    func gather(_ request: RestoreRequest, status: RestoreRequestStatus, now: Date) async throws -> RestoreObserved {
+        let ns = request.metadata.namespace ?? ""
+        let uid = request.metadata.uid ?? ""
+        var byStep: [RestoreStep: Job] = [:]
+        var results: [String: AgentResult] = [:]
+        let owned = jobs.cache.list(namespace: ns, labels: [BackstopLabels.restore: request.metadata.name ?? ""])
+            .filter { $0.metadata.ownerReferences?.contains { $0.uid == uid } ?? false }
+        let podList = pods.cache.list(namespace: ns, labels: [BackstopLabels.restore: request.metadata.name ?? ""])
+        for step in RestoreStep.allCases {
+            guard let name = planner.jobName(step, of: request), let job = owned.first(where: { $0.metadata.name == name }) else { continue }
+            byStep[step] = job
+            if job.isFinished, let result = AgentResultReader.result(of: job, pods: podList, now: now, grace: 30) { results[name] = result }
+        }
+        var workloads: [String: WorkloadObservation] = [:]
+        let helper = Workloads(client: client, namespace: ns)
+        for ref in request.spec.quiesce ?? [] {
+            do {
+                let object = try await helper.get(ref)
+                let replicas = Int(object["spec"]?["replicas"]?.intValue ?? 1)
+                let left = try await helper.podsLeft(of: ref).count
+                let saved = status.savedReplicas?[ref.key]
+                workloads[ref.key] = WorkloadObservation(replicas: replicas, podsLeft: left,
+                                                         resumed: saved.map { RolloutState.scaled(object, to: Int64($0)) })
+            } catch {
+                if error.kind != .notFound { throw error }
+            }
+        }
+        return RestoreObserved(request: request, policy: policies.cache.get(namespace: ns, name: request.spec.policyRef.name),
+                               jobs: byStep, results: results, workloads: workloads, now: now)
+    }
+
+    func perform(_ actions: [RestoreAction], namespace: String, logger: Logger) async throws {
+        let children = ChildJobs(client: client, namespace: namespace)
+        let helper = Workloads(client: client, namespace: namespace)
+        for action in actions {
+            switch action {
+            case .createJob(let job): try await children.createOrAdopt(job, logger: logger)
+            case .scale(let ref, let replicas):
+                logger.info("scaling workload", metadata: ["workload": "\(ref.key)", "replicas": "\(replicas)"])
+                try await helper.scale(ref, to: replicas)
+            }
+        }
+    }
+
+    func finish(_ request: inout RestoreRequest, status: RestoreRequestStatus, machine: StepMachine<RestoreStep>,
+                outcome: StepMachine<RestoreStep>.Outcome, now: Date, _ api: ResourceClient<RestoreRequest>) async throws {
+        var status = status
+        status.steps = machine.progress
+        status.currentStep = machine.currentStep?.rawValue
+        status.finishedAt = Time(now)
+        let started = status.startedAt?.date ?? now
+        status.durationSeconds = max(0, Int(now.timeIntervalSince(started).rounded()))
+        let generation = request.metadata.generation
+        var conditions = status.conditions ?? []
+        let time = Time(now)
+        let result: String
+        switch outcome {
+        case .succeeded:
+            status.phase = .succeeded
+            status.message = "restored \(status.backup?.id ?? "the backup") and resumed the writers"
+            conditions.set(type: "Complete", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(type: "Failed", status: .false, reason: "Restored", message: "", observedGeneration: generation, now: time)
+            conditions.set(type: "Ready", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
+            result = "succeeded"
+        case .failed(let step, let message):
+            status.phase = .failed
+            status.message = message
+            conditions.set(type: "Complete", status: .false, reason: "\(step.rawValue)Failed", message: message, observedGeneration: generation, now: time)
+            conditions.set(type: "Failed", status: .true, reason: "\(step.rawValue)Failed", message: message, observedGeneration: generation, now: time)
+            conditions.set(type: "Ready", status: .false, reason: "\(step.rawValue)Failed", message: message, observedGeneration: generation, now: time)
+            result = "failed"
+        case .cancelled(let reason):
+            status.phase = .failed
+            status.message = "cancelled: \(reason); the writers were resumed"
+            conditions.set(type: "Failed", status: .true, reason: "Cancelled", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(type: "Ready", status: .false, reason: "Cancelled", message: status.message ?? "", observedGeneration: generation, now: time)
+            result = "cancelled"
+        }
+        status.conditions = conditions
+        if request.status != status {
+            request.status = status
+            request = try await api.updateStatus(request)
+        }
+        // Not "RestoreSucceeded": that is the Restore step's own Event.
+        event(request, warning: result != "succeeded", reason: result == "succeeded" ? "Completed" : "Failed", message: status.message ?? result)
+        let dims = MetricDimensions.of(namespace: request.metadata.namespace ?? "", "policy", request.spec.policyRef.name)
+        Counter(label: "backstop_restore_total", dimensions: dims + [("result", result)], factory: factory).increment()
+        Metrics.Timer(label: "backstop_restore_duration_seconds", dimensions: dims, factory: factory)
+            .recordSeconds(Double(status.durationSeconds ?? 0))
+        if request.metadata.finalizers?.contains(RestoreRequestController.finalizer) == true { try await removeFinalizer(request, api) }
+    }
+
+    func removeFinalizer(_ request: RestoreRequest, _ api: ResourceClient<RestoreRequest>) async throws {
+        var updated = request
+        updated.metadata.finalizers = request.metadata.finalizers?.filter { $0 != RestoreRequestController.finalizer }
+        do { _ = try await api.update(updated) } catch {
+            if error.kind != .notFound { throw error }
+        }
+    }
+
+    /// `ttlSecondsAfterFinished`: a finished request is deleted that long after it finished.
+    func expire(_ request: RestoreRequest, _ api: ResourceClient<RestoreRequest>, now: Date) async throws -> ReconcileResult {
+        guard let ttl = request.spec.ttlSecondsAfterFinished, let finished = request.status?.finishedAt?.date,
+              request.metadata.deletionTimestamp == nil else { return .done }
+        let left = finished.addingTimeInterval(TimeInterval(ttl)).timeIntervalSince(now)
+        if left > 0 { return .requeue(after: .milliseconds(Int64(left * 1000) + 50)) }
+        do { _ = try await api.delete(request.metadata.name ?? "", options: DeleteOptions(propagationPolicy: .background)) } catch {
+            if error.kind != .notFound { throw error }
+        }
+        return .done
+    }
+
+    func event(_ request: RestoreRequest, warning: Bool = false, reason: String, message: String) {
+        recorder.record(request, type: warning ? .warning : .normal, reason: reason, message: message)
+    }
+}
