@@ -26,11 +26,14 @@ final class E2E: Sendable {
 
     var sim: KubeSim { cluster.sim }
 
-    static func start(_ label: String) async throws -> E2E {
+    /// `workloads`: Deployments and StatefulSets run real Pods (writers a restore fences).
+    static func start(_ label: String, workloads: Bool = false) async throws -> E2E {
         let backstop = try OperatorSubprocess.backstopBinary()
         var path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         if let pg = try? TestServices.postgres() { path = "\(pg.bindir):\(path)" }
-        let cluster = try await Cluster.start(jobRunner: true, images: [agentImage: [backstop]], environment: ["PATH": path])
+        let cluster = try await Cluster.start(jobRunner: true, images: [agentImage: [backstop]], environment: ["PATH": path]) {
+            $0.controllers.workloads = workloads
+        }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(label)-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         return try E2E(cluster: cluster, work: work)

@@ -70,6 +70,9 @@ public struct RestoreObserved: Sendable {
     public var results: [String: AgentResult]
     /// Keyed `Deployment/api`, for the workloads in `spec.quiesce`.
     public var workloads: [String: WorkloadObservation]
+    /// An earlier RestoreRequest still running on the same policy or fencing the same workload:
+    /// restores of one target run one at a time, in creation order.
+    public var blockedBy: String?
     public var now: Date
 
     public init(request: RestoreRequest, policy: BackupPolicy?, jobs: [RestoreStep: Job] = [:], results: [String: AgentResult] = [:],

@@ -40,6 +40,9 @@ public struct RestorePlanner: Sendable {
                 return .failed(job: nil, reason: RestoreReason.overwriteNotAllowed,
                                message: "the target is the policy's live source; set spec.allowOverwriteSource: true to restore over it, or name another spec.target")
             }
+            if let other = o.blockedBy {
+                return .running(actions: [], message: "waiting for RestoreRequest \(other), which restores the same target or fences the same workloads")
+            }
             let missing = (spec.quiesce ?? []).filter { o.workloads[$0.key]?.replicas == nil }
             if !missing.isEmpty {
                 return .failed(job: nil, reason: RestoreReason.workloadNotFound,

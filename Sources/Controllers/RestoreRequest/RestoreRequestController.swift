@@ -164,8 +164,24 @@ final class RestoreReconciler: Sendable {
                 if error.kind != .notFound { throw error }
             }
         }
-        return RestoreObserved(request: request, policy: policies.cache.get(namespace: ns, name: request.spec.policyRef.name),
-                               jobs: byStep, results: results, workloads: workloads, now: now)
+        var observed = RestoreObserved(request: request, policy: policies.cache.get(namespace: ns, name: request.spec.policyRef.name),
+                                       jobs: byStep, results: results, workloads: workloads, now: now)
+        observed.blockedBy = earlierRestore(than: request)
+        return observed
+    }
+
+    /// The first earlier request (by creation) still running on the same policy or fencing a
+    /// workload this one fences; nil when this one may go.
+    func earlierRestore(than request: RestoreRequest) -> String? {
+        let mine = Set((request.spec.quiesce ?? []).map(\.key))
+        func order(_ r: RestoreRequest) -> (Date, String) { (r.metadata.creationTimestamp?.date ?? .distantPast, r.metadata.name ?? "") }
+        return requests.cache.list(namespace: request.metadata.namespace)
+            .filter { other in
+                guard other.metadata.uid != request.metadata.uid, order(other) < order(request) else { return false }
+                if let phase = other.status?.phase, phase == .succeeded || phase == .failed { return false }
+                return other.spec.policyRef.name == request.spec.policyRef.name || !mine.isDisjoint(with: (other.spec.quiesce ?? []).map(\.key))
+            }
+            .min { order($0) < order($1) }?.metadata.name
     }
 
     func perform(_ actions: [RestoreAction], namespace: String, logger: Logger) async throws {
