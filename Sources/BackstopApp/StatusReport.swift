@@ -4,7 +4,8 @@ import KubeModel
 
 /// `backstop status`: one screen for an incident. Every BackupPolicy with its last success (and
 /// how old it is), last verified backup, next run, artifacts and — first, where it matters — why
-/// it is failing. Pure formatting over decoded policies, so it is tested without a cluster.
+/// it is failing; then every running restore at its step, and the restores that failed today.
+/// Pure formatting over decoded objects, so it is tested without a cluster.
 public enum StatusReport {
     public struct Row: Sendable, Equatable {
         public var namespace: String
@@ -68,10 +69,33 @@ public enum StatusReport {
         return out
     }
 
-    /// Reads every BackupPolicy (in `namespace`, or all) through the API and renders them.
+    /// Restores an SRE must see: every running one (its step and what it waits for), and those
+    /// that failed in the last 24 hours with their reason. Empty when there are none.
+    public static func renderRestores(_ requests: [RestoreRequest], now: Date) -> String {
+        func finished(_ r: RestoreRequest) -> Bool { r.status?.phase == .succeeded || r.status?.phase == .failed }
+        let shown = requests.filter { r in
+            !finished(r) || (r.status?.phase == .failed && (r.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
+        }.sorted { a, b in
+            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
+        }
+        guard !shown.isEmpty else { return "" }
+        var table = [["NAMESPACE", "RESTORE", "POLICY", "BACKUP", "PHASE", "STEP", "STARTED", "DETAIL"]]
+        for r in shown {
+            let running = r.status?.steps?.first { $0.phase == .running }
+            table.append([r.metadata.namespace ?? "", r.metadata.name ?? "", r.spec.policyRef.name, r.status?.backup?.id ?? "-",
+                          r.status?.phase?.rawValue ?? "Pending", r.status?.currentStep ?? "-",
+                          r.status?.startedAt.map { "\(age($0.date, now: now)) ago" } ?? "-",
+                          String((running?.message ?? r.status?.message ?? "").prefix(100))])
+        }
+        let active = shown.filter { !finished($0) }.count
+        return "\n" + columns(table) + "\n\(active) restore(s) running, \(shown.count - active) failed in the last 24 h.\n"
+    }
+
+    /// Reads every BackupPolicy and RestoreRequest (in `namespace`, or all) through the API and renders them.
     public static func fetch(_ client: KubeClient, namespace: String?, now: Date = Date()) async throws -> String {
         let list = try await client.resource(BackupPolicy.self, namespace: namespace).listAll()
-        return render(list.items, now: now)
+        let restores = try await client.resource(RestoreRequest.self, namespace: namespace).listAll()
+        return render(list.items, now: now) + renderRestores(restores.items, now: now)
     }
 
     /// kubectl-style age: `45s`, `12m`, `3h`, `5h12m` below 8 h, `4d`, `2d6h` below 3 days.

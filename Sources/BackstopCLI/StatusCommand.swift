@@ -4,10 +4,11 @@ import Foundation
 import KubeClient
 
 /// `backstop status [-n ns]`: every BackupPolicy's last success, last verified backup, next run
-/// and failing reason on one screen (formatting: `BackstopApp.StatusReport`).
+/// and failing reason, then running and recently failed restores, on one screen (formatting:
+/// `BackstopApp.StatusReport`).
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show every BackupPolicy's health on one screen.")
+        commandName: "status", abstract: "Show every BackupPolicy's health and every running restore on one screen.")
 
     @Option(name: [.short, .long], help: "Only this namespace (default: all namespaces).")
     var namespace: String?

@@ -73,4 +73,35 @@ import Testing
     @Test func emptyListSaysSo() {
         #expect(StatusReport.render([], now: Self.now) == "No BackupPolicies found.\n")
     }
+
+    @Test func runningRestoresShowTheirStepAndWhatTheyWaitForAndTodaysFailuresTheirReason() {
+        func restore(_ name: String, phase: RestorePhase, step: String?, started: TimeInterval, finished: TimeInterval? = nil,
+                     running message: String? = nil, failure: String? = nil) -> RestoreRequest {
+            var status = RestoreRequestStatus()
+            status.phase = phase
+            status.currentStep = step
+            status.startedAt = Time(Self.now.addingTimeInterval(-started))
+            status.finishedAt = finished.map { Time(Self.now.addingTimeInterval(-$0)) }
+            status.backup = BackupReference(id: "20261207T020000Z-ab12")
+            status.message = failure
+            if let message, let step { status.steps = [StepStatus(name: step, phase: .running, message: message)] }
+            return RestoreRequest(metadata: ObjectMeta(name: name, namespace: "prod"),
+                                  spec: RestoreRequestSpec(policyRef: LocalObjectReference(name: "orders")), status: status)
+        }
+        let text = StatusReport.renderRestores([
+            restore("done", phase: .succeeded, step: "Resume", started: 7200, finished: 7000),
+            restore("old-failure", phase: .failed, step: "Select", started: 3 * 86400, finished: 3 * 86400),
+            restore("failed", phase: .failed, step: "Select", started: 600, finished: 590, failure: "ChecksumMismatch: sha256 differs"),
+            restore("rollback", phase: .quiescing, step: "Quiesce", started: 90, running: "waiting: Deployment/api: 2 pod(s) left"),
+        ], now: Self.now)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("NAMESPACE") == true)
+        #expect(lines[1].contains("rollback") && lines[1].contains("Quiescing") && lines[1].contains("Quiesce")
+                && lines[1].contains("90s ago") && lines[1].contains("2 pod(s) left"), "\(text)")
+        #expect(lines[2].contains("failed") && lines[2].contains("ChecksumMismatch"))
+        #expect(!text.contains("old-failure") && !text.contains("done "))
+        #expect(text.contains("1 restore(s) running, 1 failed in the last 24 h."))
+        #expect(StatusReport.renderRestores([], now: Self.now).isEmpty)
+    }
 }
+
