@@ -152,4 +152,50 @@ import Testing
         }
         await h.stop()
     }
+
+    @Test func aVolumeRestoreEmptiesAndRefillsTheDirectoryWhileItsWriterIsStopped() async throws {
+        let h = try await ControllerHarness(workloads: true)
+        try h.claim("backups")
+        try h.claim("data")
+        _ = try await eventually { try h.claimDirectory("data") != nil }
+        let data = try #require(try h.claimDirectory("data"))
+        try FileManager.default.createDirectory(atPath: "\(data)/app/docs", withIntermediateDirectories: true)
+        for i in 0..<20 { try Data("file \(i)\n".utf8).write(to: URL(fileURLWithPath: "\(data)/app/docs/\(i).txt")) }
+        let policy = BackupPolicy(metadata: ObjectMeta(name: "files", namespace: "team"),
+                                  spec: BackupPolicySpec(schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data", path: "app")),
+                                                         destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "vol"))))
+        try h.create(policy)
+        h.startController()
+        try await h.annotate("files", Backstop.runNowAnnotation, "first")
+        #expect(try await eventually(.seconds(60)) { try await h.policy("files").status?.lastBackup?.verified == true })
+        // A writer that keeps adding files to the claim (as the app whose data it is).
+        _ = try h.sim.store.create([
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "app", "namespace": "team"],
+            "spec": ["replicas": 1, "selector": ["matchLabels": ["app": "app"]],
+                     "template": ["metadata": ["labels": ["app": "app"]], "spec": [
+                        "terminationGracePeriodSeconds": 1,
+                        "volumes": [["name": "data", "persistentVolumeClaim": ["claimName": "data"]]],
+                        "containers": [["name": "c", "image": "busybox", "volumeMounts": [["name": "data", "mountPath": "/data"]],
+                                        "command": ["sh", "-c", "i=0; while true; do i=$((i+1)); echo x > /data/app/new-$i.txt; sleep 0.1; done"]]]]]],
+        ])
+        let writing = try await eventually(.seconds(30)) { (try FileManager.default.contentsOfDirectory(atPath: "\(data)/app")).count > 5 }
+        #expect(writing, "the writer writes")
+        try FileManager.default.removeItem(atPath: "\(data)/app/docs/3.txt")
+        _ = try h.sim.store.create(Self.restore("files-back", [
+            "policyRef": ["name": "files"], "allowOverwriteSource": true, "quiesce": [["kind": "Deployment", "name": "app"]],
+        ]))
+        let done = try await finished(h, "files-back")
+        #expect(done.status?.phase == .succeeded, "\(String(describing: done.status))")
+        // Right after the restore, before the writer is back, the directory was exactly the backup:
+        // the Verify step ran with the writer stopped; now check the files the backup held.
+        let docs = try FileManager.default.contentsOfDirectory(atPath: "\(data)/app/docs").sorted()
+        #expect(docs == (0..<20).map { "\($0).txt" }.sorted(), "the deleted file is back")
+        #expect(try String(contentsOfFile: "\(data)/app/docs/3.txt", encoding: .utf8) == "file 3\n")
+        #expect(done.status?.savedReplicas == ["Deployment/app": 1])
+        #expect(try await eventually(.seconds(30)) {
+            try h.sim.store.get("apps/v1", "Deployment", namespace: "team", name: "app")[path: ["status", "readyReplicas"]] == 1
+        })
+        await h.stop()
+    }
 }
+

@@ -250,7 +250,8 @@ extension StoreState {
             }
             return String(w)
         }
-        if let eq = s.firstIndex(of: "="), !s[..<eq].contains("/") {
+        // `--out=/data/x` and `KEY=/data/x` are one word; a script (`i=0; … /data/x`) is not.
+        if let eq = s.firstIndex(of: "="), !s[..<eq].contains("/"), !s.contains(" "), !s.contains("\n") {
             return String(s[...eq]) + rewriteWord(s[s.index(after: eq)...])
         }
         // Inside shell scripts (`sh -c "… /data/x …"`) rewrite every space-separated word.
