@@ -46,11 +46,6 @@ public struct AgentJobBuilder: Sendable {
                             secretAccessKeyFile: keys.map { m.secretFile($0[1]) })
     }
 
-    /// A claim sub-path as the agent wants it: relative, `/` and empty meaning the whole claim.
-    static func relative(_ path: String?) -> String {
-        (path ?? "").split(separator: "/").joined(separator: "/")
-    }
-
     /// The agent spec for `operation` plus the env vars and volumes it refers to. The policy
     /// was validated before any Job is planned (durations parse), so `try?` drops nothing real.
     func spec(for policy: BackupPolicy, operation: BackupOperation, jobName: String) -> (spec: AgentSpec, mounts: AgentMounts) {
@@ -63,7 +58,7 @@ public struct AgentJobBuilder: Sendable {
             doc.store = StoreSpec(s3: S3StoreSpec(connection: connection, bucket: s3.bucket, prefix: s3.prefix))
         } else if let v = spec.destination.volume {
             m.claim("store", claimName: v.claimName, at: Self.storeMount, readOnly: false)
-            let prefix = Self.relative(v.path)
+            let prefix = AgentMounts.insideClaim(v.path)
             doc.store = StoreSpec(volume: VolumeStoreSpec(path: m.pathVar(Self.storeMount), prefix: prefix.isEmpty ? nil : prefix))
         }
         switch operation {
@@ -108,7 +103,7 @@ public struct AgentJobBuilder: Sendable {
         }
         if let v = s.volume {
             m.claim("source", claimName: v.claimName, at: Self.sourceMount, readOnly: true)
-            let sub = Self.relative(v.path)
+            let sub = AgentMounts.insideClaim(v.path)
             return SourceSpec(volume: VolumeSourceSpec(path: m.pathVar(sub.isEmpty ? Self.sourceMount : "\(Self.sourceMount)/\(sub)")))
         }
         return SourceSpec()
