@@ -64,28 +64,54 @@ public struct VolumeStoreSpec: Codable, Sendable, Hashable {
     }
 }
 
-/// An S3-compatible bucket holding artifacts. The key files are paths of mounted Secret keys;
-/// without them the agent refuses the spec (`SpecInvalid`).
-public struct S3StoreSpec: Codable, Sendable, Hashable {
+/// How to reach an S3-compatible server: the part every S3 spec shares (artifact store, bucket
+/// mirror source), written inline in its parent's JSON. The key files are paths of mounted
+/// Secret keys; without them the agent refuses the spec (`SpecInvalid`), not the decoder.
+public struct S3Connection: Codable, Sendable, Hashable {
     public var endpoint: String
-    public var bucket: String
-    public var prefix: String?
     public var region: String?
     public var accessKeyIdFile: String?
     public var secretAccessKeyFile: String?
-    /// Idle timeout per request in seconds (default 60): a stalled server fails the upload.
+    /// Idle timeout per request in seconds (default 60): a stalled server fails the transfer.
     public var timeoutSeconds: Int?
 
-    public init(endpoint: String, bucket: String, prefix: String? = nil, region: String? = nil,
-                accessKeyIdFile: String?, secretAccessKeyFile: String?, timeoutSeconds: Int? = nil) {
+    public init(endpoint: String, region: String? = nil, accessKeyIdFile: String?, secretAccessKeyFile: String?,
+                timeoutSeconds: Int? = nil) {
         self.endpoint = endpoint
-        self.bucket = bucket
-        self.prefix = prefix
         self.region = region
         self.accessKeyIdFile = accessKeyIdFile
         self.secretAccessKeyFile = secretAccessKeyFile
         self.timeoutSeconds = timeoutSeconds
     }
+}
+
+/// An S3-compatible bucket holding artifacts: `{endpoint, region, …key files, bucket, prefix}`.
+public struct S3StoreSpec: Codable, Sendable, Hashable {
+    public var connection: S3Connection
+    public var bucket: String
+    public var prefix: String?
+
+    public init(connection: S3Connection, bucket: String, prefix: String? = nil) {
+        self.connection = connection
+        self.bucket = bucket
+        self.prefix = prefix
+    }
+
+    public init(from decoder: any Decoder) throws {
+        connection = try S3Connection(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bucket = try c.decode(String.self, forKey: .bucket)
+        prefix = try c.decodeIfPresent(String.self, forKey: .prefix)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try connection.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(bucket, forKey: .bucket)
+        try c.encodeIfPresent(prefix, forKey: .prefix)
+    }
+
+    enum CodingKeys: String, CodingKey { case bucket, prefix }
 }
 
 public struct SourceSpec: Codable, Sendable {

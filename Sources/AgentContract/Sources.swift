@@ -129,30 +129,40 @@ public struct ClickHouseSourceSpec: Codable, Sendable, Hashable {
     }
 }
 
-/// A bucket mirror. The key files are optional here only so that a spec without them is
-/// refused by the agent with `SpecInvalid`, not by the decoder.
+/// A bucket mirror: `{endpoint, region, …key files, bucket, prefix, allowEmpty}`.
 public struct S3MirrorSourceSpec: Codable, Sendable, Hashable {
-    public var endpoint: String
+    public var connection: S3Connection
     /// nil: every bucket (except the store's own bucket on the same endpoint).
     public var bucket: String?
     public var prefix: String?
-    public var region: String?
-    public var accessKeyIdFile: String?
-    public var secretAccessKeyFile: String?
-    public var timeoutSeconds: Int?
     /// Record an empty snapshot (refused by default: usually a wrong bucket or prefix). Without
     /// `bucket`, only a snapshot in which every bucket is empty counts as empty.
     public var allowEmpty: Bool?
 
-    public init(endpoint: String, bucket: String?, prefix: String? = nil, region: String? = nil,
-                accessKeyIdFile: String?, secretAccessKeyFile: String?) {
-        self.endpoint = endpoint
+    public init(connection: S3Connection, bucket: String?, prefix: String? = nil, allowEmpty: Bool? = nil) {
+        self.connection = connection
         self.bucket = bucket
         self.prefix = prefix
-        self.region = region
-        self.accessKeyIdFile = accessKeyIdFile
-        self.secretAccessKeyFile = secretAccessKeyFile
+        self.allowEmpty = allowEmpty
     }
+
+    public init(from decoder: any Decoder) throws {
+        connection = try S3Connection(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bucket = try c.decodeIfPresent(String.self, forKey: .bucket)
+        prefix = try c.decodeIfPresent(String.self, forKey: .prefix)
+        allowEmpty = try c.decodeIfPresent(Bool.self, forKey: .allowEmpty)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try connection.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(bucket, forKey: .bucket)
+        try c.encodeIfPresent(prefix, forKey: .prefix)
+        try c.encodeIfPresent(allowEmpty, forKey: .allowEmpty)
+    }
+
+    enum CodingKeys: String, CodingKey { case bucket, prefix, allowEmpty }
 }
 
 public struct VolumeSourceSpec: Codable, Sendable, Hashable {

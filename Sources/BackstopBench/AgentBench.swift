@@ -75,8 +75,9 @@ func runAgentBenchmark(scale: Int, artifacts: Int, reuse: Bool = false) async th
     let rssBefore = peakRSSBytes()
     var spec = AgentSpec()
     spec.policy = "bench"
-    spec.destination = StoreSpec(s3: S3StoreSpec(endpoint: s3.endpoint, bucket: bucket, region: s3.region,
-                                                 accessKeyIdFile: accessFile, secretAccessKeyFile: secretFile))
+    spec.destination = StoreSpec(s3: S3StoreSpec(connection: S3Connection(endpoint: s3.endpoint, region: s3.region,
+                                                                          accessKeyIdFile: accessFile, secretAccessKeyFile: secretFile),
+                                                 bucket: bucket))
     spec.source = SourceSpec(postgres: PostgresSourceSpec(connection: endpoint))
     var outcome: AgentOutcome?
     let agentTime = await clock.measure {

@@ -42,8 +42,9 @@ struct S3AbortTests {
         let client = S3StoreTests.client(s3)
         let bucket = uniqueName("abort")
         try await client.createBucket(bucket)
-        let store = try S3Store(spec: S3StoreSpec(endpoint: s3.endpoint, bucket: bucket, region: s3.region,
-                                                  accessKeyIdFile: try h.write("a", s3.accessKey), secretAccessKeyFile: try h.write("s", s3.secretKey)))
+        let connection = S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: try h.write("a", s3.accessKey),
+                                      secretAccessKeyFile: try h.write("s", s3.secretKey))
+        let store = try S3Store(spec: S3StoreSpec(connection: connection, bucket: bucket))
         let layout = try ArtifactLayout(prefix: "x", policy: "p")
         await #expect(throws: AgentError.self) {
             _ = try await BackupPipeline.run(source: FailingSource(bytes: 20 << 20), store: store, layout: layout,

@@ -104,4 +104,3 @@ import Testing
         #expect(StatusReport.renderRestores([], now: Self.now).isEmpty)
     }
 }
-

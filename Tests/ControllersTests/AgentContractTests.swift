@@ -47,7 +47,7 @@ import Testing
         case "clickhouse": #expect(spec.source?.clickhouse?.database == "otel")
         case "s3":
             #expect(spec.source?.s3?.bucket == "files")
-            #expect(spec.source?.s3?.accessKeyIdFile?.hasSuffix("/AWS_ACCESS_KEY_ID") == true)
+            #expect(spec.source?.s3?.connection.accessKeyIdFile?.hasSuffix("/AWS_ACCESS_KEY_ID") == true)
         default:
             // `path: /` is the whole claim: the mount itself, not the node's root.
             #expect(spec.source?.volume?.path == "/var/run/backstop/source")
@@ -60,7 +60,7 @@ import Testing
         p.spec.retention = RetentionPolicy(keepLast: 2, maxAge: "30d")
         let spec = try Self.decoded(Fx.builder.job(for: p, operation: .prune, name: "pg-prune-1", slotLabel: "follow-up"))
         #expect(spec.store?.s3?.bucket == "backups" && spec.store?.s3?.prefix == "pg")
-        #expect(spec.store?.s3?.secretAccessKeyFile?.hasSuffix("/AWS_SECRET_ACCESS_KEY") == true)
+        #expect(spec.store?.s3?.connection.secretAccessKeyFile?.hasSuffix("/AWS_SECRET_ACCESS_KEY") == true)
         #expect(spec.retention?.keepLast == 2)
         #expect(spec.retention?.maxAge == RetentionAge(seconds: 30 * 86400))
         #expect(spec.source == nil)

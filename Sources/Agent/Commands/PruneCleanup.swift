@@ -110,8 +110,9 @@ extension CleanupTargetSpec {
             return (try await Self.cleanSQL(sql, now: now, dryRun: dryRun, context: context), nil)
         }
         if let s3 {
-            let store = try S3Store(spec: S3StoreSpec(endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region,
-                                                      accessKeyIdFile: s3.accessKeyIdFile, secretAccessKeyFile: s3.secretAccessKeyFile))
+            let connection = S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
+                                          secretAccessKeyFile: s3.secretAccessKeyFile)
+            let store = try S3Store(spec: S3StoreSpec(connection: connection, bucket: s3.bucket))
             return try await Self.cleanStore(store, prefix: s3.prefix ?? "", before: cutoff(s3.maxAge), dryRun: dryRun)
         }
         if let volume {

@@ -15,9 +15,11 @@ struct S3MirrorRestoreTarget: RestoreTarget {
 
     /// A client for the target endpoint; `with(bucket:)` addresses each bucket.
     func target() throws -> S3Store {
-        try S3Store(spec: S3StoreSpec(endpoint: spec.endpoint, bucket: spec.bucket ?? "", region: spec.region,
-                                      accessKeyIdFile: spec.accessKeyIdFile, secretAccessKeyFile: spec.secretAccessKeyFile,
-                                      timeoutSeconds: spec.timeoutSeconds))
+        try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: spec.endpoint, region: spec.region,
+                                                               accessKeyIdFile: spec.accessKeyIdFile,
+                                                               secretAccessKeyFile: spec.secretAccessKeyFile,
+                                                               timeoutSeconds: spec.timeoutSeconds),
+                                      bucket: spec.bucket ?? ""))
     }
 
     /// Source bucket → target bucket, for the buckets selected; bad selections are `SpecInvalid`.

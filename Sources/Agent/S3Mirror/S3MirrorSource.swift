@@ -6,8 +6,7 @@ import HTTP
 
 extension S3MirrorSourceSpec {
     var storeSpec: S3StoreSpec {
-        S3StoreSpec(endpoint: endpoint, bucket: bucket ?? "", region: region, accessKeyIdFile: accessKeyIdFile,
-                    secretAccessKeyFile: secretAccessKeyFile, timeoutSeconds: timeoutSeconds)
+        S3StoreSpec(connection: connection, bucket: bucket ?? "")
     }
 }
 
@@ -35,7 +34,7 @@ public struct S3MirrorSource: BackupSource {
     }
 
     public var identity: SourceIdentity {
-        SourceIdentity(kind: "s3", attributes: ["endpoint": spec.endpoint, "prefix": spec.prefix ?? ""]
+        SourceIdentity(kind: "s3", attributes: ["endpoint": spec.connection.endpoint, "prefix": spec.prefix ?? ""]
                        .merging(spec.bucket.map { ["bucket": $0] } ?? ["buckets": "*"]) { a, _ in a })
     }
     public var format: ArtifactFormat { Self.format }
@@ -69,7 +68,7 @@ public struct S3MirrorSource: BackupSource {
         }
         if objects.isEmpty && !(spec.allowEmpty ?? false) {
             let what = spec.bucket.map { "s3://\($0)/\(spec.prefix ?? "") has no objects" }
-                ?? "none of the \(buckets.count) buckets at \(spec.endpoint) has objects\(spec.prefix.map { " under \($0)" } ?? "")"
+                ?? "none of the \(buckets.count) buckets at \(spec.connection.endpoint) has objects\(spec.prefix.map { " under \($0)" } ?? "")"
             throw AgentError(.sourceEmpty, "\(what); refusing to record an empty snapshot (set allowEmpty)")
         }
         // The previous snapshot's blobs (with their sha256) that are still in the store.
@@ -99,9 +98,9 @@ public struct S3MirrorSource: BackupSource {
     func allBuckets(_ source: S3Store, context: AgentContext) async throws -> [String] {
         var buckets: [String]
         do { buckets = try await source.client.listBuckets() } catch {
-            throw Self.sourceError(S3Store.agentError(error, what: "\(spec.endpoint): list buckets"))
+            throw Self.sourceError(S3Store.agentError(error, what: "\(spec.connection.endpoint): list buckets"))
         }
-        if let store = blobs as? S3Store, BackstopValidator.sameEndpoint(store.endpoint, spec.endpoint), buckets.contains(store.bucket) {
+        if let store = blobs as? S3Store, BackstopValidator.sameEndpoint(store.endpoint, spec.connection.endpoint), buckets.contains(store.bucket) {
             buckets.removeAll { $0 == store.bucket }
             context.progress("backup: skipping s3://\(store.bucket), the artifact store")
         }
@@ -123,7 +122,7 @@ struct PreparedS3Mirror: PreparedBackup {
     func write(to output: ArtifactOutput, context: AgentContext) async throws -> SourceReport {
         // One named bucket keeps version 1, which agents before version 2 read.
         try await output.write(try S3SnapshotLine(format: S3SnapshotLine.formatName, version: spec.bucket == nil ? 2 : 1,
-                                                  endpoint: spec.endpoint, bucket: spec.bucket,
+                                                  endpoint: spec.connection.endpoint, bucket: spec.bucket,
                                                   buckets: spec.bucket == nil ? buckets : nil, prefix: spec.prefix ?? "").encodedLine())
         var pending: [UInt8] = []
         var copied = 0, reused = 0

@@ -11,19 +11,20 @@ public struct S3Store: ArtifactStore {
     let endpoint: String
 
     public init(spec: S3StoreSpec) throws {
-        guard let accessFile = spec.accessKeyIdFile, let secretFile = spec.secretAccessKeyFile else {
+        let connection = spec.connection
+        guard let accessFile = connection.accessKeyIdFile, let secretFile = connection.secretAccessKeyFile else {
             throw AgentError(.specInvalid, "s3: accessKeyIdFile and secretAccessKeyFile are required")
         }
         let access = try SecretValue.read(file: accessFile, purpose: "S3 access key id")
         let secret = try SecretValue.read(file: secretFile, purpose: "S3 secret access key")
         var configuration = HTTPClientConfiguration()
-        configuration.idleTimeout = .seconds(spec.timeoutSeconds ?? 60)
-        configuration.connectTimeout = .seconds(min(10, spec.timeoutSeconds ?? 10))
-        client = S3Client(endpoint: spec.endpoint, region: spec.region ?? "us-east-1",
+        configuration.idleTimeout = .seconds(connection.timeoutSeconds ?? 60)
+        configuration.connectTimeout = .seconds(min(10, connection.timeoutSeconds ?? 10))
+        client = S3Client(endpoint: connection.endpoint, region: connection.region ?? "us-east-1",
                           credentials: AWSCredentials(accessKeyID: access.value, secretAccessKey: secret.value),
                           httpClient: HTTPClient(configuration: configuration))
         bucket = spec.bucket
-        endpoint = spec.endpoint
+        endpoint = connection.endpoint
     }
 
     public var location: String { "s3://\(bucket) at \(endpoint)" }

@@ -38,9 +38,12 @@ public struct AgentJobBuilder: Sendable {
          SecretKeySelector(name: c.name, key: c.secretAccessKeyKey ?? defaultSecretKeyKey)]
     }
 
-    /// A claim sub-path as the agent wants it: relative, `/` and empty meaning the whole claim.
-    static func relative(_ path: String?) -> String {
-        (path ?? "").split(separator: "/").joined(separator: "/")
+    /// The endpoint, region (us-east-1 unless given) and the mounted key files of `credentials`.
+    static func s3Connection(_ endpoint: String, region: String?, credentials: S3CredentialsRef?,
+                             _ m: inout AgentMounts) -> S3Connection {
+        let keys = credentials.map(s3Keys)
+        return S3Connection(endpoint: endpoint, region: region ?? "us-east-1", accessKeyIdFile: keys.map { m.secretFile($0[0]) },
+                            secretAccessKeyFile: keys.map { m.secretFile($0[1]) })
     }
 
     /// The agent spec for `operation` plus the env vars and volumes it refers to. The policy
@@ -51,13 +54,11 @@ public struct AgentJobBuilder: Sendable {
         var doc = AgentSpec(policy: policy.metadata.name ?? "",
                             job: JobReference(name: jobName, namespace: policy.metadata.namespace ?? ""))
         if let s3 = spec.destination.s3 {
-            let keys = s3.credentialsSecretRef.map(Self.s3Keys)
-            doc.store = StoreSpec(s3: S3StoreSpec(endpoint: s3.endpoint, bucket: s3.bucket, prefix: s3.prefix, region: s3.region ?? "us-east-1",
-                                                  accessKeyIdFile: keys.map { m.secretFile($0[0]) },
-                                                  secretAccessKeyFile: keys.map { m.secretFile($0[1]) }))
+            let connection = Self.s3Connection(s3.endpoint, region: s3.region, credentials: s3.credentialsSecretRef, &m)
+            doc.store = StoreSpec(s3: S3StoreSpec(connection: connection, bucket: s3.bucket, prefix: s3.prefix))
         } else if let v = spec.destination.volume {
             m.claim("store", claimName: v.claimName, at: Self.storeMount, readOnly: false)
-            let prefix = Self.relative(v.path)
+            let prefix = AgentMounts.insideClaim(v.path)
             doc.store = StoreSpec(volume: VolumeStoreSpec(path: m.pathVar(Self.storeMount), prefix: prefix.isEmpty ? nil : prefix))
         }
         switch operation {
@@ -97,15 +98,12 @@ public struct AgentJobBuilder: Sendable {
                 partitionMaxAge: c.partitionMaxAge.flatMap { try? RetentionAge(parsing: $0) }))
         }
         if let s3 = s.s3 {
-            let keys = s3.credentialsSecretRef.map(Self.s3Keys)
-            return SourceSpec(s3: S3MirrorSourceSpec(endpoint: s3.endpoint, bucket: s3.bucket, prefix: s3.prefix,
-                                                     region: s3.region ?? "us-east-1",
-                                                     accessKeyIdFile: keys.map { m.secretFile($0[0]) },
-                                                     secretAccessKeyFile: keys.map { m.secretFile($0[1]) }))
+            let connection = Self.s3Connection(s3.endpoint, region: s3.region, credentials: s3.credentialsSecretRef, &m)
+            return SourceSpec(s3: S3MirrorSourceSpec(connection: connection, bucket: s3.bucket, prefix: s3.prefix))
         }
         if let v = s.volume {
             m.claim("source", claimName: v.claimName, at: Self.sourceMount, readOnly: true)
-            let sub = Self.relative(v.path)
+            let sub = AgentMounts.insideClaim(v.path)
             return SourceSpec(volume: VolumeSourceSpec(path: m.pathVar(sub.isEmpty ? Self.sourceMount : "\(Self.sourceMount)/\(sub)")))
         }
         return SourceSpec()

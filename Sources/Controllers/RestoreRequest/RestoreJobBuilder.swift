@@ -92,7 +92,7 @@ public struct RestoreJobBuilder: Sendable {
         if let v = t.volume {
             // The claim mounted writable at a path of its own (the backup mounts it read-only).
             m.claim("target", claimName: v.claimName, at: Self.targetMount, readOnly: false)
-            let sub = AgentJobBuilder.relative(v.path)
+            let sub = AgentMounts.insideClaim(v.path)
             return TargetSpec(volume: VolumeTargetSpec(path: m.pathVar(sub.isEmpty ? Self.targetMount : "\(Self.targetMount)/\(sub)"),
                                                        clean: request.mode != .create))
         }
@@ -109,7 +109,7 @@ public struct RestoreJobBuilder: Sendable {
                                                                renameTables: request.target?.clickhouse?.renameTables,
                                                                mode: request.mode == .create ? "create" : "clean"))
         case let s where s.s3 != nil:
-            let b = s.s3!
+            let b = s.s3!.connection
             return TargetSpec(s3: S3MirrorTargetSpec(endpoint: b.endpoint, bucket: nil, buckets: request.target?.s3?.buckets,
                                                      prefix: request.target?.s3?.prefix, region: b.region,
                                                      accessKeyIdFile: b.accessKeyIdFile ?? "", secretAccessKeyFile: b.secretAccessKeyFile ?? "",

@@ -168,6 +168,12 @@ public struct AgentMounts: Sendable {
         return Self.placeholder(name)
     }
 
+    /// A path inside a claim as the agent wants it: relative, `/` and empty meaning the whole
+    /// claim (the schema accepts a leading `/` as the claim's root and refuses `..`).
+    public static func insideClaim(_ path: String?) -> String {
+        (path ?? "").split(separator: "/").joined(separator: "/")
+    }
+
     /// Mounts claim `claimName` as volume `volumeName` at `path` (once per volume name).
     public mutating func claim(_ volumeName: String, claimName: String, at path: String, readOnly: Bool) {
         guard !volumes.contains(where: { $0.name == volumeName }) else { return }
