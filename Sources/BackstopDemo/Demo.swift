@@ -43,11 +43,14 @@ public struct DemoResult: Sendable {
     public var policies: [BackupPolicy]
     /// Artifact and manifest files found in the backup volumes.
     public var artifactFiles: [URL]
+    /// The restore act's RestoreRequests as last read (into a new database; over the source with the writer fenced).
+    public var restores: [RestoreRequest] = []
 }
 
 /// `backstop-demo`: KubeSim with its Job runner + a local PostgreSQL + a directory store, the
-/// CRDs and the seed examples that fit, the operator in-process; narrates status changes,
-/// shows `kubectl get bp`, lists the artifacts and cleans up what it started.
+/// CRDs and the seed examples that fit, the operator in-process; narrates status changes, then
+/// restores the first verified backup twice (`DemoRestore`), shows `kubectl get bp`, lists the
+/// artifacts and cleans up what it started.
 public enum Demo {
     static let agentImage = "backstop.dev/demo-agent:local"
 
@@ -80,6 +83,7 @@ public enum Demo {
             var simOptions = KubeSimOptions()
             simOptions.controllers.jobRunner = true
             simOptions.controllers.pvcBinder = true
+            simOptions.controllers.workloads = true  // the restore act's writer runs as a real Pod
             simOptions.dataDirectory = work.appendingPathComponent("cluster")
             simOptions.jobRunner.images[agentImage] = options.agentCommand
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -115,13 +119,17 @@ public enum Demo {
             let metricsPort = await process.metricsPort()
             say("Operator: running in-process, metrics on http://127.0.0.1:\(metricsPort)/metrics")
 
+            let restoreAct = Task { [seed] in try await DemoRestore.run(cluster, seed: seed, postgresPort: postgres.port, say: say) }
             let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
+            restoreAct.cancel()
+            let restores = (try? await restoreAct.value) ?? []
             operatorTask?.cancel()
             _ = await operatorTask?.result
             operatorTask = nil
 
             say("")
             say(await kubectlTable(kubeconfig: kubeconfig, work: work) ?? StatusReport.render(policies, now: Date()))
+            for r in restores { say("Restore \(r.metadata.namespace ?? "")/\(r.metadata.name ?? ""): \(DemoRestore.summary(r))") }
             let files = artifactFiles(cluster, namespaces: seed.namespaces)
             say("Artifacts (\(files.count) files):")
             for dir in Set(files.map { $0.deletingLastPathComponent().path }).sorted() { say("  \(dir)") }
@@ -129,7 +137,7 @@ public enum Demo {
             sim = nil
             if let local { await local.stop(); say("PostgreSQL: stopped") }
             say("Work directory (kept): \(work.path)")
-            return DemoResult(workDirectory: work, kubeconfig: kubeconfig, policies: policies, artifactFiles: files)
+            return DemoResult(workDirectory: work, kubeconfig: kubeconfig, policies: policies, artifactFiles: files, restores: restores)
         } catch {
             operatorTask?.cancel()
             _ = await operatorTask?.result

@@ -101,8 +101,8 @@ public struct DemoSeed: Sendable {
         var steps: [(String, String)] = [("postgres", """
             DO $$ BEGIN
               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(Self.demoUser)') THEN
-                CREATE ROLE \(Self.demoUser) LOGIN PASSWORD '\(quoted)';
-              ELSE ALTER ROLE \(Self.demoUser) PASSWORD '\(quoted)'; END IF;
+                CREATE ROLE \(Self.demoUser) LOGIN CREATEDB PASSWORD '\(quoted)';
+              ELSE ALTER ROLE \(Self.demoUser) CREATEDB PASSWORD '\(quoted)'; END IF;
             END $$;
             """)]
         for db in databases {

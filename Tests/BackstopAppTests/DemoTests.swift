@@ -30,6 +30,13 @@ import Testing
             #expect(policy.status?.lastSuccessfulTime != nil, "\(name)")
             #expect(policy.status?.lastBackup?.verified == true, "\(name)")
         }
+        // The restore act: into a new database, and over the source with the writer fenced.
+        #expect(result.restores.count == 2, "\(text)")
+        for r in result.restores {
+            #expect(r.status?.phase == .succeeded, "\(r.metadata.name ?? ""): \(String(describing: r.status?.message)) \(text)")
+        }
+        #expect(result.restores.contains { $0.status?.savedReplicas == ["Deployment/demo-writer": 1] })
+        #expect(text.contains("Restore ") && text.contains("Succeeded in"), "\(text)")
         // Artifacts and their manifests exist on disk, inside the work directory.
         let artifacts = result.artifactFiles.filter { !$0.lastPathComponent.hasSuffix(".manifest.json") }
         let manifests = result.artifactFiles.filter { $0.lastPathComponent.hasSuffix(".manifest.json") }
