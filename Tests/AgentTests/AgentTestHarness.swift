@@ -98,41 +98,18 @@ final class AgentHarness: Sendable {
         return try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).count == 1
     }
 
-    /// Seed 001's AgentFS shape plus seed 000's append-only audit table.
+    /// The AgentFS runbook's shape plus the platform runbook's append-only audit table.
     func createSeedDatabase(_ name: String, withGuard: Bool = true) async throws {
         try await createDatabase(name)
         let db = try await connect(name)
         defer { Task { await db.close() } }
-        _ = try await db.executeScript("""
-            CREATE TABLE tenants (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
-            CREATE TABLE api_keys (id serial PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants(id), key_hash text NOT NULL);
-            CREATE TABLE entries (id serial PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants(id), path text NOT NULL,
-                                  latest_version_id int);
-            CREATE TABLE entry_versions (id serial PRIMARY KEY, entry_id int NOT NULL REFERENCES entries(id), path text NOT NULL,
-                                         value jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
-            ALTER TABLE entries ADD CONSTRAINT entries_latest_version_fk FOREIGN KEY (latest_version_id) REFERENCES entry_versions(id);
-            CREATE TABLE agent_audit_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), action text NOT NULL);
-            CREATE FUNCTION forbid_audit_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN RAISE EXCEPTION 'agent_audit_log is append-only'; END $$;
-            INSERT INTO tenants (name) SELECT 'tenant-' || g FROM generate_series(1, 3) g;
-            INSERT INTO api_keys (tenant_id, key_hash) SELECT 1 + g % 3, md5(g::text) FROM generate_series(1, 6) g;
-            INSERT INTO entries (tenant_id, path) SELECT 1 + g % 3, '/e/' || g FROM generate_series(1, 200) g;
-            INSERT INTO entry_versions (entry_id, path, value)
-              SELECT e.id, e.path, jsonb_build_object('v', v, 'text', repeat('x', 50)) FROM entries e, generate_series(1, 3) v;
-            INSERT INTO entries (tenant_id, path) VALUES (1, '/dr-test/marker');
-            INSERT INTO entry_versions (entry_id, path, value) SELECT id, path, '{"marker": true}' FROM entries WHERE path = '/dr-test/marker';
-            UPDATE entries e SET latest_version_id = (SELECT max(id) FROM entry_versions v WHERE v.entry_id = e.id);
-            INSERT INTO agent_audit_log (action) SELECT 'action-' || g FROM generate_series(1, 50) g;
-            """)
+        _ = try await db.executeScript(SeedSchema.sql)
         if withGuard {
-            try await db.execute("""
-                CREATE TRIGGER prevent_audit_mutation BEFORE UPDATE OR DELETE ON agent_audit_log
-                FOR EACH ROW EXECUTE FUNCTION forbid_audit_mutation()
-                """)
+            try await db.execute(SeedSchema.auditTrigger)
         }
     }
 
-    static let seedTables = ["tenants", "api_keys", "entries", "entry_versions", "agent_audit_log"]
+    static let seedTables = SeedSchema.tables
 
     func rowCounts(_ database: String) async throws -> [String: Int64] {
         let db = try await connect(database)
@@ -151,13 +128,8 @@ final class AgentHarness: Sendable {
         return ["postgres": .object(postgres)]
     }
 
-    /// Seed 001's integrity queries as SQL checks.
-    static let seedChecks: JSONValue = [
-        ["name": "fk-entries", "expect": "0",
-         "query": "SELECT count(*) FROM entries e LEFT JOIN entry_versions ev ON e.latest_version_id = ev.id WHERE ev.id IS NULL"],
-        ["name": "marker", "expect": "1", "query": "SELECT count(*) FROM entry_versions WHERE path = '/dr-test/marker'"],
-        ["name": "audit-trigger", "expect": "1", "query": "SELECT count(*) FROM pg_trigger WHERE tgname = 'prevent_audit_mutation'"],
-    ]
+    /// The AgentFS runbook's integrity queries as SQL checks.
+    static let seedChecks = SeedSchema.checks
 }
 
 /// A fresh name for databases and buckets (lowercase, unique per test).

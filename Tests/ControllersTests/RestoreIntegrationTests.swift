@@ -197,5 +197,44 @@ import Testing
         })
         await h.stop()
     }
+
+    @Test func theAgentFSRunbooksDatabaseRestoredIntoANewDatabasePassesItsIntegrityQueries() async throws {
+        let pg = try TestServices.postgres()
+        let name = "seed_" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        _ = try await admin.execute("CREATE DATABASE \(name)")
+        let db = try await Self.connect(pg, name)
+        _ = try await db.executeScript(SeedSchema.sql)
+        _ = try await db.execute(SeedSchema.auditTrigger)
+        await db.close()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        var policy = BackupIntegrationTests.policy("agentfs", pg: pg, database: name)
+        policy.spec.source.postgres?.rowCounts = SeedSchema.tables
+        policy.spec.source.postgres?.guards = [TriggerGuard(trigger: "prevent_audit_mutation", table: "agent_audit_log")]
+        try h.create(policy)
+        h.startController()
+        try await h.annotate("agentfs", Backstop.runNowAnnotation, "before-restore")
+        #expect(try await eventually(.seconds(90)) { try await h.policy("agentfs").status?.lastBackup?.verified == true })
+        _ = try h.sim.store.create(Self.restore("dr", [
+            "policyRef": ["name": "agentfs"], "mode": "Create", "target": ["postgres": ["database": .string("\(name)_dr")]],
+            "backup": ["verifiedOnly": true], "verify": ["rowCounts": true, "sql": SeedSchema.checks],
+        ]))
+        let done = try await finished(h, "dr")
+        #expect(done.status?.phase == .succeeded, "\(String(describing: done.status))")
+        let verify = done.status?.steps?.first { $0.name == "Verify" }
+        // The artifact's sha256 and size, a row count per table and the three queries: all passed.
+        let counts = (verify?.message ?? "").split(separator: " ").first?.split(separator: "/").compactMap { Int($0) } ?? []
+        #expect(counts.count == 2 && counts[0] == counts[1] && counts[0] >= SeedSchema.tables.count + 3, "\(String(describing: verify))")
+        let restored = try await Self.connect(pg, "\(name)_dr")
+        let orphans = try await restored.query("SELECT count(*) FROM entries e LEFT JOIN entry_versions ev ON e.latest_version_id = ev.id WHERE ev.id IS NULL")
+        #expect(try orphans.first?[0, as: Int64.self] == 0)
+        await restored.close()
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(name)_dr WITH (FORCE)")
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        await admin.close()
+        await h.stop()
+    }
 }
 
