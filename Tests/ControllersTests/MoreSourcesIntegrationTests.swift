@@ -6,7 +6,8 @@ import TestSupport
 import Testing
 
 /// ClickHouse and an S3 bucket mirror through the controller: the Job builder's spec for those
-/// sources is what the agent reads.
+/// sources is what the agent reads; then a RestoreRequest puts the backed-up data back over the
+/// changed source.
 @Suite(.serialized) struct MoreSourcesIntegrationTests {
     func runNow(_ h: ControllerHarness, _ policy: BackupPolicy) async throws -> BackupPolicyStatus? {
         var policy = policy
@@ -19,6 +20,19 @@ import Testing
             return result != nil && result != .running
         }
         return try await h.policy(name).status
+    }
+
+    /// Creates a RestoreRequest over the policy's source and waits until it finished.
+    func restoreOverSource(_ h: ControllerHarness, _ policy: String) async throws -> RestoreRequest {
+        _ = try h.sim.store.create(["apiVersion": "backstop.dev/v1alpha1", "kind": "RestoreRequest",
+                                    "metadata": ["name": "back", "namespace": "team"],
+                                    "spec": ["policyRef": ["name": .string(policy)], "allowOverwriteSource": true]])
+        let api = h.client.resource(RestoreRequest.self, namespace: "team")
+        _ = try await eventually(.seconds(90)) {
+            let phase = try await api.get("back").status?.phase
+            return phase == .succeeded || phase == .failed
+        }
+        return try await api.get("back")
     }
 
     @Test func aClickHousePolicyProducesAVerifiedArtifact() async throws {
@@ -40,6 +54,17 @@ import Testing
         let s = try await runNow(h, policy)
         #expect(s?.lastManualRun?.result == .succeeded, "\(String(describing: s?.conditions))")
         #expect(s?.lastBackup?.verified == true)
+        func count() async throws -> String {
+            let r = try await http.execute(HTTPRequest(method: .post, url: url + "/", body: .string("SELECT count() FROM \(db).events")))
+            return String(decoding: try await r.body.collect(upTo: 1 << 20), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let extra = try await http.execute(HTTPRequest(method: .post, url: url + "/",
+                                                       body: .string("INSERT INTO \(db).events SELECT today(), number FROM system.numbers LIMIT 500")))
+        _ = try await extra.body.collect(upTo: 1 << 20)
+        #expect(try await count() == "1500")
+        let restored = try await restoreOverSource(h, "analytics")
+        #expect(restored.status?.phase == .succeeded, "\(String(describing: restored.status))")
+        #expect(try await count() == "1000", "the table is back to the backup's rows")
         await h.stop()
     }
 
@@ -66,6 +91,13 @@ import Testing
         #expect(s?.lastBackup?.id != nil)
         let keys = try await client.listAllObjects(bucket: target, prefix: "m/mirror/").map(\.key)
         #expect(keys.contains { $0.hasSuffix(".manifest.json") })
+        // The bucket drifts (one object gone, one new), and a restore puts it back as backed up.
+        try await client.deleteObject(bucket: source, key: "docs/1.txt")
+        _ = try await client.putObject(bucket: source, key: "docs/extra.txt", body: .string("not in the backup"))
+        let restored = try await restoreOverSource(h, "mirror")
+        #expect(restored.status?.phase == .succeeded, "\(String(describing: restored.status))")
+        let now = try await client.listAllObjects(bucket: source, prefix: "").map(\.key).sorted()
+        #expect(now == ["docs/0.txt", "docs/1.txt", "docs/2.txt"])
         await h.stop()
     }
 }
