@@ -32,10 +32,7 @@ public enum BackupPolicyController {
         }
         controller.watches(policies)
         controller.watchesOwned(jobs, ownerKind: BackupPolicy.resourceType.kind)
-        controller.watches(pods) { pod in
-            guard let policy = pod.metadata.labels?[BackstopLabels.policy] else { return [] }
-            return [ObjectKey(namespace: pod.metadata.namespace, name: policy)]
-        }
+        controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.policy)
         return controller
     }
 }

@@ -33,10 +33,7 @@ public enum RestoreRequestController {
         }
         controller.watches(requests)
         controller.watchesOwned(jobs, ownerKind: RestoreRequest.resourceType.kind)
-        controller.watches(pods) { pod in
-            guard let request = pod.metadata.labels?[BackstopLabels.restore] else { return [] }
-            return [ObjectKey(namespace: pod.metadata.namespace, name: request)]
-        }
+        controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.restore)
         return controller
     }
 }

@@ -1,7 +1,19 @@
 import DynamicJSON
 import KubeClient
 import KubeModel
+import KubeRuntime
 import Logging
+
+extension Controller {
+    /// The Pods of an owner's agent Jobs wake the owner: a Pod names it by `ownerLabel` (its
+    /// owner reference is the Job, not the owner), and its termination message is the result.
+    func watchesAgentPods(_ pods: Informer<Pod>, ownerLabel: String) {
+        watches(pods) { pod in
+            guard let owner = pod.metadata.labels?[ownerLabel] else { return [] }
+            return [ObjectKey(namespace: pod.metadata.namespace, name: owner)]
+        }
+    }
+}
 
 /// The writes every controller makes to its Jobs, each safe to repeat: create-or-adopt (a
 /// deterministic name that exists already is ours: adopt it), delete with a UID precondition
