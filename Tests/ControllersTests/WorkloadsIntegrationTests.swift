@@ -7,15 +7,15 @@ import KubeSim
 import Logging
 import Testing
 
-/// The workload helpers against KubeSim's API server and its workload controller (which writes
-/// Deployment status; it runs no pods yet, so `podsLeft` is checked only for "none"):
-/// save replicas → scale to 0 → back to the saved count, and a rollout restart to done.
+/// The workload helpers against KubeSim, whose Deployments run real Pods: save replicas → scale
+/// to 0 → no Pod left → back to the saved count, ready, and a rollout restart to done.
 @Suite struct WorkloadsIntegrationTests {
     static func deployment(_ name: String, replicas: Int64) -> JSONValue {
         ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string(name), "namespace": "team"],
          "spec": ["replicas": .int(replicas), "selector": ["matchLabels": ["app": .string(name)]],
                   "template": ["metadata": ["labels": ["app": .string(name)]],
-                               "spec": ["containers": [["name": "app", "image": "writer:1"]]]]]]
+                               "spec": ["terminationGracePeriodSeconds": 1,
+                                        "containers": [["name": "app", "image": "writer:1", "command": ["sleep", "600"]]]]]]]
     }
 
     /// Asks until `state` is done (the sim's controller writes status asynchronously).
@@ -43,12 +43,19 @@ import Testing
         let ref = WorkloadReference(kind: .deployment, name: "writer")
 
         // Quiesce: the count to write to status first, then zero.
+        #expect(try await Self.eventually { try await workloads.scaledState(of: ref, to: 5) } == .done)
+        #expect(try await workloads.podsLeft(of: ref).count == 5)
         let saved = try await workloads.replicas(of: ref)
         #expect(saved == 5)
         try await workloads.scale(ref, to: 0)
         #expect(try await workloads.replicas(of: ref) == 0)
         #expect(try await Self.eventually { try await workloads.scaledState(of: ref, to: 0) } == .done)
-        #expect(try await workloads.podsLeft(of: ref).isEmpty)
+        var left = try await workloads.podsLeft(of: ref)
+        for _ in 0..<100 where !left.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            left = try await workloads.podsLeft(of: ref)
+        }
+        #expect(left.isEmpty, "every Pod (and its process) is gone: \(left)")
 
         // Resume: exactly the saved count, ready.
         try await workloads.scale(ref, to: saved)
