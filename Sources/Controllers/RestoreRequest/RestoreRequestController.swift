@@ -209,7 +209,8 @@ final class RestoreReconciler: Sendable {
         switch outcome {
         case .succeeded:
             status.phase = .succeeded
-            status.message = "restored \(status.backup?.id ?? "the backup") and resumed the writers"
+            let resumed = (status.savedReplicas ?? [:]).isEmpty ? "" : " and resumed the writers"
+            status.message = "restored \(status.backup?.id ?? "the backup")" + resumed
             conditions.set(type: "Complete", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
             conditions.set(type: "Failed", status: .false, reason: "Restored", message: "", observedGeneration: generation, now: time)
             conditions.set(type: "Ready", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
