@@ -6,7 +6,8 @@ import HTTP
 import Postgres
 import TestSupport
 
-/// `backstop-bench agent`: pg_dump → S3 through the agent against `pg_dump -Fc > /dev/null`
+/// `backstop-bench agent`: pg_dump → S3 through the agent against `pg_dump -Fc > /dev/null`,
+/// then the restore of that artifact through the agent against `pg_restore` of a local dump,
 /// on a pgbench database (≥ 1 GiB at scale 70) in one run, the agent's peak RSS, and the
 /// retention planner over 100k artifacts. Run under `hack/test-services.sh run --`.
 struct AgentBenchCommand: AsyncParsableCommand {
@@ -89,11 +90,46 @@ func runAgentBenchmark(scale: Int, artifacts: Int, reuse: Bool = false) async th
     print("agent bench: pg_dump -Fc > /dev/null \(baseline); pg_dump → S3 via agent \(agentTime); ratio \(String(format: "%.3f", ratio))×"
           + " (artifact \(artifactBytes >> 20) MiB)")
     print("agent bench: peak RSS \(peakRSSBytes() >> 20) MiB (before the backup \(rssBefore >> 20) MiB)")
+    try await restoreFigures(admin: admin, pg: pg, env: env, endpoint: endpoint, spec: spec, work: work)
     if !reuse { try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
     // moto keeps objects in memory: give the GiB back.
     for object in (try? await client.listAllObjects(bucket: bucket)) ?? [] { _ = try? await client.deleteObject(bucket: bucket, key: object.key) }
     _ = try? await client.deleteBucket(bucket)
     await admin.close()
+}
+
+/// Restore of the artifact just written: `pg_restore` of the same dump from a local file into a
+/// new database vs the agent's restore from S3 into another (sha256 checked before writing), and
+/// the process's peak RSS around it.
+private func restoreFigures(admin: PostgresConnection, pg: TestServices.Postgres, env: [String: String], endpoint: PostgresEndpoint,
+                            spec backup: AgentSpec, work: URL) async throws {
+    let clock = ContinuousClock()
+    let dump = work.appendingPathComponent("bench.dump").path
+    let file = try await Subprocess.run("/bin/sh", ["-c", "\"$0\" -Fc --no-password -f \"$1\"", "\(pg.bindir)/pg_dump", dump], environment: env)
+    guard file.termination.succeeded else { throw AgentError(.toolFailed, "pg_dump: \(file.stderr.suffix(400))") }
+    for db in ["bench_restore_base", "bench_restore_agent"] { try await admin.execute("DROP DATABASE IF EXISTS \(db) WITH (FORCE)") }
+    try await admin.execute("CREATE DATABASE bench_restore_base")
+    var restoreEnv = env
+    restoreEnv["PGDATABASE"] = "bench_restore_base"
+    let baseline = try await clock.measure {
+        let out = try await Subprocess.run("\(pg.bindir)/pg_restore", ["--no-owner", "--no-password", "-d", "bench_restore_base", dump], environment: restoreEnv)
+        guard out.termination.succeeded else { throw AgentError(.toolFailed, "pg_restore: \(out.stderr.suffix(400))") }
+    }
+    var spec = backup
+    spec.source = nil
+    var target = endpoint
+    target.database = "bench_restore_agent"
+    spec.target = TargetSpec(postgres: PostgresTargetSpec(connection: target, create: true, noOwner: true))
+    let rssBefore = peakRSSBytes()
+    var outcome: AgentOutcome?
+    let agentTime = await clock.measure {
+        outcome = await AgentRunner.run(.restore, spec: spec, context: AgentContext(progress: .silent, workDirectory: work.path))
+    }
+    guard let outcome, outcome.exitCode == 0 else { throw AgentError(.toolFailed, "agent restore failed: \(outcome?.result.jsonString ?? "")") }
+    print("agent bench: pg_restore of a local dump \(baseline); restore from S3 via agent \(agentTime); ratio "
+          + String(format: "%.3f", agentTime / baseline) + "× (peak RSS \(peakRSSBytes() >> 20) MiB, \(rssBefore >> 20) MiB before)")
+    for db in ["bench_restore_base", "bench_restore_agent"] { try await admin.execute("DROP DATABASE IF EXISTS \(db) WITH (FORCE)") }
+    try? FileManager.default.removeItem(atPath: dump)
 }
 
 /// Median of five plans of `count` hourly artifacts with GFS rules in a DST zone.
