@@ -16,6 +16,9 @@ public struct RestoreJobBuilder: Sendable {
     /// through the controller (a message that says what to change).
     public static func target(_ request: RestoreRequestSpec, policy: BackupPolicy) -> Result<BackupSource, RestoreSpecError> {
         let source = policy.spec.source
+        if source.redis != nil || request.target?.redis != nil {
+            return .failure(.init("restoring Redis through a RestoreRequest is not supported yet (it needs the Redis data claim); use `backstop agent restore` with target.redis.dataDirectory"))
+        }
         guard let t = request.target else { return .success(source) }
         if let p = t.postgres {
             guard let s = source.postgres else { return .failure(.init("spec.target.postgres: the policy backs up \(source.kindWord), not PostgreSQL")) }
@@ -47,7 +50,7 @@ public struct RestoreJobBuilder: Sendable {
             s.credentialsSecretRef = s3.credentialsSecretRef ?? s.credentialsSecretRef
             return .success(BackupSource(s3: s))
         }
-        return .failure(.init("spec.target.redis: restoring Redis through a RestoreRequest is not supported yet (it needs the Redis data claim); use `backstop agent restore` with target.redis.dataDirectory"))
+        return .failure(.init("spec.target names no kind to restore into"))
     }
 
     /// True when `target` is the live source the policy backs up.

@@ -106,10 +106,8 @@ extension WorkloadReference {
 }
 
 public enum RestoreReason {
-    public static let invalid = "InvalidSpec"
     public static let policyNotFound = "PolicyNotFound"
     public static let overwriteNotAllowed = "OverwriteNotAllowed"
     public static let workloadNotFound = "WorkloadNotFound"
-    public static let specChanged = "SpecChanged"
     public static let notSupported = "NotSupported"
 }

@@ -32,10 +32,6 @@ public struct RestorePlanner: Sendable {
             case .success(let t): target = t
             case .failure(let e): return .failed(job: nil, reason: RestoreReason.notSupported, message: e.message)
             }
-            if policy.spec.source.redis != nil {
-                return .failed(job: nil, reason: RestoreReason.notSupported,
-                               message: "restoring Redis through a RestoreRequest is not supported yet (it needs the Redis data claim); use `backstop agent restore` with target.redis.dataDirectory")
-            }
             if RestoreJobBuilder.isSource(target, of: policy), spec.allowOverwriteSource != true {
                 return .failed(job: nil, reason: RestoreReason.overwriteNotAllowed,
                                message: "the target is the policy's live source; set spec.allowOverwriteSource: true to restore over it, or name another spec.target")
