@@ -36,6 +36,9 @@ public struct AgentReport: Codable, Sendable, Hashable {
     public var newest: String?
     public var oldest: String?
 
+    // drill
+    public var drill: DrillAgentReport?
+
     public init() {}
 }
 

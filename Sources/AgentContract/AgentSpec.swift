@@ -32,6 +32,8 @@ public struct AgentSpec: Codable, Sendable {
     public var dryRun: Bool?
     /// cleanup.
     public var targets: [CleanupTargetSpec]?
+    /// drill: write or remove a marker, drop a scratch target.
+    public var drill: DrillAgentSpec?
     /// Overrides the clock (RFC 3339); for tests and reproducible dry runs.
     public var now: String?
 
@@ -159,6 +161,8 @@ public struct VerifySpec: Codable, Sendable {
     public var sql: [SQLCheck]?
     /// verify: write the outcome into the manifest (default true).
     public var record: Bool?
+    /// verify against `target`: a drill's marker id that must be there (see `DrillAgentSpec`).
+    public var marker: String?
 
     public init(checksum: Bool? = nil, listContents: Bool? = nil, minSizeBytes: Int64? = nil, rowCounts: Bool? = nil,
                 sql: [SQLCheck]? = nil, record: Bool? = nil) {

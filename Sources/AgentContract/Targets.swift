@@ -8,6 +8,10 @@ public struct PostgresTargetSpec: Codable, Sendable {
     public var maintenanceDatabase: String?
     /// pg_restore --no-owner (restore as the connecting user).
     public var noOwner: Bool?
+    /// create mode: written as the new database's comment. A database that already exists is
+    /// accepted (dropped and created again) only when its comment is this tag: a drill's own
+    /// scratch database from an interrupted run, never someone else's.
+    public var ownerTag: String?
 
     public init(connection: PostgresEndpoint, create: Bool? = nil, maintenanceDatabase: String? = nil, noOwner: Bool? = nil) {
         self.connection = connection
@@ -22,6 +26,7 @@ public struct PostgresTargetSpec: Codable, Sendable {
         create = try c.decodeIfPresent(Bool.self, forKey: .create)
         maintenanceDatabase = try c.decodeIfPresent(String.self, forKey: .maintenanceDatabase)
         noOwner = try c.decodeIfPresent(Bool.self, forKey: .noOwner)
+        ownerTag = try c.decodeIfPresent(String.self, forKey: .ownerTag)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -30,9 +35,10 @@ public struct PostgresTargetSpec: Codable, Sendable {
         try c.encodeIfPresent(create, forKey: .create)
         try c.encodeIfPresent(maintenanceDatabase, forKey: .maintenanceDatabase)
         try c.encodeIfPresent(noOwner, forKey: .noOwner)
+        try c.encodeIfPresent(ownerTag, forKey: .ownerTag)
     }
 
-    enum CodingKeys: String, CodingKey { case create, maintenanceDatabase, noOwner }
+    enum CodingKeys: String, CodingKey { case create, maintenanceDatabase, noOwner, ownerTag }
 }
 
 public struct RedisTargetSpec: Codable, Sendable, Hashable {
@@ -69,6 +75,10 @@ public struct ClickHouseTargetSpec: Codable, Sendable, Hashable {
     /// `create` (default): refuse when a target table exists. `clean`: drop existing target tables first.
     public var mode: String?
     public var timeoutSeconds: Int?
+    /// A drill's scratch database: it must not exist (unless it carries this tag, left by an
+    /// interrupted run of the same drill), and gets the tag in a one-row table so the drill's
+    /// cleanup drops only a database it made.
+    public var ownerTag: String?
 
     public init(url: String, database: String? = nil, user: String? = nil, passwordFile: String? = nil, tables: [String]? = nil,
                 renameTables: [String: String]? = nil, mode: String? = nil) {
@@ -101,6 +111,8 @@ public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
     /// Delete objects under the target prefix that the snapshot does not list, so each restored
     /// bucket equals its part of the snapshot (default false, like `mc mirror --overwrite`).
     public var removeExtra: Bool?
+    /// A drill's scratch copy: each target bucket must hold nothing under the target prefix.
+    public var scratch: Bool?
 
     public init(endpoint: String, bucket: String? = nil, buckets: [String]? = nil, prefix: String? = nil, region: String? = nil,
                 accessKeyIdFile: String, secretAccessKeyFile: String, createBucket: Bool? = nil, removeExtra: Bool? = nil) {
@@ -124,10 +136,13 @@ public struct VolumeTargetSpec: Codable, Sendable, Hashable {
     /// Owner for everything restored (the runbook's `chown -R`); default: the agent's user.
     public var uid: Int?
     public var gid: Int?
+    /// A scratch copy (a drill's): the directory is created when missing and must be empty.
+    public var scratch: Bool?
 
-    public init(path: String, clean: Bool? = nil, uid: Int? = nil, gid: Int? = nil) {
+    public init(path: String, clean: Bool? = nil, uid: Int? = nil, gid: Int? = nil, scratch: Bool? = nil) {
         self.path = path
         self.clean = clean
+        self.scratch = scratch
         self.uid = uid
         self.gid = gid
     }

@@ -4,7 +4,8 @@ import KubeModel
 
 /// `backstop status`: one screen for an incident. Every BackupPolicy with its last success (and
 /// how old it is), last verified backup, next run, artifacts and — first, where it matters — why
-/// it is failing; then every running restore at its step, and the restores that failed today.
+/// it is failing, and its last drill (result, RTO, RPO); then every running restore and drill at
+/// its step, and the restores and drills that failed today.
 /// Pure formatting over decoded objects, so it is tested without a cluster.
 public enum StatusReport {
     public struct Row: Sendable, Equatable {
@@ -15,6 +16,8 @@ public enum StatusReport {
         public var lastVerified: Date?
         public var nextRun: Date?
         public var artifacts: Int?
+        /// The newest finished drill: result, age, RTO and RPO.
+        public var lastDrill: DrillRecord?
         public var ready: String
         /// `Reason: message` of the condition that explains the trouble; nil when healthy.
         public var problem: String?
@@ -29,6 +32,7 @@ public enum StatusReport {
         if let c = conditions.find("LastBackupSucceeded"), c.status == .false { return text(c) }
         if let c = conditions.find("Stale"), c.status == .true { return text(c) }
         if let c = conditions.find("Verified"), c.status == .false { return text(c) }
+        if let c = conditions.find("LastDrillPassed"), c.status == .false { return text(c) }
         if let c = conditions.find("Ready"), c.status == .false { return text(c) }
         if policy.spec.suspend == true { return "Suspended: spec.suspend is true" }
         return nil
@@ -41,7 +45,7 @@ public enum StatusReport {
                    source: status?.source ?? policy.spec.source.summary,
                    lastSuccess: status?.lastSuccessfulTime?.date, lastVerified: status?.lastVerifiedTime?.date,
                    nextRun: status?.nextScheduleTime?.date, artifacts: status?.artifacts?.count,
-                   ready: ready, problem: problem(policy))
+                   lastDrill: status?.lastDrill, ready: ready, problem: problem(policy))
     }
 
     /// The table, failing policies first, then by namespace and name; problems are listed
@@ -51,13 +55,13 @@ public enum StatusReport {
             ($0.problem == nil ? 1 : 0, $0.namespace, $0.name) < ($1.problem == nil ? 1 : 0, $1.namespace, $1.name)
         }
         if rows.isEmpty { return "No BackupPolicies found.\n" }
-        var table = [["NAMESPACE", "NAME", "SOURCE", "LAST SUCCESS", "LAST VERIFIED", "NEXT RUN", "ARTIFACTS", "READY", "PROBLEM"]]
+        var table = [["NAMESPACE", "NAME", "SOURCE", "LAST SUCCESS", "LAST VERIFIED", "NEXT RUN", "ARTIFACTS", "LAST DRILL", "READY", "PROBLEM"]]
         for r in rows {
             table.append([r.namespace, r.name, r.source,
                           r.lastSuccess.map { "\(age($0, now: now)) ago" } ?? "never",
                           r.lastVerified.map { "\(age($0, now: now)) ago" } ?? "never",
                           r.nextRun.map { next($0, now: now) } ?? "-",
-                          r.artifacts.map(String.init) ?? "-", r.ready,
+                          r.artifacts.map(String.init) ?? "-", drillCell(r.lastDrill, now: now), r.ready,
                           r.problem.map { String($0.prefix(while: { $0 != ":" })) } ?? "-"])
         }
         var out = columns(table)
@@ -91,11 +95,12 @@ public enum StatusReport {
         return "\n" + columns(table) + "\n\(active) restore(s) running, \(shown.count - active) failed in the last 24 h.\n"
     }
 
-    /// Reads every BackupPolicy and RestoreRequest (in `namespace`, or all) through the API and renders them.
+    /// Reads every BackupPolicy, RestoreRequest and DrillRun (in `namespace`, or all) through the API and renders them.
     public static func fetch(_ client: KubeClient, namespace: String?, now: Date = Date()) async throws -> String {
         let list = try await client.resource(BackupPolicy.self, namespace: namespace).listAll()
         let restores = try await client.resource(RestoreRequest.self, namespace: namespace).listAll()
-        return render(list.items, now: now) + renderRestores(restores.items, now: now)
+        let drills = try await client.resource(DrillRun.self, namespace: namespace).listAll()
+        return render(list.items, now: now) + renderRestores(restores.items, now: now) + renderDrills(drills.items, now: now)
     }
 
     /// kubectl-style age: `45s`, `12m`, `3h`, `5h12m` below 8 h, `4d`, `2d6h` below 3 days.

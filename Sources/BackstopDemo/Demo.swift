@@ -45,12 +45,14 @@ public struct DemoResult: Sendable {
     public var artifactFiles: [URL]
     /// The restore act's RestoreRequests as last read (into a new database; over the source with the writer fenced).
     public var restores: [RestoreRequest] = []
+    /// The drill act's DrillRuns as last read (one per policy).
+    public var drills: [DrillRun] = []
 }
 
 /// `backstop-demo`: KubeSim with its Job runner + a local PostgreSQL + a directory store, the
 /// CRDs and the seed examples that fit, the operator in-process; narrates status changes, then
-/// restores the first verified backup twice (`DemoRestore`), shows `kubectl get bp`, lists the
-/// artifacts and cleans up what it started.
+/// restores the first verified backup twice (`DemoRestore`), drills every policy (`DemoDrill`),
+/// shows `kubectl get bp`, lists the artifacts and cleans up what it started.
 public enum Demo {
     static let agentImage = "backstop.dev/demo-agent:local"
 
@@ -120,9 +122,12 @@ public enum Demo {
             say("Operator: running in-process, metrics on http://127.0.0.1:\(metricsPort)/metrics")
 
             let restoreAct = Task { [seed] in try await DemoRestore.run(cluster, seed: seed, postgresPort: postgres.port, say: say) }
+            let drillAct = Task { try await DemoDrill.run(cluster, say: say) }
             let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
             restoreAct.cancel()
+            drillAct.cancel()
             let restores = (try? await restoreAct.value) ?? []
+            let drills = (try? await drillAct.value) ?? []
             operatorTask?.cancel()
             _ = await operatorTask?.result
             operatorTask = nil
@@ -130,6 +135,7 @@ public enum Demo {
             say("")
             say(await kubectlTable(kubeconfig: kubeconfig, work: work) ?? StatusReport.render(policies, now: Date()))
             for r in restores { say("Restore \(r.metadata.namespace ?? "")/\(r.metadata.name ?? ""): \(DemoRestore.summary(r))") }
+            for d in drills { say("Drill \(d.metadata.namespace ?? "")/\(d.metadata.name ?? ""): \(DemoDrill.summary(d))") }
             let files = artifactFiles(cluster, namespaces: seed.namespaces)
             say("Artifacts (\(files.count) files):")
             for dir in Set(files.map { $0.deletingLastPathComponent().path }).sorted() { say("  \(dir)") }
@@ -137,7 +143,8 @@ public enum Demo {
             sim = nil
             if let local { await local.stop(); say("PostgreSQL: stopped") }
             say("Work directory (kept): \(work.path)")
-            return DemoResult(workDirectory: work, kubeconfig: kubeconfig, policies: policies, artifactFiles: files, restores: restores)
+            return DemoResult(workDirectory: work, kubeconfig: kubeconfig, policies: policies, artifactFiles: files, restores: restores,
+                              drills: drills)
         } catch {
             operatorTask?.cancel()
             _ = await operatorTask?.result

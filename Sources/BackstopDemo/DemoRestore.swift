@@ -31,10 +31,12 @@ enum DemoRestore {
         ])
         say("Restore: Deployment \(ns)/\(writerName) writes rows into \(source.database).\(table); restoring \(ns)/\(name)'s newest backup")
         try await Task.sleep(for: .seconds(2))
+        // The backup from before the writer started, by id: a drill's fresh backup may be newer.
+        let backup: JSONValue = ["id": .string(policy.status?.lastBackup?.id ?? "")]
         let requests: [(String, JSONValue)] = [
-            ("\(name)-copy", ["policyRef": ["name": .string(name)], "mode": "Create",
+            ("\(name)-copy", ["policyRef": ["name": .string(name)], "mode": "Create", "backup": backup,
                               "target": ["postgres": ["database": .string("\(source.database)_restored")]]]),
-            ("\(name)-rollback", ["policyRef": ["name": .string(name)], "allowOverwriteSource": true,
+            ("\(name)-rollback", ["policyRef": ["name": .string(name)], "allowOverwriteSource": true, "backup": backup,
                                   "quiesce": [["kind": "Deployment", "name": .string(writerName)]],
                                   "verify": ["rowCounts": true, "sql": [["name": "no-writer-rows",
                                                                           "query": .string("SELECT count(*) FROM \(table) WHERE body = '\(marker)'"),

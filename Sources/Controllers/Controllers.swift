@@ -1,6 +1,6 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy and RestoreRequest controllers.
+/// Today: the BackupPolicy, RestoreRequest and DrillRun controllers (plus the drill schedule).
 /// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
 ///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
@@ -27,10 +27,13 @@
 /// The spec names those paths through `$(BACKSTOP_FILE_n)` env references (see `AgentJobBuilder`).
 ///
 /// RBAC the controllers need (the ClusterRole in `manifests/` is written from this list):
-/// - `backstop.dev` `backuppolicies`: list, watch
+/// - `backstop.dev` `backuppolicies`: list, watch, get (a finished drill writes the policy's
+///   `lastDrill`; a drill's fresh backup is the policy's own run-now Job, never a spec write)
 /// - `backstop.dev` `backuppolicies/status`: update
 /// - `backstop.dev` `restorerequests`: list, watch, update (the resume finalizer), delete (TTL);
 ///   `restorerequests/status`: update
+/// - `backstop.dev` `drillruns`: list, watch, create (drill schedules), update (the cleanup
+///   finalizer), delete (history); `drillruns/status`: update
 /// - `apps` `deployments`, `statefulsets`: get; `deployments/scale`, `statefulsets/scale`: patch
 ///   (a restore fences the writers it names)
 /// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)

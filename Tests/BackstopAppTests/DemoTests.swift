@@ -37,6 +37,13 @@ import Testing
         }
         #expect(result.restores.contains { $0.status?.savedReplicas == ["Deployment/demo-writer": 1] })
         #expect(text.contains("Restore ") && text.contains("Succeeded in"), "\(text)")
+        // The drill act: one drill per policy, passed, with its measurements.
+        #expect(result.drills.count == result.policies.count, "\(text)")
+        for d in result.drills {
+            #expect(d.status?.result == .passed, "\(d.metadata.name ?? ""): \(String(describing: d.status?.message)) \(text)")
+            #expect(d.status?.measured?.rtoSeconds != nil && d.status?.measured?.rpoSeconds != nil)
+        }
+        #expect(text.contains("Drill ") && text.contains("Passed — RTO"), "\(text)")
         // Artifacts and their manifests exist on disk, inside the work directory.
         let artifacts = result.artifactFiles.filter { !$0.lastPathComponent.hasSuffix(".manifest.json") }
         let manifests = result.artifactFiles.filter { $0.lastPathComponent.hasSuffix(".manifest.json") }

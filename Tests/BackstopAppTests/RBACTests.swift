@@ -21,6 +21,7 @@ import Testing
     static let deployments = type("apps", "v1", "Deployment", "deployments")
     static let policies = BackupPolicy.resourceType
     static let restores = RestoreRequest.resourceType
+    static let drills = DrillRun.resourceType
 
     /// True when the call was authorised (it may still fail otherwise, e.g. 404).
     static func allowed(_ call: () async throws -> Void) async -> Bool {
@@ -66,6 +67,9 @@ import Testing
                                  "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
         let restore: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "RestoreRequest",
                                   "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
+        let drill: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "DrillRun",
+                                "metadata": ["name": "probe-drill", "namespace": "team-a"],
+                                "spec": ["policyRef": ["name": "x"], "scratch": ["postgres": ["database": "scratch"]]], "status": [:]]
         let lease: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                                 "metadata": ["name": "backstop-controller"], "spec": ["holderIdentity": "me"]]
 
@@ -85,6 +89,11 @@ import Testing
         #expect(await Self.allowed { _ = try await op.dynamic(Self.leases, namespace: "backstop-system").get("backstop-controller") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.restores).list() })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.restores, namespace: ns).updateStatus(restore) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).get("x") })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.drills).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.drills, namespace: ns).create(drill) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.drills, namespace: ns).updateStatus(drill) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.drills, namespace: ns).delete("probe-drill") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).get("api") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).scale("api", replicas: 0) })
 

@@ -53,6 +53,7 @@ import Testing
         ([("Ready", "True", "Ok"), ("Verified", "False", "ChecksumMismatch")], "ChecksumMismatch"),
         ([("Ready", "False", "BackupFailed"), ("LastBackupSucceeded", "False", "ToolFailed"), ("Stale", "True", "BackupStale")], "ToolFailed"),
         ([("Ready", "True", "Ok"), ("LastBackupSucceeded", "True", "Ok"), ("Stale", "False", "Fresh")], nil),
+        ([("Ready", "True", "Ok"), ("LastDrillPassed", "False", "DrillFailed")], "DrillFailed"),
     ] as [([(String, String, String)], String?)])
     func problemPicksTheMostSpecificCondition(conditions: [(String, String, String)], expected: String?) {
         let p = Self.policy("p", conditions: conditions.map { Self.condition($0.0, ConditionStatus(rawValue: $0.1), $0.2) })
@@ -102,5 +103,40 @@ import Testing
         #expect(!text.contains("old-failure") && !text.contains("done "))
         #expect(text.contains("1 restore(s) running, 1 failed in the last 24 h."))
         #expect(StatusReport.renderRestores([], now: Self.now).isEmpty)
+    }
+
+    @Test func theLastDrillAnswersWhenRestoreWasLastProvedWithItsRTOAndRPO() {
+        var proven = Self.policy("orders", conditions: [Self.condition("Ready", .true, "Scheduled")], lastSuccess: 600)
+        proven.status?.lastDrill = DrillRecord(name: "orders-drill-1", time: Time(Self.now.addingTimeInterval(-3 * 3600)), result: .passed,
+                                               rtoSeconds: 42, rpoSeconds: 5)
+        let text = StatusReport.render([proven, Self.policy("never-drilled")], now: Self.now)
+        #expect(text.contains("LAST DRILL"))
+        #expect(text.contains("Passed 3h ago, RTO 42s, RPO 5s"), "\(text)")
+
+        var running = DrillRun(metadata: ObjectMeta(name: "q1", namespace: "prod"),
+                               spec: DrillRunSpec(policyRef: LocalObjectReference(name: "orders"), scratch: RestoreTarget()))
+        running.status = DrillRunStatus()
+        running.status?.phase = .running
+        running.status?.currentStep = "Restore"
+        running.status?.steps = [StepStatus(name: "Restore", phase: .running)]
+        running.status?.steps?[0].message = "Job q1-restore-1 running"
+        var failed = running
+        failed.metadata.name = "q0"
+        failed.status?.phase = .completed
+        failed.status?.result = .failed
+        failed.status?.finishedAt = Time(Self.now.addingTimeInterval(-600))
+        failed.status?.steps = []
+        failed.status?.message = "RPO 1d7h exceeds objective 1d2h"
+        var old = failed
+        old.metadata.name = "old"
+        old.status?.finishedAt = Time(Self.now.addingTimeInterval(-3 * 86400))
+        let drills = StatusReport.renderDrills([failed, old, running], now: Self.now)
+        let lines = drills.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("NAMESPACE") && lines[0].contains("DRILL"))
+        #expect(lines[1].contains("q1") && lines[1].contains("Restore") && lines[1].contains("Job q1-restore-1 running"), "running first: \(drills)")
+        #expect(lines[2].contains("q0") && lines[2].contains("Failed") && lines[2].contains("RPO 1d7h exceeds objective 1d2h"))
+        #expect(!drills.contains("old"), "failures older than a day are not shown")
+        #expect(drills.contains("1 drill(s) running, 1 failed in the last 24 h."))
+        #expect(StatusReport.renderDrills([], now: Self.now).isEmpty)
     }
 }

@@ -44,6 +44,17 @@ public struct ClickHouseRestoreTarget: RestoreTarget {
             throw AgentError(.specInvalid, "artifact \(manifest.id) is \(manifest.format), not a ClickHouse archive")
         }
         let plan = try plan(manifest)
+        if let tag = spec.ownerTag {
+            let db = database(manifest)
+            switch try await ClickHouseScratch.owner(of: db, endpoint) {
+            case nil: break
+            case tag?:
+                try await endpoint.text("DROP DATABASE \(ClickHouseEndpoint.quote(identifier: db))")
+                context.progress("restore: dropped \(db), left by an interrupted run of the same drill")
+            default:
+                throw AgentError(.targetExists, "clickhouse database \(db) already exists; a drill restores only into a database it creates")
+            }
+        }
         let existing = Set(try await endpoint.rows("SELECT name FROM system.tables WHERE database = \(ClickHouseEndpoint.quote(literal: database(manifest)))")
             .compactMap(\.first))
         let clashes = plan.values.filter { existing.contains($0) }.sorted()
@@ -58,6 +69,7 @@ public struct ClickHouseRestoreTarget: RestoreTarget {
         let database = database(manifest)
         let qdb = ClickHouseEndpoint.quote(identifier: database)
         try await endpoint.text("CREATE DATABASE IF NOT EXISTS \(qdb)")
+        if let tag = spec.ownerTag { try await ClickHouseScratch.claim(database, tag: tag, endpoint) }
         let reader = ClickHouseFrameReader(stream: try FileDescriptorStream.open(path: file, label: "staged artifact"))
         var created: [String] = []
         var restored: [String: String] = [:]
@@ -201,5 +213,27 @@ struct ClickHouseArchiveVerifier: FormatVerifier {
                                   message: wrong.isEmpty ? nil : "differs for \(wrong.joined(separator: ", "))"))
         context.progress("verify: clickhouse archive: \(tables) tables, \(counted.values.reduce(0, +)) rows decoded")
         return checks
+    }
+}
+
+/// A drill's scratch database is marked by a one-row table holding the drill's tag.
+enum ClickHouseScratch {
+    static let table = "backstop_scratch_owner"
+
+    /// nil: no such database; "": it exists without a tag (someone else's).
+    static func owner(of database: String, _ endpoint: ClickHouseEndpoint) async throws -> String? {
+        let db = ClickHouseEndpoint.quote(literal: database)
+        guard try await endpoint.text("SELECT count() FROM system.databases WHERE name = \(db)").hasPrefix("1") else { return nil }
+        let hasTable = try await endpoint.text("SELECT count() FROM system.tables WHERE database = \(db) AND name = \(ClickHouseEndpoint.quote(literal: table))")
+        guard hasTable.hasPrefix("1") else { return "" }
+        return try await endpoint.rows("SELECT tag FROM \(ClickHouseEndpoint.quote(identifier: database)).\(ClickHouseEndpoint.quote(identifier: table)) LIMIT 1").first?.first ?? ""
+    }
+
+    static func claim(_ database: String, tag: String, _ endpoint: ClickHouseEndpoint) async throws {
+        let qualified = "\(ClickHouseEndpoint.quote(identifier: database)).\(ClickHouseEndpoint.quote(identifier: table))"
+        try await endpoint.text("CREATE TABLE IF NOT EXISTS \(qualified) (tag String) ENGINE = TinyLog")
+        if try await owner(of: database, endpoint) == "" {
+            try await endpoint.text("INSERT INTO \(qualified) VALUES (\(ClickHouseEndpoint.quote(literal: tag)))")
+        }
     }
 }

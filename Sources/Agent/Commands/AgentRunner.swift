@@ -6,7 +6,7 @@ import Foundation
 /// `backstop agent <command>`: runs one command from a spec and always produces a result
 /// JSON (also on failure) plus an exit code.
 public enum AgentCommandKind: String, Sendable, CaseIterable {
-    case backup, verify, restore, prune, cleanup, catalog
+    case backup, verify, restore, prune, cleanup, catalog, drill
 }
 
 public struct AgentOutcome: Sendable {
@@ -27,6 +27,7 @@ public enum AgentRunner {
             case .catalog: result = try await catalog(spec, context)
             case .prune: result = try await prune(spec, context)
             case .cleanup: (result, exitCode) = try await cleanup(spec, context)
+            case .drill: result = try await drill(spec, context)
             }
             result["ok"] = .bool(exitCode == 0)
         } catch {
@@ -159,6 +160,9 @@ public enum AgentRunner {
         var checks = artifactChecks
         if let target = spec.target?.postgres, failureReason(checks) == nil {
             checks += try await PostgresRestoreTarget.checks(endpoint: target.connection, manifest: manifest, verify: spec.verify)
+        }
+        if let marker = spec.verify?.marker, let target = spec.target, failureReason(checks) == nil {
+            checks.append(try await DrillMarkers.check(marker, in: target))
         }
         let record = VerificationRecord(time: try spec.clock(context), stage: "verify", checks: checks)
         if spec.verify?.record ?? true, failureReason(checks).map({ $0 != .checksumMismatch && $0 != .sizeMismatch }) ?? true {

@@ -22,7 +22,25 @@ public struct PostgresRestoreTarget: RestoreTarget {
         }
     }
 
+    /// For the drill's cleanup, which needs the maintenance database of a spec already checked.
+    init(checked spec: PostgresTargetSpec) {
+        self.spec = spec
+        createDatabase = spec.create ?? false
+    }
+
     var maintenance: String { spec.maintenanceDatabase ?? "postgres" }
+
+    /// The database's comment: nil when it does not exist, "" when it has none.
+    static func comment(of database: String, _ connection: PostgresConnection) async throws -> String? {
+        let rows = try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1", [database])
+        return rows.first.map { ($0.values.first ?? nil) ?? "" }
+    }
+
+    /// A database made by an earlier, interrupted run of the same drill (its comment is our tag).
+    func isOwnLeftover(_ connection: PostgresConnection) async throws -> Bool {
+        guard let tag = spec.ownerTag else { return false }
+        return try await Self.comment(of: spec.connection.database, connection) == tag
+    }
 
     func databaseExists(_ connection: PostgresConnection) async throws -> Bool {
         try await connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [spec.connection.database]).count == 1
@@ -35,7 +53,10 @@ public struct PostgresRestoreTarget: RestoreTarget {
         let connection = try await spec.connection.connect(database: maintenance, role: "target")
         defer { Task { await connection.close() } }
         let exists = try await databaseExists(connection)
-        if createDatabase && exists {
+        if createDatabase && exists, try await isOwnLeftover(connection) {
+            _ = try await connection.execute("DROP DATABASE \(PostgresConnection.quoteIdentifier(spec.connection.database)) WITH (FORCE)")
+            context.progress("restore: dropped \(spec.connection.database), left by an interrupted run of the same drill")
+        } else if createDatabase && exists {
             throw AgentError(.targetExists, "target database \(spec.connection.database) already exists; mode create refuses to overwrite it")
         }
         if !createDatabase && !exists {
@@ -54,6 +75,9 @@ public struct PostgresRestoreTarget: RestoreTarget {
                     throw AgentError(.targetExists, "target database \(database) appeared meanwhile; refusing")
                 }
                 try await admin.execute("CREATE DATABASE \(PostgresConnection.quoteIdentifier(database))")
+                if let tag = spec.ownerTag {
+                    try await admin.execute("COMMENT ON DATABASE \(PostgresConnection.quoteIdentifier(database)) IS \(PostgresConnection.quoteLiteral(tag))")
+                }
             } catch let error as PostgresError {
                 await admin.close()
                 throw PostgresEndpoint.agentError(error, role: "target", what: database)

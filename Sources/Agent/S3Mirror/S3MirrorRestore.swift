@@ -104,6 +104,14 @@ struct S3MirrorRestoreTarget: RestoreTarget {
                 catch { throw Self.targetError(S3Store.agentError(error, what: "s3://\(bucket): create bucket")) }
             }
         }
+        if spec.scratch == true {
+            for bucket in Set(plan.map(\.target)) where !missing.contains(bucket) {
+                let held = try await client.with(bucket: bucket).list(prefix: scope)
+                if !held.isEmpty {
+                    throw AgentError(.targetExists, "scratch s3://\(bucket)/\(scope) holds \(held.count) object(s); a drill restores only where nothing is")
+                }
+            }
+        }
         let directory = S3Snapshot.blobDirectory(layout)
         var written: [String: Set<String>] = [:]
         var count = 0

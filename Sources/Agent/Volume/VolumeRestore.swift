@@ -98,6 +98,16 @@ public struct VolumeRestoreTarget: RestoreTarget {
             throw AgentError(.specInvalid, "artifact \(manifest.id) is \(manifest.format), not a directory archive")
         }
         var isDirectory: ObjCBool = false
+        if spec.scratch == true {
+            if !FileManager.default.fileExists(atPath: root) {
+                do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
+                    throw AgentError(.targetUnreachable, "cannot create the scratch directory \(root): \(error.localizedDescription)")
+                }
+            }
+            if let entries = try? FileManager.default.contentsOfDirectory(atPath: root), !entries.isEmpty {
+                throw AgentError(.targetExists, "scratch directory \(root) is not empty (\(entries.count) entries); a drill restores only into an empty one")
+            }
+        }
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw AgentError(.targetMissing, "target directory \(root) does not exist (is the volume mounted?)")
         }

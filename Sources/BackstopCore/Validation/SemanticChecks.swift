@@ -183,7 +183,7 @@ public struct TargetIdentity: Sendable, Hashable, CustomStringConvertible {
         } else if let s = source.s3 {
             let t = target?.s3
             kind = "s3"
-            location = [(t?.endpoint ?? s.endpoint).lowercased(), t?.prefix ?? s.prefix ?? ""]
+            location = [(t?.endpoint ?? s.endpoint).lowercased(), t?.bucket ?? s.bucket ?? "*", t?.prefix ?? s.prefix ?? ""]
         } else if let v = source.volume {
             let t = target?.volume
             kind = "volume"

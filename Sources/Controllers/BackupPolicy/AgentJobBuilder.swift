@@ -79,7 +79,8 @@ public struct AgentJobBuilder: Sendable {
         return (doc, m)
     }
 
-    func source(_ s: BackupSource, _ m: inout AgentMounts) -> SourceSpec {
+    /// The source as the agent reads it; `writable` mounts a volume source read-write (a drill's marker file).
+    func source(_ s: BackupSource, _ m: inout AgentMounts, writable: Bool = false) -> SourceSpec {
         if let p = s.postgres {
             let endpoint = PostgresEndpoint(host: p.host, port: p.port ?? 5432, database: p.database, user: p.user,
                                             passwordFile: p.passwordSecretRef.map { m.secretFile($0) }, sslMode: p.sslMode?.rawValue)
@@ -102,7 +103,7 @@ public struct AgentJobBuilder: Sendable {
             return SourceSpec(s3: S3MirrorSourceSpec(connection: connection, bucket: s3.bucket, prefix: s3.prefix))
         }
         if let v = s.volume {
-            m.claim("source", claimName: v.claimName, at: Self.sourceMount, readOnly: true)
+            m.claim("source", claimName: v.claimName, at: Self.sourceMount, readOnly: !writable)
             let sub = AgentMounts.insideClaim(v.path)
             return SourceSpec(volume: VolumeSourceSpec(path: m.pathVar(sub.isEmpty ? Self.sourceMount : "\(Self.sourceMount)/\(sub)")))
         }
@@ -110,11 +111,12 @@ public struct AgentJobBuilder: Sendable {
     }
 
     /// The Job for `operation`, named `name`, answering `slot` (labels/annotations say which).
+    /// `extraLabels`: e.g. a drill's label on the backup it asked for, so the drill sees the Job too.
     public func job(for policy: BackupPolicy, operation: BackupOperation, name: String, slotLabel: String,
-                    annotations: [String: String] = [:]) -> Job {
+                    annotations: [String: String] = [:], extraLabels: [String: String] = [:]) -> Job {
         let (spec, mounts) = spec(for: policy, operation: operation, jobName: name)
         let labels = [BackstopLabels.policy: policy.metadata.name ?? "", BackstopLabels.operation: operation.rawValue,
-                      BackstopLabels.slot: slotLabel]
+                      BackstopLabels.slot: slotLabel].merging(extraLabels) { ours, _ in ours }
         return template.job(AgentJobTemplate.Request(owner: ChildOwner(policy), name: name, command: operation.rawValue, spec: spec,
                                                      mounts: mounts, labels: labels, annotations: annotations,
                                                      template: policy.spec.jobTemplate))

@@ -48,6 +48,9 @@ public struct RestoreJobBuilder: Sendable {
             s.endpoint = s3.endpoint ?? s.endpoint
             s.region = s3.region ?? s.region
             s.credentialsSecretRef = s3.credentialsSecretRef ?? s.credentialsSecretRef
+            // Where the objects land, so that "is this the live source?" compares locations.
+            s.bucket = s3.bucket ?? s.bucket
+            s.prefix = s3.prefix ?? s.prefix
             return .success(BackupSource(s3: s))
         }
         return .failure(.init("spec.target names no kind to restore into"))
@@ -60,27 +63,36 @@ public struct RestoreJobBuilder: Sendable {
 
     /// The Job of `step` for `request`, named `name`.
     func job(_ step: RestoreStep, request: RestoreRequest, policy: BackupPolicy, target: BackupSource, artifactID: String?, name: String) -> Job {
+        let labels = [BackstopLabels.restore: request.metadata.name ?? "", BackstopLabels.operation: step.rawValue.lowercased(),
+                      BackstopLabels.policy: policy.metadata.name ?? ""]
+        return job(step, owner: ChildOwner(request), labels: labels, restore: request.spec, policy: policy, target: target,
+                   artifactID: artifactID, name: name)
+    }
+
+    /// The select / restore / verify Job of any owner (a RestoreRequest, a DrillRun): `adjust`
+    /// adds what the owner needs beyond a restore (a drill's scratch tag and marker check).
+    func job(_ step: RestoreStep, owner: ChildOwner, labels: [String: String], restore: RestoreRequestSpec, policy: BackupPolicy,
+             target: BackupSource, artifactID: String?, name: String, adjust: (inout AgentSpec) -> Void = { _ in }) -> Job {
         var (spec, mounts) = policyJobs.spec(for: policy, operation: .catalog, jobName: name)
-        spec.artifact = artifactID.flatMap { try? ArtifactSelector(parsing: $0) } ?? Self.selector(request.spec.backup)
+        spec.artifact = artifactID.flatMap { try? ArtifactSelector(parsing: $0) } ?? Self.selector(restore.backup)
         switch step {
         case .select:
             // Integrity of the chosen artifact only; the manifest is not rewritten by a restore's check.
             spec.verify = VerifySpec(checksum: true, listContents: true, record: false)
             spec.source = policyJobs.source(policy.spec.source, &mounts)
         case .restore:
-            spec.target = targetSpec(target, request: request.spec, &mounts)
-            spec.mode = request.spec.mode == .create ? "create" : "clean"
+            spec.target = targetSpec(target, request: restore, &mounts)
+            spec.mode = restore.mode == .create ? "create" : "clean"
         case .verify:
-            spec.target = targetSpec(target, request: request.spec, &mounts)
-            spec.verify = VerifySpec(checksum: false, listContents: false, rowCounts: request.spec.verify?.rowCounts ?? true,
-                                     sql: request.spec.verify?.sql, record: false)
+            spec.target = targetSpec(target, request: restore, &mounts)
+            spec.verify = VerifySpec(checksum: false, listContents: false, rowCounts: restore.verify?.rowCounts ?? true,
+                                     sql: restore.verify?.sql, record: false)
         default:
             break
         }
+        adjust(&spec)
         let command = step == .restore ? "restore" : "verify"
-        let labels = [BackstopLabels.restore: request.metadata.name ?? "", BackstopLabels.operation: step.rawValue.lowercased(),
-                      BackstopLabels.policy: policy.metadata.name ?? ""]
-        return policyJobs.template.job(AgentJobTemplate.Request(owner: ChildOwner(request), name: name, command: command, spec: spec,
+        return policyJobs.template.job(AgentJobTemplate.Request(owner: owner, name: name, command: command, spec: spec,
                                                                  mounts: mounts, labels: labels, annotations: [:],
                                                                  template: policy.spec.jobTemplate))
     }
@@ -113,7 +125,7 @@ public struct RestoreJobBuilder: Sendable {
                                                                mode: request.mode == .create ? "create" : "clean"))
         case let s where s.s3 != nil:
             let b = s.s3!.connection
-            return TargetSpec(s3: S3MirrorTargetSpec(endpoint: b.endpoint, bucket: nil, buckets: request.target?.s3?.buckets,
+            return TargetSpec(s3: S3MirrorTargetSpec(endpoint: b.endpoint, bucket: request.target?.s3?.bucket, buckets: request.target?.s3?.buckets,
                                                      prefix: request.target?.s3?.prefix, region: b.region,
                                                      accessKeyIdFile: b.accessKeyIdFile ?? "", secretAccessKeyFile: b.secretAccessKeyFile ?? "",
                                                      createBucket: true, removeExtra: request.mode != .create))

@@ -105,8 +105,27 @@ public struct BackupPolicyStatus: Codable, Sendable, Hashable {
     public var retentionPlan: RetentionPlanStatus?
     public var lastPrune: PruneRecord?
     public var lastManualRun: ManualRun?
-    public var lastDrill: String?
+    /// The newest finished DrillRun of this policy (scheduled or created by hand).
+    public var lastDrill: DrillRecord?
     public init() {}
+}
+
+/// A finished drill as the policy's status shows it.
+public struct DrillRecord: Codable, Sendable, Hashable {
+    public var name: String
+    public var time: Time?
+    public var result: DrillResult?
+    public var rtoSeconds: Int?
+    public var rpoSeconds: Int?
+    public var message: String?
+    public init(name: String, time: Time? = nil, result: DrillResult? = nil, rtoSeconds: Int? = nil, rpoSeconds: Int? = nil, message: String? = nil) {
+        self.name = name
+        self.time = time
+        self.result = result
+        self.rtoSeconds = rtoSeconds
+        self.rpoSeconds = rpoSeconds
+        self.message = message
+    }
 }
 
 public struct BackupRecord: Codable, Sendable, Hashable {

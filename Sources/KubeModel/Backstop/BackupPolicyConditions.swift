@@ -66,4 +66,16 @@ public enum BackupPolicyConditions {
             public static let knownValues: [Self] = [.missedSchedule, .onSchedule]
         }
     }
+
+    /// The newest finished DrillRun of the policy: `DrillPassed`, `DrillFailed`, or `NoDrill`.
+    public enum LastDrillPassed: ConditionKind {
+        public static let type = "LastDrillPassed"
+        public struct Reason: OpenEnum {
+            public var rawValue: String
+            public init(rawValue: String) { self.rawValue = rawValue }
+            public static let drillPassed: Self = "DrillPassed"
+            public static let drillFailed: Self = "DrillFailed"
+            public static let knownValues: [Self] = [.drillPassed, .drillFailed]
+        }
+    }
 }

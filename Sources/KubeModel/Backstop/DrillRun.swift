@@ -108,7 +108,24 @@ public struct DrillRunStatus: Codable, Sendable, Hashable {
     public var reasons: [String]?
     public var startedAt: Time?
     public var finishedAt: Time?
+    /// The marker written into the live source (what the Cleanup step removes).
+    public var marker: DrillMarker?
+    /// The on-demand backup the drill asked the policy for (`backstop.dev/run-now` value).
+    public var freshBackup: ManualRun?
+    /// The outcome, or what the drill waits for, in one sentence.
+    public var message: String?
     public init() {}
+}
+
+public struct DrillMarker: Codable, Sendable, Hashable {
+    public var id: String
+    public var writtenAt: Time?
+    public var removed: Bool?
+    public init(id: String, writtenAt: Time? = nil, removed: Bool? = nil) {
+        self.id = id
+        self.writtenAt = writtenAt
+        self.removed = removed
+    }
 }
 
 public struct DrillMeasurements: Codable, Sendable, Hashable {

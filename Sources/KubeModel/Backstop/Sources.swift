@@ -226,6 +226,9 @@ public struct S3Target: Codable, Sendable, Hashable {
     public var credentialsSecretRef: S3CredentialsRef?
     /// Restore only these buckets of a multi-bucket artifact (each to its own name).
     public var buckets: [String]?
+    /// Restore into this bucket instead (only with one source bucket: a single-bucket mirror,
+    /// or one named in `buckets`); a drill's scratch bucket.
+    public var bucket: String?
     /// Write objects under this prefix instead of their original keys' prefix.
     public var prefix: String?
     public init(buckets: [String]? = nil) { self.buckets = buckets }

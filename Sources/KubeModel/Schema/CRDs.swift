@@ -82,6 +82,7 @@ extension Backstop {
                 PrinterColumn(name: "Last Verified", type: "date", jsonPath: ".status.lastVerifiedTime", description: "Last verified artifact."),
                 PrinterColumn(name: "Next", type: "string", jsonPath: ".status.nextScheduleTime", description: "Next slot (UTC)."),
                 PrinterColumn(name: "Artifacts", type: "integer", jsonPath: ".status.artifacts.count", description: "Artifacts in the store."),
+                PrinterColumn(name: "Last Drill", type: "string", jsonPath: ".status.lastDrill.result", description: "Result of the newest finished drill."),
                 ready, age,
             ]),
         KindDescription(

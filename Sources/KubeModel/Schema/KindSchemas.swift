@@ -27,7 +27,7 @@ extension S {
 
     static let drillFields: KeyValuePairs<String, Schema> = [
         "scratch": target("Where the drill restores: never the live source (exactly one member; omitted fields come from the policy's source).").required,
-        "marker": .boolean("Write a marker (row, key, object or file) before the backup and expect it after the restore.", default: true),
+        "marker": .boolean("Write a marker (row, object or file) into the live source before the fresh backup and expect it after the restore. Default: on with `freshBackup`, off without (a marker is only in backups taken after it)."),
         "freshBackup": .boolean("Take a new backup for the drill; otherwise use the one `backup` selects.", default: true),
         "backup": backupSelector,
         "verify": restoreVerification,
@@ -102,7 +102,14 @@ extension S {
             "job": .string("The prune Job.", maxLength: 63),
         ]),
         "lastManualRun": manualRun,
-        "lastDrill": .string("Name of the newest DrillRun created from this policy.", maxLength: 253),
+        "lastDrill": .object("The newest finished DrillRun of this policy.", [
+            "name": name("DrillRun").required,
+            "time": .time("When it finished."),
+            "result": .enumeration("Passed or Failed.", DrillResult.self),
+            "rtoSeconds": .integer("Measured RTO, seconds.", min: 0),
+            "rpoSeconds": .integer("Measured RPO, seconds.", min: 0),
+            "message": .string("Why it failed, or its summary.", maxLength: 4096),
+        ]),
     ])
 
     static let restoreRequestSpec: Schema = .object("What to restore, where, and how. Immutable once created.", [
@@ -157,6 +164,13 @@ extension S {
         "reasons": .array("Why the drill failed.", .string("A reason.", maxLength: 1024), maxItems: 32, listType: .atomic),
         "startedAt": .time("Start."),
         "finishedAt": .time("End."),
+        "marker": .object("The marker written into the live source.", [
+            "id": .string("Marker id (a row id, key, object or file name).", maxLength: 63).required,
+            "writtenAt": .time("When it was written."),
+            "removed": .boolean("Removed from the source again."),
+        ]),
+        "freshBackup": manualRun,
+        "message": .string("Outcome, or what the drill waits for.", maxLength: 4096),
     ])
 }
 

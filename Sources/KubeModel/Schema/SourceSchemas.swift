@@ -91,7 +91,8 @@ extension S {
                                               identifier("New table name.").example("traces_restored"))]),
             "s3": s3Source.removing(["bucket"]).overlay("Overrides of the S3 source.")
                 .adding(["buckets": .array("Restore only these buckets of the artifact, each to its own name.",
-                                           bucket, maxItems: 64, listType: .set)]),
+                                           bucket, maxItems: 64, listType: .set),
+                         "bucket": bucket.describing("Restore into this bucket instead (one source bucket only: a single-bucket mirror or one named in `buckets`).")]),
             "volume": volumeSource.removing(["exclude"]).overlay("Overrides of the volume source (e.g. another `claimName` or `path`)."),
         ], rules: [.exactlyOne(of: ["postgres", "redis", "clickhouse", "s3", "volume"], what: "target")])
     }

@@ -43,9 +43,10 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 */}}
 {{- define "backstop.operatorRules" -}}
 # The Backstop resources: watched through informers; only status is written (never a spec).
+# A finished drill writes lastDrill into its policy's status after a GET (never the spec).
 - apiGroups: [backstop.dev]
   resources: [backuppolicies]
-  verbs: [list, watch]
+  verbs: [list, watch, get]
 - apiGroups: [backstop.dev]
   resources: [backuppolicies/status]
   verbs: [update]
@@ -56,6 +57,14 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
   verbs: [list, watch, update, delete]
 - apiGroups: [backstop.dev]
   resources: [restorerequests/status]
+  verbs: [update]
+# DrillRuns: watched; created on a policy's drill schedule and trimmed to its history
+# limit (create, delete); the finalizer that keeps one until its cleanup ran (update).
+- apiGroups: [backstop.dev]
+  resources: [drillruns]
+  verbs: [list, watch, create, update, delete]
+- apiGroups: [backstop.dev]
+  resources: [drillruns/status]
   verbs: [update]
 # Fencing: a restore reads the workloads it quiesces (replicas, readiness) and scales them
 # to 0 and back through the scale subresource — never their spec otherwise.

@@ -1,0 +1,106 @@
+import Foundation
+import KubeClient
+import KubeModel
+import KubeRuntime
+import Metrics
+
+/// The end of a drill: measurements, verdict, conditions, the closing Event and metrics, and
+/// the policy's `lastDrill` / `LastDrillPassed`.
+extension DrillReconciler {
+    func finish(_ drill: inout DrillRun, status: DrillRunStatus, machine: StepMachine<DrillStep>,
+                outcome: StepMachine<DrillStep>.Outcome, now: Date, _ api: ResourceClient<DrillRun>) async throws {
+        var status = status
+        status.steps = machine.progress
+        status.currentStep = machine.currentStep?.rawValue
+        status.finishedAt = Time(now)
+        status.phase = .completed
+        let measured = DrillMeasurement.measure(status, spec: drill.spec)
+        status.measured = measured
+        var reasons: [String] = []
+        switch outcome {
+        case .succeeded: break
+        case .failed(let step, let message): reasons.append("\(step.rawValue) failed: \(message)")
+        case .cancelled(let reason): reasons.append("cancelled: \(reason)")
+        }
+        // A failed always-step (cleanup) after an earlier failure is still worth its own line.
+        if case .failed(let step, _) = outcome, step != .cleanup,
+           let cleanup = machine.progress.first(where: { $0.name == DrillStep.cleanup.rawValue }), cleanup.phase == .failed {
+            reasons.append("Cleanup failed too: \(cleanup.message ?? "see the Cleanup step")")
+        }
+        reasons += DrillMeasurement.missedObjectives(measured, objectives: drill.spec.objectives, backupTime: status.backup?.time?.date)
+        let passed = reasons.isEmpty
+        status.result = passed ? .passed : .failed
+        status.reasons = reasons.isEmpty ? nil : reasons
+        let summary = Self.summary(measured)
+        status.message = passed ? "passed: backup \(status.backup?.id ?? "?") restored and verified; \(summary)" : reasons.joined(separator: "; ")
+        let generation = drill.metadata.generation
+        var conditions = status.conditions ?? []
+        let time = Time(now)
+        let reason = passed ? "DrillPassed" : "DrillFailed"
+        conditions.set(type: "Complete", status: .true, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+        conditions.set(type: "Passed", status: passed ? .true : .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+        conditions.set(type: "Ready", status: passed ? .true : .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+        status.conditions = conditions
+        if drill.status != status {
+            drill.status = status
+            drill = try await api.updateStatus(drill)
+        }
+        event(drill, warning: !passed, reason: reason, message: status.message ?? reason)
+        recordMetrics(drill, passed: passed, measured: measured, now: now)
+        try await recordOnPolicy(drill, now: now)
+        if drill.metadata.finalizers?.contains(DrillRunController.finalizer) == true { try await removeFinalizer(drill, api) }
+    }
+
+    static func summary(_ m: DrillMeasurements) -> String {
+        [m.rtoSeconds.map { "RTO \($0)s" }, m.rpoSeconds.map { "RPO \($0)s" }, m.backupBytes.map { "\($0) bytes" }]
+            .compactMap { $0 }.joined(separator: ", ")
+    }
+
+    func recordMetrics(_ drill: DrillRun, passed: Bool, measured: DrillMeasurements, now: Date) {
+        let dims = MetricDimensions.of(namespace: drill.metadata.namespace ?? "", "policy", drill.spec.policyRef.name)
+        Counter(label: "backstop_drill_total", dimensions: dims + [("result", passed ? "passed" : "failed")], factory: factory).increment()
+        if passed {
+            Gauge(label: "backstop_drill_last_success_timestamp_seconds", dimensions: dims, factory: factory).record(now.timeIntervalSince1970)
+        }
+        if let rto = measured.rtoSeconds { Gauge(label: "backstop_drill_rto_seconds", dimensions: dims, factory: factory).record(Double(rto)) }
+        if let rpo = measured.rpoSeconds { Gauge(label: "backstop_drill_rpo_seconds", dimensions: dims, factory: factory).record(Double(rpo)) }
+    }
+
+    /// The policy's status shows its newest finished drill; an older drill finishing late
+    /// (an operator restart) does not replace a newer one.
+    func recordOnPolicy(_ drill: DrillRun, now: Date) async throws {
+        let ns = drill.metadata.namespace ?? ""
+        let api = client.resource(BackupPolicy.self, namespace: ns)
+        for _ in 0..<5 {
+            var policy: BackupPolicy
+            do { policy = try await api.get(drill.spec.policyRef.name) } catch {
+                if error.kind == .notFound { return }
+                throw error
+            }
+            var status = policy.status ?? BackupPolicyStatus()
+            let finished = drill.status?.finishedAt ?? Time(now)
+            if let last = status.lastDrill, last.name != drill.metadata.name, let lastTime = last.time?.date, lastTime > finished.date { return }
+            let passed = drill.status?.result == .passed
+            let record = DrillRecord(name: drill.metadata.name ?? "", time: finished, result: drill.status?.result,
+                                     rtoSeconds: drill.status?.measured?.rtoSeconds, rpoSeconds: drill.status?.measured?.rpoSeconds,
+                                     message: drill.status?.message.map { String($0.prefix(1024)) })
+            status.lastDrill = record
+            var conditions = status.conditions ?? []
+            conditions.set(BackupPolicyConditions.LastDrillPassed.self, passed ? .true : .false, passed ? .drillPassed : .drillFailed,
+                           message: "DrillRun \(drill.metadata.name ?? ""): \(record.message ?? "")",
+                           observedGeneration: policy.metadata.generation, now: Time(now))
+            status.conditions = conditions
+            guard policy.status != status else { return }
+            policy.status = status
+            do {
+                _ = try await api.updateStatus(policy)
+                if !passed {
+                    recorder.record(policy, type: .warning, reason: "DrillFailed", message: "DrillRun \(drill.metadata.name ?? ""): \(record.message ?? "")")
+                }
+                return
+            } catch {
+                if error.kind != .conflict { throw error }
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import AgentContract
+import BackstopCore
+import Foundation
+import KubeModel
+
+/// The DrillRun's decisions, pure: for the step the step machine says runs, what to do now and
+/// whether it finished. The controller records the step (and the marker it is about to write)
+/// in status before it performs a `.running` verdict's actions.
+public struct DrillPlanner: Sendable {
+    public let jobs: DrillJobBuilder
+    public init(agentImage: String) { jobs = DrillJobBuilder(agentImage: agentImage) }
+
+    public func jobName(_ step: DrillStep, of drill: DrillRun) -> String? {
+        step.jobPurpose.map { ChildOwner(drill).childName(purpose: $0, token: drill.metadata.uid ?? "") }
+    }
+
+    /// The scratch target resolved against the policy's source, or why it cannot be used.
+    static func scratch(_ spec: DrillRunSpec, policy: BackupPolicy) -> Result<BackupSource, RestoreSpecError> {
+        RestoreJobBuilder.target(spec.restoreSpec, policy: policy)
+    }
+
+    public func decide(_ step: DrillStep, _ o: DrillObserved, status: DrillRunStatus) -> DrillVerdict {
+        let spec = o.drill.spec
+        guard let policy = o.policy else {
+            return .failed(job: nil, reason: DrillReason.policyNotFound,
+                           message: "BackupPolicy \(spec.policyRef.name) not found in namespace \(o.drill.metadata.namespace ?? ""): create it or fix spec.policyRef")
+        }
+        switch step {
+        case .validate:
+            return validate(o, policy: policy)
+        case .marker:
+            guard spec.markerEnabled else { return .succeeded(job: nil, message: "markers are off (spec.marker: false)") }
+            return agentStep(.marker, o, policy: policy, status: status) { name in jobs.markerJob(drill: o.drill, policy: policy, name: name) }
+        case .backup:
+            return backup(o, policy: policy, status: status)
+        case .list, .restore, .verify:
+            guard case .success(let scratch) = Self.scratch(spec, policy: policy) else {
+                return .failed(job: nil, reason: DrillReason.notSupported, message: "the scratch target cannot be resolved")
+            }
+            let artifact = status.backup?.id
+            return agentStep(step, o, policy: policy, status: status) { name in
+                jobs.restoreJob(step, drill: o.drill, policy: policy, scratch: scratch, artifactID: artifact, name: name)
+            }
+        case .cleanup:
+            let removeMarker = status.marker != nil && status.marker?.removed != true
+            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status)
+            guard removeMarker || dropScratch else {
+                let kept = spec.dropsScratch || !Self.scratchMayExist(status) ? "" : "; the scratch copy is kept (spec.cleanup: false)"
+                return .succeeded(job: nil, message: "nothing to clean up" + kept)
+            }
+            let scratch = try? Self.scratch(spec, policy: policy).get()
+            return agentStep(.cleanup, o, policy: policy, status: status) { name in
+                jobs.cleanupJob(drill: o.drill, policy: policy, scratch: scratch, removeMarker: removeMarker, dropScratch: dropScratch, name: name)
+            }
+        }
+    }
+
+    func validate(_ o: DrillObserved, policy: BackupPolicy) -> DrillVerdict {
+        let spec = o.drill.spec
+        let source = policy.spec.source
+        if source.redis != nil {
+            return .failed(job: nil, reason: DrillReason.notSupported,
+                           message: "drills of Redis are not supported yet (a Redis restore needs the server's data claim); the policy's backups are still verified on every run")
+        }
+        if spec.markerEnabled, let tables = source.clickhouse?.tables, !tables.isEmpty, !tables.contains(DrillAgentSpec.Names.clickhouseTable) {
+            return .failed(job: nil, reason: DrillReason.invalidSpec,
+                           message: "the policy backs up only the tables \(tables.joined(separator: ", ")), so a marker table would not be in the backup: add \(DrillAgentSpec.Names.clickhouseTable) to source.clickhouse.tables, or set marker: false")
+        }
+        if spec.markerEnabled, let s3 = source.s3, s3.bucket == nil {
+            return .failed(job: nil, reason: DrillReason.invalidSpec,
+                           message: "the policy mirrors every bucket, so there is no one bucket to put a marker in: set marker: false")
+        }
+        if let s3 = spec.scratch.s3, s3.bucket == nil, s3.prefix == nil {
+            return .failed(job: nil, reason: DrillReason.invalidSpec,
+                           message: "spec.scratch.s3 needs a bucket (or a prefix) of its own: the drill empties it afterwards")
+        }
+        let scratch: BackupSource
+        switch Self.scratch(spec, policy: policy) {
+        case .success(let s): scratch = s
+        case .failure(let e): return .failed(job: nil, reason: DrillReason.notSupported, message: e.message)
+        }
+        if RestoreJobBuilder.isSource(scratch, of: policy) {
+            return .failed(job: nil, reason: DrillReason.scratchIsSource,
+                           message: "spec.scratch resolves to the policy's live source; a drill restores elsewhere: name another database, directory, bucket or ClickHouse database")
+        }
+        if spec.markerEnabled && !spec.takesFreshBackup {
+            return .failed(job: nil, reason: DrillReason.invalidSpec,
+                           message: "a marker is only in backups taken after it: set freshBackup: true, or marker: false to prove the newest backup as it is")
+        }
+        if spec.takesFreshBackup && (spec.backup?.id != nil || spec.backup?.before != nil) {
+            return .failed(job: nil, reason: DrillReason.invalidSpec,
+                           message: "spec.backup picks an existing artifact but freshBackup takes a new one: set freshBackup: false, or remove spec.backup")
+        }
+        for (name, text) in [("rto", spec.objectives?.rto), ("rpo", spec.objectives?.rpo)] {
+            if let text, (try? TimeSpan(parsing: text)) == nil {
+                return .failed(job: nil, reason: DrillReason.invalidSpec, message: "spec.objectives.\(name) \(text) is not a duration such as 30m or 26h")
+            }
+        }
+        if let other = o.blockedBy {
+            return .running(actions: [], message: "waiting for \(other), which writes to this drill's source or scratch target")
+        }
+        return .succeeded(job: nil, message: "drill \(scratch.kindWord) of policy \(policy.metadata.name ?? "")")
+    }
+
+    /// A fresh backup as the policy's own on-demand backup: the policy's backup Job (named and
+    /// annotated as a run-now backup of value `token`, owned by the policy), so the policy
+    /// records it in its catalog, retention and status like any other — without the operator
+    /// writing to the user's BackupPolicy object. It starts only while the policy runs no Job.
+    func backup(_ o: DrillObserved, policy: BackupPolicy, status: DrillRunStatus) -> DrillVerdict {
+        guard o.drill.spec.takesFreshBackup else { return .succeeded(job: nil, message: "no fresh backup: List picks the artifact with spec.backup") }
+        let name = Self.backupJobName(o.drill, policy: policy)
+        guard let job = o.jobs[.backup] else {
+            if let active = policy.status?.activeJob, active.name != name {
+                return .running(actions: [], message: "waiting for the policy's running Job \(active.name)")
+            }
+            let created = [BackstopLabels.createdAt: String(format: "%.6f", o.now.timeIntervalSince1970), BackstopLabels.runNow: o.drill.token]
+            let job = jobs.restores.policyJobs.job(for: policy, operation: .backup, name: name, slotLabel: "manual", annotations: created,
+                                                   extraLabels: [BackstopLabels.drill: o.drill.metadata.name ?? ""])
+            return .running(actions: [.createJob(job)], message: "backup Job \(name) for BackupPolicy \(policy.metadata.name ?? "")")
+        }
+        guard job.isFinished else { return .running(actions: [], message: "backup Job \(name) running") }
+        guard let result = o.results[name] else { return .running(actions: [], message: "backup Job \(name) finished; reading its result") }
+        guard result.ok, let id = result.report.artifact?.id else {
+            return .failed(job: name, reason: DrillReason.backupFailed,
+                           message: "the fresh backup failed: \(result.reason ?? "BackupFailed"): \(result.message ?? "no result")")
+        }
+        return .succeeded(job: name, message: "backup \(id) taken by Job \(name)")
+    }
+
+    /// The policy's run-now backup Job for this drill.
+    public static func backupJobName(_ drill: DrillRun, policy: BackupPolicy) -> String {
+        AgentJobBuilder.jobName(policy: policy.metadata.name ?? "", operation: .backup, token: "manual/" + drill.token)
+    }
+
+    /// The scratch copy may exist once Restore started — unless the restore refused a target
+    /// that already existed (someone else's: never dropped).
+    static func scratchMayExist(_ status: DrillRunStatus) -> Bool {
+        guard let restore = status.steps?.first(where: { $0.name == DrillStep.restore.rawValue }), restore.phase != .pending, restore.phase != .skipped
+        else { return false }
+        return !(restore.phase == .failed && (restore.message ?? "").hasPrefix("TargetExists"))
+    }
+
+    /// An agent step: create its Job, wait for it, read its result.
+    func agentStep(_ step: DrillStep, _ o: DrillObserved, policy: BackupPolicy, status: DrillRunStatus, build: (String) -> Job) -> DrillVerdict {
+        guard let name = jobName(step, of: o.drill) else { return .failed(job: nil, reason: "Internal", message: "\(step.rawValue) has no Job") }
+        guard let job = o.jobs[step] else { return .running(actions: [.createJob(build(name))], message: "Job \(name)") }
+        guard job.isFinished else { return .running(actions: [], message: "Job \(name) running") }
+        guard let result = o.results[name] else { return .running(actions: [], message: "Job \(name) finished; reading its result") }
+        if result.ok { return .succeeded(job: name, message: Self.summary(step, result)) }
+        return .failed(job: name, reason: result.reason ?? "AgentFailed",
+                       message: "\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
+    }
+
+    static func summary(_ step: DrillStep, _ result: AgentResult) -> String {
+        let a = result.report.artifact
+        switch step {
+        case .marker: return "marker \(result.report.drill?.marker ?? "?") written at \(result.report.drill?.markedAt ?? "?")"
+        case .list: return "artifact \(a?.id ?? "?") (\(a?.sizeBytes.map { "\($0) bytes" } ?? "size unknown"), sha256 \(a?.sha256?.prefix(12) ?? "?")…) reads back"
+        case .restore: return "restored \(a?.id ?? "the artifact") into the scratch target"
+        case .verify:
+            let checks = result.report.verification?.checks ?? []
+            return checks.isEmpty ? "verified" : "\(checks.filter { $0.passed == true }.count)/\(checks.count) checks passed"
+        case .cleanup:
+            let d = result.report.drill
+            let parts = [d?.droppedTarget == true ? "scratch dropped" : nil, d?.removedMarker == true ? "marker removed" : nil].compactMap { $0 }
+            return (parts.isEmpty ? "cleaned up" : parts.joined(separator: ", ")) + ((d?.notes ?? []).isEmpty ? "" : " (\((d?.notes ?? []).joined(separator: "; ")))")
+        default: return step.rawValue
+        }
+    }
+}

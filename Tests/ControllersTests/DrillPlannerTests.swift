@@ -1,0 +1,113 @@
+import BackstopCore
+import Controllers
+import Foundation
+import KubeModel
+import Testing
+
+/// The drill's pure parts: the schedule of a policy's drills, and the measurements and
+/// objectives that decide a drill's verdict.
+struct DrillPlannerTests {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func policy(schedule: String = "@every 1h", historyLimit: Int? = nil, suspend: Bool? = nil) -> BackupPolicy {
+        var spec = BackupPolicySpec(schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data")),
+                                    destination: BackupDestination(volume: VolumeDestination(claimName: "backups")))
+        var drill = DrillSchedule(schedule: schedule, template: DrillTemplate(scratch: RestoreTarget(volume: VolumeTarget(claimName: "scratch"))))
+        drill.historyLimit = historyLimit
+        drill.suspend = suspend
+        spec.drill = drill
+        var meta = ObjectMeta(name: "vol", namespace: "team")
+        meta.uid = "u-1"
+        meta.creationTimestamp = Time(t0)
+        return BackupPolicy(metadata: meta, spec: spec)
+    }
+
+    static func drill(_ name: String, slot: Date, result: DrillResult?, finished: Date? = nil) -> DrillRun {
+        var meta = ObjectMeta(name: name, namespace: "team")
+        meta.labels = [DrillScheduleController.scheduledLabel: "vol"]
+        meta.annotations = ["backstop.dev/slot-time": UTCTimestamp.rfc3339(slot)]
+        var status = DrillRunStatus()
+        status.phase = result == nil ? .running : .completed
+        status.result = result
+        status.finishedAt = finished.map(Time.init)
+        return DrillRun(metadata: meta, spec: DrillRunSpec(policyRef: LocalObjectReference(name: "vol"), scratch: RestoreTarget()), status: status)
+    }
+
+    @Test func aDueSlotCreatesOneDeterministicallyNamedDrillOwnedByThePolicy() throws {
+        let plan = DrillScheduleController.plan(policy: Self.policy(), drills: [], now: Self.t0.addingTimeInterval(3700))
+        let created = try #require(plan.create)
+        #expect(created.metadata.name?.hasPrefix("vol-drill-") == true)
+        #expect(created.metadata.ownerReferences?.first?.uid == "u-1")
+        #expect(created.spec.policyRef.name == "vol")
+        let again = DrillScheduleController.plan(policy: Self.policy(), drills: [], now: Self.t0.addingTimeInterval(3700))
+        #expect(again.create?.metadata.name == created.metadata.name, "a repeated create adopts")
+        #expect(plan.next != nil)
+    }
+
+    @Test(arguments: [
+        // (seconds after creation, existing drills' slots (nil result: running), expect a create)
+        (100.0, [Double](), false),          // no slot yet
+        (3700, [], true),                     // the first slot is due
+        (3700, [3600], false),                // answered
+        (7300, [3600], true),                 // the next one
+    ])
+    func slots(_ after: Double, _ slots: [Double], _ expectCreate: Bool) {
+        let drills = slots.enumerated().map { Self.drill("d\($0.offset)", slot: Self.t0.addingTimeInterval($0.element), result: .passed) }
+        let plan = DrillScheduleController.plan(policy: Self.policy(), drills: drills, now: Self.t0.addingTimeInterval(after))
+        #expect((plan.create != nil) == expectCreate)
+    }
+
+    @Test func aRunningDrillHoldsBackTheNextAndSuspendStopsThem() {
+        let running = [Self.drill("d0", slot: Self.t0.addingTimeInterval(3600), result: nil)]
+        let plan = DrillScheduleController.plan(policy: Self.policy(), drills: running, now: Self.t0.addingTimeInterval(7300))
+        #expect(plan.create == nil && plan.waiting?.contains("d0") == true)
+        #expect(DrillScheduleController.plan(policy: Self.policy(suspend: true), drills: [], now: Self.t0.addingTimeInterval(3700)).create == nil)
+    }
+
+    @Test func historyKeepsTheNewestPassedAndFailedDrillsSeparately() {
+        var drills: [DrillRun] = []
+        for i in 0..<4 {
+            let at = Self.t0.addingTimeInterval(Double(i) * 3600)
+            drills.append(Self.drill("p\(i)", slot: at, result: .passed, finished: at.addingTimeInterval(60)))
+        }
+        for i in 0..<2 {
+            let at = Self.t0.addingTimeInterval(Double(i) * 3600 + 1800)
+            drills.append(Self.drill("f\(i)", slot: at, result: .failed, finished: at.addingTimeInterval(100)))
+        }
+        let plan = DrillScheduleController.plan(policy: Self.policy(historyLimit: 1), drills: drills, now: Self.t0.addingTimeInterval(4 * 3600 - 10))
+        #expect(Set(plan.delete) == ["p0", "p1", "p2", "f0"])
+    }
+
+    static func step(_ name: String, _ start: Double, _ end: Double, _ phase: StepPhase = .succeeded) -> StepStatus {
+        var s = StepStatus(name: name, phase: phase)
+        s.startedAt = Time(t0.addingTimeInterval(start))
+        s.finishedAt = Time(t0.addingTimeInterval(end))
+        return s
+    }
+
+    @Test func rtoIsRestorePlusVerifyAndRpoIsTheMarkerToBackupGapOrTheBackupsAge() {
+        var status = DrillRunStatus()
+        status.startedAt = Time(Self.t0)
+        status.steps = [Self.step("Restore", 10, 40), Self.step("Verify", 41, 50)]
+        status.backup = BackupReference(id: "x", time: Time(Self.t0.addingTimeInterval(5)), sizeBytes: 123)
+        status.marker = DrillMarker(id: "m", writtenAt: Time(Self.t0.addingTimeInterval(2)))
+        var spec = DrillRunSpec(policyRef: LocalObjectReference(name: "p"), scratch: RestoreTarget())
+        let fresh = DrillMeasurement.measure(status, spec: spec)
+        #expect(fresh.rtoSeconds == 39 && fresh.restoreSeconds == 30 && fresh.rpoSeconds == 3 && fresh.backupBytes == 123)
+        spec.freshBackup = false
+        spec.marker = false
+        status.backup?.time = Time(Self.t0.addingTimeInterval(-31 * 3600))
+        let old = DrillMeasurement.measure(status, spec: spec)
+        #expect(old.rpoSeconds == 31 * 3600)
+        let reasons = DrillMeasurement.missedObjectives(old, objectives: DrillObjectives(rto: "30s", rpo: "26h"), backupTime: status.backup?.time?.date)
+        #expect(reasons.count == 2)
+        #expect(reasons.contains { $0.hasPrefix("RPO 1d7h exceeds objective 1d2h: the restored backup is from ") }, "\(reasons)")
+        #expect(reasons.contains { $0.hasPrefix("RTO 39s exceeds objective 30s") }, "\(reasons)")
+        #expect(DrillMeasurement.missedObjectives(old, objectives: DrillObjectives(rto: "1m", rpo: "2d"), backupTime: nil).isEmpty)
+        // A failed restore: no RTO, and an RTO objective says it was not measured.
+        status.steps = [Self.step("Restore", 10, 40, .failed)]
+        let failed = DrillMeasurement.measure(status, spec: spec)
+        #expect(failed.rtoSeconds == nil)
+        #expect(DrillMeasurement.missedObjectives(failed, objectives: DrillObjectives(rto: "1m"), backupTime: nil).first?.contains("not measured") == true)
+    }
+}
