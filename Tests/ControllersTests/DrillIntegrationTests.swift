@@ -34,7 +34,9 @@ import Testing
     static func markers(_ pg: TestServices.Postgres, _ database: String) async throws -> Int {
         let db = try await RestoreIntegrationTests.connect(pg, database)
         defer { Task { await db.close() } }
-        let rows = try await db.query("SELECT CASE WHEN to_regclass('backstop.drill_markers') IS NULL THEN -1 ELSE (SELECT count(*) FROM backstop.drill_markers) END")
+        // -1: no marker table at all (the name is resolved when a query is planned, so ask first).
+        guard try await db.query("SELECT to_regclass('backstop.drill_markers')").first?.values.first ?? nil != nil else { return -1 }
+        let rows = try await db.query("SELECT count(*) FROM backstop.drill_markers")
         return Int(try rows.first?[0, as: Int64.self] ?? -2)
     }
 
@@ -68,7 +70,9 @@ import Testing
         // The fresh backup went through the policy: its catalog and status have it.
         let p = try await h.policy("agentfs")
         #expect(p.status?.lastManualRun?.value == s.freshBackup?.value && s.freshBackup?.result == .succeeded)
-        #expect(s.backup?.id != nil && s.backup?.id == p.status?.lastBackup?.id, "\(String(describing: s.backup)) vs \(String(describing: p.status?.lastBackup))")
+        // (In its recent backups: a scheduled slot may have come right after it.)
+        let recorded = p.status?.recentBackups?.first { $0.id == s.backup?.id }
+        #expect(s.backup?.id != nil && recorded?.job == s.freshBackup?.job, "\(String(describing: s.backup)) vs \(String(describing: p.status?.recentBackups))")
         // The marker was in the restored copy (Verify), and is gone from the source; the scratch database is dropped.
         let verify = try #require(s.steps?.first { $0.name == "Verify" })
         let counts = (verify.message ?? "").split(separator: " ").first?.split(separator: "/").compactMap { Int($0) } ?? []
@@ -286,6 +290,69 @@ import Testing
         let redis = try await completed(h, "redis")
         #expect(redis.status?.result == .failed && redis.status?.message?.contains("not supported yet") == true, "\(String(describing: redis.status))")
         _ = try await query("DROP DATABASE IF EXISTS \(db)")
+        await h.stop()
+    }
+
+    @Test func aDrillWaitsForARunningRestoreOfItsSourceAndAMarkerWithoutWriteAccessFailsCleanly() async throws {
+        let (pg, database) = try await BackupIntegrationTests.database()
+        let h = try await ControllerHarness(workloads: true)
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        try h.create(BackupIntegrationTests.policy("orders", pg: pg, database: database))
+        h.startController()
+        try await h.annotate("orders", Backstop.runNowAnnotation, "base")
+        #expect(try await eventually(.seconds(90)) { try await h.policy("orders").status?.lastBackup?.verified == true })
+        // A writer that takes 4s to stop: the restore's Quiesce step holds the source that long.
+        _ = try h.sim.store.create([
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "slow", "namespace": "team"],
+            "spec": ["replicas": 1, "selector": ["matchLabels": ["app": "slow"]],
+                     "template": ["metadata": ["labels": ["app": "slow"]], "spec": [
+                        "terminationGracePeriodSeconds": 4,
+                        "containers": [["name": "c", "image": "busybox", "command": ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]]]]]],
+        ])
+        #expect(try await eventually(.seconds(30)) {
+            try h.sim.store.get("apps/v1", "Deployment", namespace: "team", name: "slow")[path: ["status", "readyReplicas"]] == 1
+        })
+        _ = try h.sim.store.create(RestoreIntegrationTests.restore("fenced", [
+            "policyRef": ["name": "orders"], "allowOverwriteSource": true, "quiesce": [["kind": "Deployment", "name": "slow"]],
+        ]))
+        _ = try await eventually(.seconds(10)) { try await h.client.resource(RestoreRequest.self, namespace: "team").get("fenced").status?.phase == .quiescing }
+        _ = try h.sim.store.create(Self.drill("after-restore", ["policyRef": ["name": "orders"], "scratch": ["postgres": ["database": .string("\(database)_after")]]]))
+        let done = try await completed(h, "after-restore", within: 120)
+        #expect(done.status?.result == .passed, "\(String(describing: done.status))")
+        let restore = try await h.client.resource(RestoreRequest.self, namespace: "team").get("fenced")
+        #expect(restore.status?.phase == .succeeded)
+        let restoreEnd = try #require(restore.status?.finishedAt?.date)
+        let markerStart = try #require(done.status?.steps?.first { $0.name == "Marker" }?.startedAt?.date)
+        #expect(markerStart >= restoreEnd, "the drill touched the source only after the restore: marker \(markerStart), restore end \(restoreEnd)")
+        #expect(try h.events(of: "after-restore").contains { $0.reason == "ValidateStarted" && $0.message.contains("waiting for RestoreRequest fenced") })
+
+        // A role that may read but not create: the marker cannot be written, the drill says what to do.
+        let (_, readOnly) = try await BackupIntegrationTests.database()
+        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        let role = "ro_" + UUID().uuidString.prefix(6).lowercased()
+        _ = try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD 'ro-secret'")
+        _ = try await admin.execute("REVOKE CREATE ON DATABASE \(readOnly) FROM PUBLIC")
+        let ro = try await RestoreIntegrationTests.connect(pg, readOnly)
+        _ = try await ro.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        _ = try await ro.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)")
+        await ro.close()
+        try h.secret("ro-creds", ["password": "ro-secret"])
+        var policy = BackupIntegrationTests.policy("readonly", pg: pg, database: readOnly, secret: "ro-creds")
+        policy.spec.source.postgres?.user = role
+        try h.create(policy)
+        _ = try h.sim.store.create(Self.drill("no-write", ["policyRef": ["name": "readonly"], "scratch": ["postgres": ["database": .string("\(readOnly)_x")]]]))
+        let refused = try await completed(h, "no-write")
+        #expect(refused.status?.result == .failed, "\(String(describing: refused.status))")
+        #expect(refused.status?.steps?.first { $0.name == "Marker" }?.phase == .failed)
+        #expect(refused.status?.message?.contains("set marker: false") == true, "\(String(describing: refused.status?.message))")
+        #expect(refused.status?.steps?.first { $0.name == "Backup" }?.phase == .skipped, "no backup, no restore")
+        #expect(refused.status?.steps?.first { $0.name == "Cleanup" }?.phase == .succeeded)
+        #expect(try await Self.markers(pg, readOnly) == -1, "nothing was created in the source")
+        #expect(try await Self.exists(pg, database: "\(readOnly)_x") == false)
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(readOnly) WITH (FORCE)")
+        _ = try? await admin.execute("DROP ROLE IF EXISTS \(role)")
+        await admin.close()
         await h.stop()
     }
 }

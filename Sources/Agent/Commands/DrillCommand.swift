@@ -61,8 +61,7 @@ enum DrillMarkers {
                 context.progress("drill: marker \(marker) written to \(DrillAgentSpec.Names.postgresSchema).\(DrillAgentSpec.Names.postgresTable)")
                 return at.first?.values.first.flatMap { $0 } ?? UTCTimestamp.rfc3339(now)
             } catch let error as PostgresError {
-                throw AgentError(error.sqlState == "42501" ? .authenticationFailed : .queryFailed,
-                                 "cannot write the drill marker into \(pg.connection.database) (the drill needs CREATE on the database and INSERT; set marker: false to drill without one): \(error.message)")
+                throw AgentError(.queryFailed, "cannot write the drill marker into \(pg.connection.database) (the drill needs CREATE on the database and INSERT; set marker: false to drill without one): \(error.message)")
             }
         }
         if let volume = source.volume {

@@ -1,0 +1,74 @@
+import BackstopApp
+import BackstopDemo
+import DynamicJSON
+import Foundation
+import KubeModel
+import Testing
+import TestSupport
+
+/// DrillRuns under `kill -9` of the operator (a subprocess bound to manifests/ RBAC) at random
+/// points: every drill ends with a result, no step's Job (the fresh backup included) runs twice,
+/// and no scratch database or marker row outlives its drill.
+@Suite(.serialized) struct DrillResilienceTests {
+    @Test func killNineThroughTwentyDrillsNeverRepeatsAStepAndAlwaysCleansUp() async throws {
+        let pg = try TestServices.postgres()
+        let (server, db) = try await ResilienceTests.createDatabase(pg, rows: 5_000)
+        let e2e = try await E2E.start("dkill")
+        let ns = "dkill"
+        try e2e.namespace(ns)
+        try e2e.secret(ns, "db", ["password": pg.password])
+        _ = try await e2e.volume(ns, "backups")
+        try e2e.apply(ResilienceTests.pgPolicy(ns, "pg", db: db, pg: pg, schedule: "@every 30m"))
+        defer { Task { _ = try? await server.psql("DROP DATABASE IF EXISTS \(db) WITH (FORCE)"); await e2e.shutdown() } }
+
+        // Every agent Job that ever exists for a drill, by name → its uids (a second uid is a second run).
+        let recorder = Task { () -> [String: Set<String>] in
+            var seen: [String: Set<String>] = [:]
+            while !Task.isCancelled {
+                for j in (try? e2e.sim.store.list("batch/v1", "Job", namespace: ns, labelSelector: "backstop.dev/drill")) ?? [] {
+                    if let name = j["metadata"]?["name"]?.stringValue, let uid = j["metadata"]?["uid"]?.stringValue { seen[name, default: []].insert(uid) }
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return seen
+        }
+        var killedMidDrill = 0
+        for round in 0..<20 {
+            try e2e.apply(["apiVersion": "backstop.dev/v1alpha1", "kind": "DrillRun",
+                           "metadata": ["name": .string("d\(round)"), "namespace": .string(ns)],
+                           "spec": ["policyRef": ["name": "pg"], "scratch": ["postgres": ["database": .string("\(db)_s\(round)")]],
+                                    "objectives": ["rpo": "1h"]]])
+            let op = try e2e.startOperator(name: "round-\(round)")
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...2500)))
+            let running = ((try? e2e.sim.store.list(Backstop.apiVersion, "DrillRun", namespace: ns)) ?? [])
+                .contains { $0[path: ["status", "phase"]]?.stringValue == "Running" }
+            if running { killedMidDrill += 1 }
+            await op.kill9()
+            #expect(op.process.terminationReason == .uncaughtSignal, "round \(round) exited by itself: \(op.output.suffix(2000))")
+        }
+        #expect(killedMidDrill >= 3, "kills landed mid-drill only \(killedMidDrill) times")
+
+        let last = try e2e.startOperator(name: "final")
+        defer { Task { await last.kill9() } }
+        func drills() -> [DrillRun] {
+            ((try? e2e.sim.store.list(Backstop.apiVersion, "DrillRun", namespace: ns)) ?? []).compactMap { try? $0.decode(DrillRun.self) }
+        }
+        let settled = await eventually(.seconds(300)) { drills().count == 20 && drills().allSatisfy { $0.status?.phase == .completed } }
+        let all = drills()
+        #expect(settled, "not finished: \(all.filter { $0.status?.phase != .completed }.map { "\($0.metadata.name ?? ""): \($0.status?.currentStep ?? "-") \($0.status?.message ?? "")" })\n\(last.output.suffix(3000))")
+        #expect(all.allSatisfy { $0.status?.result == .passed }, "\(all.map { "\($0.metadata.name ?? ""): \($0.status?.message ?? "")" })")
+        #expect(all.allSatisfy { $0.status?.measured?.rtoSeconds != nil && $0.status?.marker?.removed == true })
+        #expect(all.allSatisfy { $0.metadata.finalizers?.isEmpty ?? true })
+        // Each drill's fresh backup is one backup of the policy: 20 distinct artifacts.
+        #expect(Set(all.compactMap { $0.status?.backup?.id }).count == 20)
+        recorder.cancel()
+        let seen = await recorder.value
+        #expect(seen.values.allSatisfy { $0.count == 1 }, "a step ran twice: \(seen.filter { $0.value.count > 1 }.keys.sorted())")
+        #expect(seen.count >= 20 * 6, "only \(seen.count) drill Jobs seen")
+        // Nothing left behind: no scratch database, no marker row in the source.
+        let left = try await server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE '\(db)_s%'", database: "postgres")
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("0"), "scratch databases left: \(left)")
+        let markers = try await server.psql("SELECT count(*) FROM backstop.drill_markers", database: db)
+        #expect(markers.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("0"), "marker rows left: \(markers)")
+    }
+}
