@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Backstop OCI image with buildah, from scratch (no registry or base image is
-# reachable): the backstop binary, pg_dump/pg_restore/redis-cli, exactly the shared libraries
+# reachable): the backstop binary, pg_dump/pg_restore/redis-cli/redis-server, exactly the shared libraries
 # their ldd closure names, the CA bundle, time zones and a passwd entry for UID 65532.
 #
 #   hack/build-image.sh [--binary PATH] [--output FILE] [--rootfs DIR]
@@ -24,7 +24,8 @@ if [ -z "$binary" ]; then
   binary="$(swift build -c release --show-bin-path)/backstop"
 fi
 pg_bindir="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
-tools=("$pg_bindir/pg_dump" "$pg_bindir/pg_restore" "$(command -v redis-cli)")
+# redis-server: a Redis drill loads the restored RDB into a throwaway server inside its Job.
+tools=("$pg_bindir/pg_dump" "$pg_bindir/pg_restore" "$(command -v redis-cli)" "$(command -v redis-server)")
 
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT

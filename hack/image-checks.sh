@@ -37,7 +37,7 @@ as_user() { chroot --userspec=65532:65532 "$root" "$@"; }
 check "backstop --version (chroot, uid 65532)" sh -c "out=\$(chroot --userspec=65532:65532 '$root' /usr/local/bin/backstop --version) && echo \"\$out\" && [ -n \"\$out\" ]"
 check "backstop agent --help" sh -c "chroot --userspec=65532:65532 '$root' /usr/local/bin/backstop agent --help | grep -q 'Run one data-plane step'"
 check "pg_dump --version" sh -c "chroot --userspec=65532:65532 '$root' /usr/local/bin/pg_dump --version | grep -q '^pg_dump (PostgreSQL)'"
-check "pg_restore and redis-cli run" sh -c "chroot '$root' /usr/local/bin/pg_restore --version && chroot '$root' /usr/local/bin/redis-cli --version"
+check "pg_restore, redis-cli and redis-server run" sh -c "chroot '$root' /usr/local/bin/pg_restore --version && chroot '$root' /usr/local/bin/redis-cli --version && chroot '$root' /usr/local/bin/redis-server --version"
 check "image config: non-root user, entrypoint backstop" python3 -c "
 import json,sys; c=json.load(open('$work/config.json'))['config']
 assert c['User']=='65532:65532', c['User']; assert c['Entrypoint']==['/usr/local/bin/backstop'], c['Entrypoint']"
@@ -45,7 +45,7 @@ assert c['User']=='65532:65532', c['User']; assert c['Entrypoint']==['/usr/local
 check "root filesystem holds only the binaries, their libraries and static data" python3 - "$root" <<'PY'
 import os, re, sys
 root = sys.argv[1]
-allowed = [r"usr/local/bin/(backstop|pg_dump|pg_restore|redis-cli)", r"(usr/)?lib(64|/x86_64-linux-gnu)?/[^/]+\.so(\.[0-9.]+)?",
+allowed = [r"usr/local/bin/(backstop|pg_dump|pg_restore|redis-cli|redis-server)", r"(usr/)?lib(64|/x86_64-linux-gnu)?/[^/]+\.so(\.[0-9.]+)?",
            r"opt/swift/usr/lib/swift/linux/[^/]+\.so", r"lib64/ld-linux-x86-64\.so\.2", r"etc/(passwd|group|nsswitch\.conf)",
            r"etc/ssl/certs/ca-certificates\.crt", r"usr/share/zoneinfo/.*"]
 bad = []

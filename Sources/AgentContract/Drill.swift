@@ -31,6 +31,8 @@ public struct DrillAgentSpec: Codable, Sendable, Hashable {
         public static let postgresTable = "drill_markers"
         /// ClickHouse: a table in the source database (so a database backup holds it).
         public static let clickhouseTable = "backstop_drill_markers"
+        /// Redis: a key `backstop:drill:<id>` (in database 0).
+        public static let redisKeyPrefix = "backstop:drill:"
         /// Volumes and buckets: a folder at the top of the source.
         public static let folder = ".backstop-drill"
     }

@@ -52,6 +52,10 @@ public struct RedisTargetSpec: Codable, Sendable, Hashable {
     /// Owner for the restored file (the runbook's `chown redis:redis`); default: the agent's.
     public var uid: Int?
     public var gid: Int?
+    /// A drill's scratch: after writing the file, load it into a throwaway `redis-server` on a
+    /// Unix socket in `dataDirectory` (created when missing; relative: inside TMPDIR) and check the key count against the
+    /// manifest (and `verify.marker`); the server is stopped again before the command ends.
+    public var scratchServer: Bool?
 
     public init(dataDirectory: String, fileName: String? = nil, removeAOF: Bool? = nil, uid: Int? = nil, gid: Int? = nil) {
         self.dataDirectory = dataDirectory

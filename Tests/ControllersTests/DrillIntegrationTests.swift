@@ -230,7 +230,7 @@ import Testing
         await h.stop()
     }
 
-    @Test func clickHouseAndBucketMirrorDrillsPassAndLeaveNoTrace() async throws {
+    @Test func clickHouseBucketMirrorAndRedisDrillsPassAndLeaveNoTrace() async throws {
         let url = try TestServices.clickhouse().url
         let db = "drill_" + UUID().uuidString.prefix(8).lowercased()
         let http = HTTPClient()
@@ -281,14 +281,38 @@ import Testing
         #expect(try await client.listAllObjects(bucket: scratch, prefix: "").isEmpty, "the scratch bucket was emptied")
         #expect(try await client.listAllObjects(bucket: source, prefix: "").map(\.key).sorted() == ["docs/0.txt", "docs/1.txt", "docs/2.txt"],
                 "the marker object is gone from the source")
-        // A Redis policy cannot be drilled yet, and says so.
-        try h.secret("redis-creds", ["password": "x"])
+        // Redis: the backup loaded by a throwaway redis-server inside the restore Job.
+        let redis = try TestServices.redis()
+        func redisCLI(_ args: [String]) async throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["redis-cli", "-h", redis.host, "-p", String(redis.port)] + args
+            process.environment = ProcessInfo.processInfo.environment.merging(["REDISCLI_AUTH": redis.password]) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        _ = try await redisCLI(["SET", "drill:test:key", "v"])
+        try h.secret("redis-creds", ["password": redis.password])
         try h.create(BackupPolicy(metadata: ObjectMeta(name: "cache", namespace: "team"), spec: BackupPolicySpec(
-            schedule: "@daily", source: BackupSource(redis: RedisSource(host: "127.0.0.1")),
+            schedule: "@daily", source: BackupSource(redis: RedisSource(host: redis.host, port: redis.port,
+                                                                        passwordSecretRef: SecretKeySelector(name: "redis-creds", key: "password"))),
             destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "redis")))))
-        _ = try h.sim.store.create(Self.drill("redis", ["policyRef": ["name": "cache"], "scratch": ["redis": ["port": 1]]]))
-        let redis = try await completed(h, "redis")
-        #expect(redis.status?.result == .failed && redis.status?.message?.contains("not supported yet") == true, "\(String(describing: redis.status))")
+        _ = try h.sim.store.create(Self.drill("redis", ["policyRef": ["name": "cache"], "scratch": ["redis": [:]]]))
+        let r = try await completed(h, "redis")
+        #expect(r.status?.result == .passed, "\(String(describing: r.status))")
+        let restore = r.status?.steps?.first { $0.name == "Restore" }
+        #expect(restore?.phase == .succeeded && r.status?.marker?.removed == true, "\(String(describing: restore))")
+        #expect(restore?.message?.hasSuffix("redisLoad, keyCount, marker") == true, "\(String(describing: restore?.message))")
+        #expect(try await redisCLI(["EXISTS", "backstop:drill:\(r.status?.marker?.id ?? "")"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0",
+                "the marker key is gone from the source")
+        _ = try h.sim.store.create(Self.drill("redis-elsewhere", ["policyRef": ["name": "cache"], "scratch": ["redis": ["host": "10.0.0.9"]]]))
+        let elsewhere = try await completed(h, "redis-elsewhere")
+        #expect(elsewhere.status?.result == .failed && elsewhere.status?.message?.contains("scratch: {redis: {}}") == true,
+                "\(String(describing: elsewhere.status?.message))")
         _ = try await query("DROP DATABASE IF EXISTS \(db)")
         await h.stop()
     }

@@ -195,6 +195,15 @@ public enum AgentRunner {
             let target = S3MirrorRestoreTarget(spec: s3, blobs: store, layout: try spec.layout(prefix: prefix))
             return try await restoreFromStore(spec, target: target, context)
         }
+        if var redis = spec.target?.redis, redis.scratchServer == true {
+            // A relative directory is inside the agent's own scratch space (TMPDIR).
+            if !redis.dataDirectory.hasPrefix("/") { redis.dataDirectory = (context.workDirectory as NSString).appendingPathComponent(redis.dataDirectory) }
+            try FileManager.default.createDirectory(atPath: redis.dataDirectory, withIntermediateDirectories: true)
+            return try await restoreFromStore(spec, target: try RedisRestoreTarget(spec: redis), context) { manifest in
+                try await RedisScratchServer.checks(directory: redis.dataDirectory, fileName: redis.fileName ?? "dump.rdb", manifest: manifest,
+                                                    marker: spec.verify?.marker, context: context)
+            }
+        }
         if spec.target?.postgres == nil, let target = try spec.target?.directoryTarget(mode: spec.mode) {
             return try await restoreFromStore(spec, target: target, context)
         }

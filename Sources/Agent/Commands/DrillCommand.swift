@@ -87,6 +87,16 @@ enum DrillMarkers {
             try await endpoint.text("INSERT INTO \(table) VALUES (\(ClickHouseEndpoint.quote(literal: marker)), parseDateTimeBestEffort(\(ClickHouseEndpoint.quote(literal: stamp))))")
             return stamp
         }
+        if let redis = source.redis {
+            let cli = try context.tools.find("redis-cli")
+            let key = DrillAgentSpec.Names.redisKeyPrefix + marker
+            let password = try redis.password()
+            let existing = try await RedisSource.query(cli: cli, spec: redis, password: password, ["GET", key]).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !existing.isEmpty { return existing }
+            let stamp = UTCTimestamp.rfc3339(now)
+            _ = try await RedisSource.query(cli: cli, spec: redis, password: password, ["SET", key, stamp])
+            return stamp
+        }
         if let s3 = source.s3 {
             guard let bucket = s3.bucket else {
                 throw AgentError(.specInvalid, "a marker needs one bucket: the policy mirrors every bucket (set marker: false, or name source.s3.bucket)")
@@ -98,7 +108,7 @@ enum DrillMarkers {
             try await store.put(key: key, bytes: Array((stamp + "\n").utf8), contentType: "text/plain")
             return stamp
         }
-        throw AgentError(.specInvalid, "markers are written into PostgreSQL, ClickHouse, a volume or a bucket; this source has none of them (set marker: false)")
+        throw AgentError(.specInvalid, "markers are written into PostgreSQL, Redis, ClickHouse, a volume or a bucket; this source has none of them (set marker: false)")
     }
 
     /// Removes the marker; true when there was one.
@@ -138,6 +148,11 @@ enum DrillMarkers {
             let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: bucket))
             try await store.delete(key: s3MarkerKey(marker, prefix: s3.prefix))
             return true
+        }
+        if let redis = source.redis {
+            let reply = try await RedisSource.query(cli: try context.tools.find("redis-cli"), spec: redis, password: try redis.password(),
+                                                    ["DEL", DrillAgentSpec.Names.redisKeyPrefix + marker])
+            return reply.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("1")
         }
         return false
     }

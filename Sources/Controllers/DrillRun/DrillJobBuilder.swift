@@ -34,6 +34,15 @@ public struct DrillJobBuilder: Sendable {
                 spec.verify?.rowCounts = scratch.postgres != nil && rowCounts
                 spec.verify?.marker = marker
             }
+            if step == .restore, policy.spec.source.redis != nil {
+                // Loaded and checked in a throwaway redis-server in the Job's own scratch space.
+                var target = RedisTargetSpec(dataDirectory: "redis-scratch")  // relative: inside the Job's TMPDIR
+                target.scratchServer = true
+                spec.target = TargetSpec(redis: target)
+                var checks = VerifySpec()
+                checks.marker = marker
+                spec.verify = checks
+            }
         }
     }
 

@@ -15,8 +15,10 @@ public struct DrillPlanner: Sendable {
     }
 
     /// The scratch target resolved against the policy's source, or why it cannot be used.
+    /// A Redis drill's scratch is a throwaway server inside the restore Job: the source stands in.
     static func scratch(_ spec: DrillRunSpec, policy: BackupPolicy) -> Result<BackupSource, RestoreSpecError> {
-        RestoreJobBuilder.target(spec.restoreSpec, policy: policy)
+        if policy.spec.source.redis != nil, spec.scratch.redis != nil { return .success(policy.spec.source) }
+        return RestoreJobBuilder.target(spec.restoreSpec, policy: policy)
     }
 
     public func decide(_ step: DrillStep, _ o: DrillObserved, status: DrillRunStatus) -> DrillVerdict {
@@ -33,6 +35,8 @@ public struct DrillPlanner: Sendable {
             return agentStep(.marker, o, policy: policy, status: status) { name in jobs.markerJob(drill: o.drill, policy: policy, name: name) }
         case .backup:
             return backup(o, policy: policy, status: status)
+        case .verify where policy.spec.source.redis != nil:
+            return .succeeded(job: nil, message: "checked by the Restore Job (key count and marker): its throwaway redis-server lived only inside it")
         case .list, .restore, .verify:
             guard case .success(let scratch) = Self.scratch(spec, policy: policy) else {
                 return .failed(job: nil, reason: DrillReason.notSupported, message: "the scratch target cannot be resolved")
@@ -43,7 +47,8 @@ public struct DrillPlanner: Sendable {
             }
         case .cleanup:
             let removeMarker = status.marker != nil && status.marker?.removed != true
-            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status)
+            // A Redis drill's scratch server ended with its restore Job.
+            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status) && policy.spec.source.redis == nil
             guard removeMarker || dropScratch else {
                 let kept = spec.dropsScratch || !Self.scratchMayExist(status) ? "" : "; the scratch copy is kept (spec.cleanup: false)"
                 return .succeeded(job: nil, message: "nothing to clean up" + kept)
@@ -59,8 +64,12 @@ public struct DrillPlanner: Sendable {
         let spec = o.drill.spec
         let source = policy.spec.source
         if source.redis != nil {
-            return .failed(job: nil, reason: DrillReason.notSupported,
-                           message: "drills of Redis are not supported yet (a Redis restore needs the server's data claim); the policy's backups are still verified on every run")
+            guard let r = spec.scratch.redis, r.host == nil, r.port == nil else {
+                return .failed(job: nil, reason: DrillReason.invalidSpec,
+                               message: "a Redis drill loads the backup into a throwaway redis-server inside its restore Job: set scratch: {redis: {}} (no host or port)")
+            }
+            if let other = o.blockedBy { return .running(actions: [], message: "waiting for \(other), which writes to this drill's source or scratch target") }
+            return .succeeded(job: nil, message: "drill Redis of policy \(policy.metadata.name ?? "") in a throwaway redis-server")
         }
         if spec.markerEnabled, let tables = source.clickhouse?.tables, !tables.isEmpty, !tables.contains(DrillAgentSpec.Names.clickhouseTable) {
             return .failed(job: nil, reason: DrillReason.invalidSpec,
@@ -156,7 +165,11 @@ public struct DrillPlanner: Sendable {
         switch step {
         case .marker: return "marker \(result.report.drill?.marker ?? "?") written at \(result.report.drill?.markedAt ?? "?")"
         case .list: return "artifact \(a?.id ?? "?") (\(a?.sizeBytes.map { "\($0) bytes" } ?? "size unknown"), sha256 \(a?.sha256?.prefix(12) ?? "?")…) reads back"
-        case .restore: return "restored \(a?.id ?? "the artifact") into the scratch target"
+        case .restore:
+            // A Redis drill's checks run in the restore Job (its scratch server lives there).
+            let checks = (result.report.verification?.checks ?? []).filter { !["sha256", "size"].contains($0.name ?? "") }
+            let passed = checks.isEmpty ? "" : "; checks passed: " + checks.filter { $0.passed == true }.compactMap(\.name).joined(separator: ", ")
+            return "restored \(a?.id ?? "the artifact") into the scratch target" + passed
         case .verify:
             let checks = result.report.verification?.checks ?? []
             return checks.isEmpty ? "verified" : "\(checks.filter { $0.passed == true }.count)/\(checks.count) checks passed"
