@@ -100,6 +100,18 @@ struct VolumeTests {
         #expect(restored == expected)
         #expect(!fm.fileExists(atPath: target.appendingPathComponent("old-dir").path))
         chmod(target.appendingPathComponent("a/b").path, 0o755)
+
+        // Verify reads the target back: every archived file there with its size; a lost or
+        // truncated file fails and is named.
+        let intact = try await TargetChecks.files(root: target.path, archive: artifact, context: context)
+        #expect(intact.passed && intact.actual == "6 match", "\(intact)")
+        let victim = try #require(try describeTree(source).keys.sorted().first { key in
+            var info = stat()
+            return lstat(target.appendingPathComponent(key).path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        })
+        try Data().write(to: target.appendingPathComponent(victim))
+        let broken = try await TargetChecks.files(root: target.path, archive: artifact, context: context)
+        #expect(!broken.passed && broken.actual == "5 match" && broken.message?.contains(victim) == true, "\(broken)")
     }
 
     @Test("an empty or missing source directory is refused")

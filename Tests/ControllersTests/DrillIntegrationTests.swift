@@ -89,8 +89,11 @@ import Testing
         #expect(try await eventually(.seconds(10)) {
             try await drill(h, "quarterly").metadata.finalizers?.contains(DrillRunController.finalizer) != true
         }, "the finalizer goes once the drill is complete")
-        #expect(p.status?.lastDrill?.name == "quarterly" && p.status?.lastDrill?.result == .passed && p.status?.lastDrill?.rtoSeconds == m.rtoSeconds)
-        #expect(p.status?.conditions?.isTrue("LastDrillPassed") == true)
+        #expect(try await eventually(.seconds(10)) {
+            let p = try await h.policy("agentfs")
+            return p.status?.lastDrill?.name == "quarterly" && p.status?.lastDrill?.result == .passed
+                && p.status?.lastDrill?.rtoSeconds == m.rtoSeconds && p.status?.conditions?.isTrue("LastDrillPassed") == true
+        })
         let reasons = try h.events(of: "quarterly").map(\.reason)
         for reason in ["MarkerStarted", "BackupSucceeded", "ListSucceeded", "RestoreSucceeded", "VerifySucceeded", "CleanupSucceeded", "DrillPassed"] {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
@@ -110,8 +113,11 @@ import Testing
         #expect(refused.status?.result == .failed && refused.status?.message?.contains("TargetExists") == true, "\(String(describing: refused.status))")
         #expect(refused.status?.steps?.first { $0.name == "Restore" }?.phase == .failed)
         #expect(try await Self.exists(pg, database: taken), "someone else's database is left alone")
-        #expect(try await h.policy("agentfs").status?.conditions?.find("LastDrillPassed")?.status == .false)
-        #expect(try h.events(of: "agentfs").contains { $0.type == "Warning" && $0.reason == "DrillFailed" })
+        // The policy hears of it (after the drill's own status, Events are sent asynchronously).
+        #expect(try await eventually(.seconds(10)) {
+            try await h.policy("agentfs").status?.conditions?.find("LastDrillPassed")?.status == .false
+                && (try h.events(of: "agentfs").contains { $0.type == "Warning" && $0.reason == "DrillFailed" })
+        })
 
         // Objectives: an RPO of 1s against a backup older than that, an RTO of 1s against a
         // restore whose verification takes 3s (a slow check: RTO runs until the data is proven).
@@ -162,7 +168,7 @@ import Testing
         _ = try h.sim.store.create(Self.drill("files", ["policyRef": ["name": "files"], "scratch": ["volume": ["claimName": "scratch", "path": "copy"]]]))
         let done = try await completed(h, "files")
         #expect(done.status?.result == .passed, "\(String(describing: done.status))")
-        #expect(done.status?.steps?.first { $0.name == "Verify" }?.message == "3/3 checks passed", "sha256, size and the marker file in the restored copy")
+        #expect(done.status?.steps?.first { $0.name == "Verify" }?.message == "4/4 checks passed", "sha256, size, every file and the marker file in the restored copy")
         #expect(!FileManager.default.fileExists(atPath: "\(data)/app/.backstop-drill"), "the marker is gone from the source")
         let scratch = try #require(try h.claimDirectory("scratch"))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(scratch)/copy")) ?? []).isEmpty, "the scratch directory is empty again")
@@ -180,8 +186,21 @@ import Testing
         let f = try #require(failed.status)
         #expect(f.result == .failed && f.reasons?.first?.contains("List failed: ChecksumMismatch") == true, "\(String(describing: f))")
         #expect(f.steps?.map(\.phase) == [.succeeded, .succeeded, .succeeded, .failed, .skipped, .skipped, .succeeded])
-        #expect(try await h.policy("files").status?.conditions?.find("LastDrillPassed")?.status == .false)
-        #expect(try await h.policy("files").status?.lastDrill?.name == "corrupt")
+        #expect(try await eventually(.seconds(10)) {
+            let p = try await h.policy("files")
+            return p.status?.conditions?.find("LastDrillPassed")?.status == .false && p.status?.lastDrill?.name == "corrupt"
+        })
+
+        // No artifact to drill: a policy that has never backed up, without a fresh backup.
+        try h.create(BackupPolicy(metadata: ObjectMeta(name: "empty", namespace: "team"),
+                                  spec: BackupPolicySpec(schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data", path: "app")),
+                                                         destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "none")))))
+        _ = try h.sim.store.create(Self.drill("nothing", ["policyRef": ["name": "empty"], "scratch": ["volume": ["claimName": "scratch", "path": "copy3"]],
+                                                           "marker": false, "freshBackup": false]))
+        let nothing = try await completed(h, "nothing")
+        #expect(nothing.status?.result == .failed && nothing.status?.reasons?.first?.contains("List failed: ArtifactNotFound") == true,
+                "\(String(describing: nothing.status?.reasons))")
+        #expect(nothing.status?.steps?.first { $0.name == "Restore" }?.phase == .skipped)
         await h.stop()
     }
 
@@ -222,11 +241,16 @@ import Testing
         #expect(seen.count == 3 && seen.allSatisfy { $0.hasPrefix("vol-drill-") }, "\(seen)")
         #expect(try await eventually(.seconds(30)) { try passed() == 1 }, "historyLimit 1: older passed drills are deleted")
         let p = try await h.policy("vol")
-        #expect(p.status?.lastDrill?.result == .passed && seen.contains(p.status?.lastDrill?.name ?? ""))
-        #expect(p.status?.conditions?.isTrue("LastDrillPassed") == true)
+        #expect(try await eventually(.seconds(10)) {
+            let p = try await h.policy("vol")
+            return p.status?.lastDrill?.result == .passed && seen.contains(p.status?.lastDrill?.name ?? "")
+                && p.status?.conditions?.isTrue("LastDrillPassed") == true
+        })
         #expect(try h.events(of: "vol").filter { $0.reason == "DrillCreated" }.count == 3)
         // Every drill took its fresh backup through the policy: three on-demand backups in its catalog.
-        #expect((p.status?.artifacts?.count ?? 0) >= 3 || (p.status?.recentBackups?.count ?? 0) >= 3, "\(String(describing: p.status?.recentBackups))")
+        let three = try await eventually(.seconds(20)) { (try await h.policy("vol").status?.recentBackups?.count ?? 0) >= 3 }
+        let recent = try await h.policy("vol").status?.recentBackups
+        #expect(three, "\(String(describing: recent))")
         await h.stop()
     }
 

@@ -156,10 +156,13 @@ public enum AgentRunner {
     static func verify(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
         let (store, _, catalog) = try await openCatalog(spec)
         let (manifest, staged, artifactChecks) = try await stageAndCheck(spec, store: store, catalog: catalog, context: context)
-        staged.remove()
+        defer { staged.remove() }
         var checks = artifactChecks
         if let target = spec.target?.postgres, failureReason(checks) == nil {
             checks += try await PostgresRestoreTarget.checks(endpoint: target.connection, manifest: manifest, verify: spec.verify)
+        }
+        if let target = spec.target, target.postgres == nil, failureReason(checks) == nil, spec.verify?.rowCounts ?? true {
+            checks += try await TargetChecks.checks(target, staged: staged.path, manifest: manifest, spec: spec, context: context)
         }
         if let marker = spec.verify?.marker, let target = spec.target, failureReason(checks) == nil {
             checks.append(try await DrillMarkers.check(marker, in: target))

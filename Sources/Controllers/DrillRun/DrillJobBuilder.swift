@@ -31,7 +31,8 @@ public struct DrillJobBuilder: Sendable {
             spec.target?.clickhouse?.ownerTag = drill.scratchTag
             spec.target?.s3?.scratch = step == .restore ? true : nil
             if step == .verify {
-                spec.verify?.rowCounts = scratch.postgres != nil && rowCounts
+                // PostgreSQL: per-table counts need them in the manifest; other kinds compare files, objects, rows.
+                spec.verify?.rowCounts = scratch.postgres != nil ? rowCounts : (drill.spec.verify?.rowCounts ?? true)
                 spec.verify?.marker = marker
             }
             if step == .restore, policy.spec.source.redis != nil {

@@ -88,9 +88,6 @@ public struct RestorePlanner: Sendable {
         guard let policy = o.policy, let name = jobName(step, of: o.request) else {
             return .failed(job: nil, reason: RestoreReason.policyNotFound, message: "BackupPolicy \(o.request.spec.policyRef.name) is gone")
         }
-        if step == .verify, RestoreJobBuilder.target(o.request.spec, policy: policy).map({ $0.postgres == nil }) == .success(true) {
-            return .succeeded(job: nil, message: "the restore checked the artifact's sha256 before writing; target checks exist for PostgreSQL only")
-        }
         guard let job = o.jobs[step] else {
             guard case .success(let target) = RestoreJobBuilder.target(o.request.spec, policy: policy) else {
                 return .failed(job: nil, reason: RestoreReason.notSupported, message: "the target cannot be resolved")
