@@ -163,6 +163,9 @@ public struct VerifySpec: Codable, Sendable {
     public var record: Bool?
     /// verify against `target`: a drill's marker id that must be there (see `DrillAgentSpec`).
     public var marker: String?
+    /// verify after a Redis restore: the running server (`source.redis`) holds as many keys as
+    /// the backup recorded (`DBSIZE`), checked before the writers are started again.
+    public var liveKeyCount: Bool?
 
     public init(checksum: Bool? = nil, listContents: Bool? = nil, minSizeBytes: Int64? = nil, rowCounts: Bool? = nil,
                 sql: [SQLCheck]? = nil, record: Bool? = nil) {

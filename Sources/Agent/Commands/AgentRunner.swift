@@ -161,6 +161,9 @@ public enum AgentRunner {
         if let target = spec.target?.postgres, failureReason(checks) == nil {
             checks += try await PostgresRestoreTarget.checks(endpoint: target.connection, manifest: manifest, verify: spec.verify)
         }
+        if spec.verify?.liveKeyCount == true, let redis = spec.source?.redis, failureReason(checks) == nil {
+            checks.append(try await RedisLiveCheck.keyCount(redis, manifest: manifest, context: context))
+        }
         if let target = spec.target, target.postgres == nil, failureReason(checks) == nil, spec.verify?.rowCounts ?? true {
             checks += try await TargetChecks.checks(target, staged: staged.path, manifest: manifest, spec: spec, context: context)
         }

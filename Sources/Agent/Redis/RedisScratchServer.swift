@@ -56,3 +56,17 @@ enum RedisScratchServer {
         return results
     }
 }
+
+/// After a restore over a Redis server's data claim and its restart: the server holds the
+/// keys the backup recorded.
+enum RedisLiveCheck {
+    static func keyCount(_ redis: RedisSourceSpec, manifest: ArtifactManifest, context: AgentContext) async throws -> CheckResult {
+        let reply = try await RedisSource.query(cli: try context.tools.find("redis-cli"), spec: redis, password: try redis.password(), ["DBSIZE"])
+        let actual = reply.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "(integer) ", with: "")
+        guard let expected = manifest.details?["keys"]?.intValue else {
+            return CheckResult(name: "keyCount", passed: false, actual: actual, message: "the backup recorded no key count")
+        }
+        return CheckResult(name: "keyCount", passed: Int64(actual) == expected, expected: String(expected), actual: actual,
+                           message: Int64(actual) == expected ? nil : "the restarted server does not hold the backup's keys (did it load another file, or an AOF?)")
+    }
+}

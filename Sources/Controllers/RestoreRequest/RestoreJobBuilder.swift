@@ -16,9 +16,18 @@ public struct RestoreJobBuilder: Sendable {
     /// through the controller (a message that says what to change).
     public static func target(_ request: RestoreRequestSpec, policy: BackupPolicy) -> Result<BackupSource, RestoreSpecError> {
         let source = policy.spec.source
-        if source.redis != nil || request.target?.redis != nil {
-            return .failure(.init("restoring Redis through a RestoreRequest is not supported yet (it needs the Redis data claim); use `backstop agent restore` with target.redis.dataDirectory"))
+        if let s = source.redis {
+            guard let r = request.target?.redis, r.claimName != nil, r.workload != nil else {
+                return .failure(.init("a Redis restore replaces dump.rdb in the server's data claim while the server is stopped: set spec.target.redis.claimName (the claim) and spec.target.redis.workload (the Redis Deployment or StatefulSet)"))
+            }
+            var out = s
+            out.host = r.host ?? s.host
+            out.port = r.port ?? s.port
+            out.user = r.user ?? s.user
+            out.passwordSecretRef = r.passwordSecretRef ?? s.passwordSecretRef
+            return .success(BackupSource(redis: out))
         }
+        if request.target?.redis != nil { return .failure(.init("spec.target.redis: the policy backs up \(source.kindWord), not Redis")) }
         guard let t = request.target else { return .success(source) }
         if let p = t.postgres {
             guard let s = source.postgres else { return .failure(.init("spec.target.postgres: the policy backs up \(source.kindWord), not PostgreSQL")) }
@@ -83,6 +92,11 @@ public struct RestoreJobBuilder: Sendable {
         case .restore:
             spec.target = targetSpec(target, request: restore, &mounts)
             spec.mode = restore.mode == .create ? "create" : "clean"
+        case .verify where target.redis != nil:
+            // The restarted server itself: its key count against the backup's.
+            spec.source = policyJobs.source(target, &mounts)
+            spec.verify = VerifySpec(checksum: false, listContents: false, record: false)
+            spec.verify?.liveKeyCount = true
         case .verify:
             spec.target = targetSpec(target, request: restore, &mounts)
             spec.verify = VerifySpec(checksum: false, listContents: false, rowCounts: restore.verify?.rowCounts ?? true,
@@ -104,6 +118,12 @@ public struct RestoreJobBuilder: Sendable {
     }
 
     func targetSpec(_ t: BackupSource, request: RestoreRequestSpec, _ m: inout AgentMounts) -> TargetSpec {
+        if t.redis != nil, let r = request.target?.redis, let claim = r.claimName {
+            // The server's data claim, written while the server is stopped (Quiesce).
+            m.claim("target", claimName: claim, at: Self.targetMount, readOnly: false)
+            let sub = AgentMounts.insideClaim(r.path)
+            return TargetSpec(redis: RedisTargetSpec(dataDirectory: m.pathVar(sub.isEmpty ? Self.targetMount : "\(Self.targetMount)/\(sub)")))
+        }
         if let v = t.volume {
             // The claim mounted writable at a path of its own (the backup mounts it read-only).
             m.claim("target", claimName: v.claimName, at: Self.targetMount, readOnly: false)

@@ -111,3 +111,13 @@ public enum RestoreReason {
     public static let workloadNotFound = "WorkloadNotFound"
     public static let notSupported = "NotSupported"
 }
+
+extension RestoreRequestSpec {
+    /// Every workload the restore stops and starts again: `quiesce`, plus a Redis target's own
+    /// server (its `dump.rdb` is replaced while it is down).
+    public var fenced: [WorkloadReference] {
+        var all = quiesce ?? []
+        if let redis = target?.redis?.workload, !all.contains(redis) { all.append(redis) }
+        return all
+    }
+}

@@ -39,24 +39,26 @@ public struct RestorePlanner: Sendable {
             if let other = o.blockedBy {
                 return .running(actions: [], message: "waiting for RestoreRequest \(other), which restores the same target or fences the same workloads")
             }
-            let missing = (spec.quiesce ?? []).filter { o.workloads[$0.key]?.replicas == nil }
+            let missing = spec.fenced.filter { o.workloads[$0.key]?.replicas == nil }
             if !missing.isEmpty {
                 return .failed(job: nil, reason: RestoreReason.workloadNotFound,
-                               message: "spec.quiesce names \(missing.map(\.key).joined(separator: ", ")), which does not exist in this namespace")
+                               message: "spec.quiesce (or target.redis.workload) names \(missing.map(\.key).joined(separator: ", ")), which does not exist in this namespace")
             }
             return .succeeded(job: nil, message: "restore \(target.kindWord) from policy \(policy.metadata.name ?? "")")
+        case .verify where spec.target?.redis?.workload != nil:
+            return redisVerify(o, status: status)
         case .select, .restore, .verify:
             return agentStep(step, o, status: status)
         case .quiesce:
             var actions: [RestoreAction] = []
             var waiting: [String] = []
-            for ref in spec.quiesce ?? [] {
+            for ref in spec.fenced {
                 let seen = o.workloads[ref.key]
                 if (seen?.replicas ?? 0) != 0 { actions.append(.scale(ref, replicas: 0)) }
                 if let left = seen?.podsLeft, left > 0 { waiting.append("\(ref.key): \(left) pod(s) left") }
             }
             if actions.isEmpty && waiting.isEmpty {
-                return .succeeded(job: nil, message: (spec.quiesce ?? []).isEmpty ? "nothing to quiesce" : "no pod of \((spec.quiesce ?? []).map(\.key).joined(separator: ", ")) is running")
+                return .succeeded(job: nil, message: spec.fenced.isEmpty ? "nothing to quiesce" : "no pod of \(spec.fenced.map(\.key).joined(separator: ", ")) is running")
             }
             return .running(actions: actions, message: waiting.isEmpty ? "scaling to 0" : "waiting: " + waiting.joined(separator: "; "))
         case .resume:
@@ -81,6 +83,27 @@ public struct RestorePlanner: Sendable {
             }
             return .running(actions: actions, message: waiting.joined(separator: "; "))
         }
+    }
+
+    /// A Redis target is checked running: its server is started again first (the other fenced
+    /// writers stay stopped), then an agent Job compares its key count with the backup's.
+    func redisVerify(_ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict {
+        guard let ref = o.request.spec.target?.redis?.workload else { return agentStep(.verify, o, status: status) }
+        let saved = status.savedReplicas?[ref.key] ?? 1
+        if o.jobs[.verify] == nil {
+            if o.workloads[ref.key]?.replicas != saved { return .running(actions: [.scale(ref, replicas: saved)], message: "starting \(ref.key) on the restored snapshot") }
+            switch o.workloads[ref.key]?.resumed {
+            case .done?: break
+            case .progressing(let text)?, .stalled(let text)?:
+                let started = status.steps?.first { $0.name == RestoreStep.verify.rawValue }?.startedAt?.date ?? o.now
+                if o.now.timeIntervalSince(started) > resumeTimeout {
+                    return .failed(job: nil, reason: "RedisNotReady", message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
+                }
+                return .running(actions: [], message: "waiting for \(ref.key): \(text)")
+            case nil: return .running(actions: [], message: "waiting for \(ref.key) to start")
+            }
+        }
+        return agentStep(.verify, o, status: status)
     }
 
     /// An agent step: create its Job, wait for it, read its result.

@@ -102,7 +102,7 @@ final class RestoreReconciler: Sendable {
                     // Record first: the step running and what undoes it (saved replicas), then act.
                     if step == .quiesce {
                         var saved = status.savedReplicas ?? [:]
-                        for ref in request.spec.quiesce ?? [] where saved[ref.key] == nil {
+                        for ref in request.spec.fenced where saved[ref.key] == nil {
                             saved[ref.key] = observed.workloads[ref.key]?.replicas
                         }
                         status.savedReplicas = saved
@@ -149,7 +149,7 @@ final class RestoreReconciler: Sendable {
         }
         var workloads: [String: WorkloadObservation] = [:]
         let helper = Workloads(client: client, namespace: ns)
-        for ref in request.spec.quiesce ?? [] {
+        for ref in request.spec.fenced {
             do {
                 let object = try await helper.get(ref)
                 let replicas = Int(object["spec"]?["replicas"]?.intValue ?? 1)
@@ -170,13 +170,13 @@ final class RestoreReconciler: Sendable {
     /// The first earlier request (by creation) still running on the same policy or fencing a
     /// workload this one fences; nil when this one may go.
     func earlierRestore(than request: RestoreRequest) -> String? {
-        let mine = Set((request.spec.quiesce ?? []).map(\.key))
+        let mine = Set(request.spec.fenced.map(\.key))
         func order(_ r: RestoreRequest) -> (Date, String) { (r.metadata.creationTimestamp?.date ?? .distantPast, r.metadata.name ?? "") }
         return requests.cache.list(namespace: request.metadata.namespace)
             .filter { other in
                 guard other.metadata.uid != request.metadata.uid, order(other) < order(request) else { return false }
                 if let phase = other.status?.phase, phase == .succeeded || phase == .failed { return false }
-                return other.spec.policyRef.name == request.spec.policyRef.name || !mine.isDisjoint(with: (other.spec.quiesce ?? []).map(\.key))
+                return other.spec.policyRef.name == request.spec.policyRef.name || !mine.isDisjoint(with: other.spec.fenced.map(\.key))
             }
             .min { order($0) < order($1) }?.metadata.name
     }

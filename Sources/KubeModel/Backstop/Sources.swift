@@ -201,6 +201,11 @@ public struct RedisTarget: Codable, Sendable, Hashable {
     public var port: Int?
     public var user: String?
     public var passwordSecretRef: SecretKeySelector?
+    /// The server's data claim and the directory in it that is Redis's `dir`.
+    public var claimName: String?
+    public var path: String?
+    /// The Redis server workload: stopped while `dump.rdb` is replaced, started again after.
+    public var workload: WorkloadReference?
     public init(host: String? = nil, port: Int? = nil) {
         self.host = host
         self.port = port

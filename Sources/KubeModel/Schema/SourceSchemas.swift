@@ -83,7 +83,10 @@ extension S {
             "postgres": postgresSource.removing(["excludeTables", "rowCounts", "guards"])
                 .overlay("Overrides of the PostgreSQL source (e.g. another `database`).")
                 .replacing("tables", tables("Restore only these tables (`pg_restore -t`).")),
-            "redis": redisSource.overlay("Overrides of the Redis source (e.g. another `host`)."),
+            "redis": redisSource.overlay("Overrides of the Redis source (e.g. another `host`); a restore also names the server's data claim and workload.")
+                .adding(["claimName": name("PersistentVolumeClaim").describing("The Redis server's data claim: `dump.rdb` is replaced in it."),
+                         "path": relativePath.describing("The directory in the claim that is Redis's `dir`; the claim's root when omitted."),
+                         "workload": workloadRef.describing("The Redis server (Deployment or StatefulSet): stopped while `dump.rdb` is replaced, started again after.")]),
             "clickhouse": clickhouseSource.removing(["partitionMaxAge"])
                 .overlay("Overrides of the ClickHouse source.")
                 .replacing("tables", tables("Restore only these tables."))

@@ -1,0 +1,101 @@
+import Controllers
+import DynamicJSON
+import Foundation
+import KubeModel
+import KubeSim
+import TestSupport
+import Testing
+
+/// A Redis restore through a RestoreRequest, as the runbooks do it by hand: the Redis server
+/// (a real `redis-server` Pod in KubeSim, its data on a claim) is stopped, `dump.rdb` replaced
+/// in its claim, the server started again and its key count checked before the writers resume.
+@Suite(.serialized) struct RedisRestoreTests {
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    func cli(_ port: Int, _ args: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["redis-cli", "-p", String(port), "--no-auth-warning", "-a", "pw-redis"] + args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aRedisRestoreStopsTheServerReplacesDumpRdbAndChecksItsKeysAfterTheRestart() async throws {
+        let port = try Self.freePort()
+        let h = try await ControllerHarness(workloads: true)
+        try h.claim("backups")
+        try h.claim("redis-data")
+        try h.secret("redis-creds", ["password": "pw-redis"])
+        _ = try h.sim.store.create([
+            "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": ["name": "redis", "namespace": "team"],
+            "spec": ["replicas": 1, "serviceName": "redis", "selector": ["matchLabels": ["app": "redis"]],
+                     "template": ["metadata": ["labels": ["app": "redis"]], "spec": [
+                        "terminationGracePeriodSeconds": 5,
+                        "volumes": [["name": "data", "persistentVolumeClaim": ["claimName": "redis-data"]]],
+                        "containers": [["name": "redis", "image": "redis:7", "volumeMounts": [["name": "data", "mountPath": "/data"]],
+                                        "command": ["sh", "-c", .string("exec redis-server --bind 127.0.0.1 --port \(port) --requirepass pw-redis --dir /data --dbfilename dump.rdb --appendonly no")],
+                                        "readinessProbe": ["exec": ["command": ["redis-cli", "-p", .string(String(port)), "-a", "pw-redis", "--no-auth-warning", "ping"]],
+                                                           "periodSeconds": 1]]]]]],
+        ])
+        #expect(try await eventually(.seconds(30)) { try cli(port, ["PING"]) == "PONG" }, "the Redis Pod serves")
+        for i in 0..<50 { _ = try cli(port, ["SET", "key:\(i)", "value \(i)"]) }
+        var policy = BackupPolicy(metadata: ObjectMeta(name: "cache", namespace: "team"), spec: BackupPolicySpec(
+            schedule: "@every 1h",
+            source: BackupSource(redis: RedisSource(host: "127.0.0.1", port: port, passwordSecretRef: SecretKeySelector(name: "redis-creds", key: "password"))),
+            destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "redis"))))
+        policy.metadata.annotations = [Backstop.runNowAnnotation: "base"]
+        try h.create(policy)
+        h.startController()
+        #expect(try await eventually(.seconds(60)) { try await h.policy("cache").status?.lastBackup?.verified == true })
+        // The data changes: keys lost, others added.
+        _ = try cli(port, ["FLUSHALL"])
+        for i in 0..<7 { _ = try cli(port, ["SET", "other:\(i)", "x"]) }
+        #expect(try cli(port, ["DBSIZE"]) == "7")
+
+        // Without the claim and the workload the request is refused, nothing touched.
+        _ = try h.sim.store.create(RestoreIntegrationTests.restore("bare", ["policyRef": ["name": "cache"], "allowOverwriteSource": true]))
+        let bare = try await RestoreIntegrationTests().finished(h, "bare")
+        #expect(bare.status?.phase == .failed && bare.status?.message?.contains("spec.target.redis.claimName") == true, "\(String(describing: bare.status?.message))")
+        #expect(try cli(port, ["DBSIZE"]) == "7")
+
+        _ = try h.sim.store.create(RestoreIntegrationTests.restore("cache-back", [
+            "policyRef": ["name": "cache"], "allowOverwriteSource": true,
+            "target": ["redis": ["claimName": "redis-data", "workload": ["kind": "StatefulSet", "name": "redis"]]],
+        ]))
+        let done = try await RestoreIntegrationTests().finished(h, "cache-back", within: 120)
+        let s = try #require(done.status)
+        #expect(s.phase == .succeeded, "\(String(describing: s))")
+        #expect(s.savedReplicas == ["StatefulSet/redis": 1])
+        let verify = s.steps?.first { $0.name == "Verify" }
+        #expect(verify?.message?.hasSuffix("checks passed") == true && verify?.job != nil, "\(String(describing: verify))")
+        // The server runs again on the restored snapshot: the 50 keys, not the 7.
+        #expect(try await eventually(.seconds(30)) { try cli(port, ["DBSIZE"]) == "50" })
+        #expect(try cli(port, ["GET", "key:42"]) == "value 42")
+        #expect(try cli(port, ["EXISTS", "other:1"]) == "0")
+        // Redis was down while its file was replaced (the Pod was gone when the restore Job ran).
+        let restoreJob = try #require(s.steps?.first { $0.name == "Restore" }?.job)
+        let restoreStarted = try h.sim.store.history("batch/v1", "Job", namespace: "team", name: restoreJob).first { $0.type == .added }!.resourceVersion
+        let redisPods = try h.sim.store.history("v1", "Pod", namespace: "team", name: nil).filter { $0.object[path: ["metadata", "labels", "app"]] == "redis" }
+        var lastBefore: [String: StoreEvent] = [:]
+        for e in redisPods where e.resourceVersion <= restoreStarted { lastBefore[e.object["metadata"]?["name"]?.stringValue ?? ""] = e }
+        #expect(!lastBefore.isEmpty && lastBefore.values.allSatisfy { $0.type == .deleted }, "no Redis Pod when the restore Job started")
+        _ = try? cli(port, ["SHUTDOWN", "NOSAVE"])
+        await h.stop()
+    }
+}
