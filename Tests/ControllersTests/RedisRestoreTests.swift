@@ -6,9 +6,10 @@ import KubeSim
 import TestSupport
 import Testing
 
-/// A Redis restore through a RestoreRequest, as the runbooks do it by hand: the Redis server
+/// Restores beyond one SQL database. A Redis restore through a RestoreRequest, as the runbooks do it by hand: the Redis server
 /// (a real `redis-server` Pod in KubeSim, its data on a claim) is stopped, `dump.rdb` replaced
 /// in its claim, the server started again and its key count checked before the writers resume.
+/// And several stores under one fence, as the disaster-recovery checklist restores them.
 @Suite(.serialized) struct RedisRestoreTests {
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -96,6 +97,57 @@ import Testing
         for e in redisPods where e.resourceVersion <= restoreStarted { lastBefore[e.object["metadata"]?["name"]?.stringValue ?? ""] = e }
         #expect(!lastBefore.isEmpty && lastBefore.values.allSatisfy { $0.type == .deleted }, "no Redis Pod when the restore Job started")
         _ = try? cli(port, ["SHUTDOWN", "NOSAVE"])
+        await h.stop()
+    }
+
+    @Test func aDisasterRecoveryRestoreOfADatabaseAndAVolumeRunsUnderOneFence() async throws {
+        let (pg, database) = try await BackupIntegrationTests.database()
+        let h = try await ControllerHarness(workloads: true)
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        try h.claim("data")
+        _ = try await eventually { try h.claimDirectory("data") != nil }
+        let data = try #require(try h.claimDirectory("data"))
+        for i in 0..<5 { try Data("skill \(i)\n".utf8).write(to: URL(fileURLWithPath: "\(data)/skill-\(i).md")) }
+        try h.create(BackupIntegrationTests.policy("orders", pg: pg, database: database))
+        try h.create(BackupPolicy(metadata: ObjectMeta(name: "skills", namespace: "team"), spec: BackupPolicySpec(
+            schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data")),
+            destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "skills")))))
+        h.startController()
+        try await h.annotate("orders", Backstop.runNowAnnotation, "base")
+        try await h.annotate("skills", Backstop.runNowAnnotation, "base")
+        #expect(try await eventually(.seconds(90)) {
+            let orders = try await h.policy("orders").status?.lastBackup?.verified == true
+            let skills = try await h.policy("skills").status?.lastBackup?.verified == true
+            return orders && skills
+        })
+        // The gateway writes to both stores; the disaster: rows and a file gone.
+        _ = try h.sim.store.create(RestoreIntegrationTests.writer(pg, database: database, replicas: 2))
+        #expect(try await eventually(.seconds(30)) { try await RestoreIntegrationTests.count(pg, database) > 500 })
+        try FileManager.default.removeItem(atPath: "\(data)/skill-3.md")
+
+        _ = try h.sim.store.create(RestoreIntegrationTests.restore("dr", [
+            "policyRef": ["name": "orders"], "allowOverwriteSource": true,
+            "quiesce": [["kind": "Deployment", "name": "writer"]],
+            "stores": [["policyRef": ["name": "skills"]]],
+        ]))
+        let done = try await RestoreIntegrationTests().finished(h, "dr", within: 120)
+        let s = try #require(done.status)
+        #expect(s.phase == .succeeded, "\(String(describing: s))")
+        #expect(s.backups?.count == 2 && s.backups?.first?.id == s.backup?.id, "\(String(describing: s.backups))")
+        #expect(s.message?.contains(s.backups?.last?.id ?? "?") == true)
+        // One fence: the writer stopped once and came back once, after both stores were restored.
+        let scales = try h.sim.store.history("apps/v1", "Deployment", namespace: "team", name: "writer")
+            .compactMap { $0.object[path: ["spec", "replicas"]]?.intValue }
+        var changes: [Int64] = []
+        for r in scales where changes.last != r { changes.append(r) }
+        #expect(changes == [2, 0, 2], "stopped once, started once: \(changes)")
+        let restoreJobs = try h.sim.store.list("batch/v1", "Job", namespace: "team", labelSelector: "backstop.dev/restore=dr")
+        #expect(restoreJobs.count == 6, "select, restore and verify per store: \(restoreJobs.count)")
+        #expect(FileManager.default.fileExists(atPath: "\(data)/skill-3.md"), "the file is back")
+        #expect(try await eventually(.seconds(30)) {
+            try h.sim.store.get("apps/v1", "Deployment", namespace: "team", name: "writer")[path: ["status", "readyReplicas"]] == 2
+        })
         await h.stop()
     }
 }

@@ -57,7 +57,8 @@ import Testing
         guard case .failed(_, RestoreReason.workloadNotFound, let m2) = planner.decide(.validate, o, status: .init()) else { Issue.record("workload"); return }
         #expect(m2.contains("Deployment/api"))
         o = RestoreObserved(request: Self.request(overwrite: true), policy: Self.policy(BackupSource(redis: RedisSource(host: "r"))), now: Self.now)
-        guard case .failed(_, RestoreReason.notSupported, _) = planner.decide(.validate, o, status: .init()) else { Issue.record("redis"); return }
+        guard case .failed(_, RestoreReason.notSupported, let m3) = planner.decide(.validate, o, status: .init()) else { Issue.record("redis"); return }
+        #expect(m3.contains("spec.target.redis.claimName"), "a Redis restore needs the server's claim and workload")
     }
 
     @Test(arguments: [
@@ -101,11 +102,54 @@ import Testing
         var finished = job
         finished.status = JobStatus()
         finished.status?.conditions = [JobCondition(type: "Failed", status: .true)]
-        o.jobs[.select] = finished
+        o.jobs[name] = finished
         o.results[name] = AgentResult(ok: false, reason: "ChecksumMismatch", message: "sha256 differs")
         guard case .failed(let failedJob, "ChecksumMismatch", let message) = planner.decide(.select, o, status: .init()) else {
             Issue.record("failed select"); return
         }
         #expect(failedJob == name && message.contains("sha256 differs"))
+    }
+
+    @Test func severalStoresRunOneAfterTheOtherUnderOneFenceAndResumeInOrder() throws {
+        var request = Self.request(overwrite: true, quiesce: [api, WorkloadReference(kind: .deployment, name: "worker")])
+        request.spec.stores = [RestoreStore(policyRef: LocalObjectReference(name: "files"))]
+        let files = BackupPolicy(metadata: Self.meta("files", uid: "f-uid"),
+                                 spec: BackupPolicySpec(schedule: "@daily", source: BackupSource(volume: VolumeSource(claimName: "data")),
+                                                        destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "v"))))
+        var o = RestoreObserved(request: request, policy: Self.policy(), policies: ["orders": Self.policy(), "files": files],
+                                workloads: ["Deployment/api": .init(replicas: 2), "Deployment/worker": .init(replicas: 1)], now: Self.now)
+        guard case .succeeded(_, let validated) = planner.decide(.validate, o, status: .init()) else { Issue.record("validate"); return }
+        #expect(validated == "restore PostgreSQL from policy orders, then a volume from policy files")
+        // The first store's Job, then (once it succeeded) the second's: never both at once.
+        guard case .running(let a1, _) = planner.decide(.restore, o, status: .init()), case .createJob(let first)? = a1.first else { Issue.record("first"); return }
+        #expect(first.metadata.name == planner.jobName(.restore, of: request, entry: 0))
+        var done = first
+        done.status = JobStatus()
+        done.status?.conditions = [JobCondition(type: "Complete", status: .true)]
+        o.jobs[first.metadata.name!] = done
+        o.results[first.metadata.name!] = AgentResult(ok: true, json: ["artifact": ["id": "20260101T000000Z-aaaaaaaa"]])
+        guard case .running(let a2, let m2) = planner.decide(.restore, o, status: .init()), case .createJob(let second)? = a2.first else { Issue.record("second"); return }
+        #expect(second.metadata.name == planner.jobName(.restore, of: request, entry: 1) && second.metadata.name != first.metadata.name)
+        #expect(m2?.hasPrefix("store 2 (policy files): ") == true)
+        // A failure of the second store names it.
+        var failed = second
+        failed.status = JobStatus()
+        failed.status?.conditions = [JobCondition(type: "Failed", status: .true)]
+        o.jobs[second.metadata.name!] = failed
+        o.results[second.metadata.name!] = AgentResult(ok: false, reason: "TargetMissing", message: "no directory")
+        guard case .failed(_, "TargetMissing", let m3) = planner.decide(.restore, o, status: .init()) else { Issue.record("failure"); return }
+        #expect(m3.hasPrefix("store 2 (policy files): TargetMissing"))
+        // Resume: api first (quiesce order), worker only once api is ready.
+        var status = RestoreRequestStatus()
+        status.savedReplicas = ["Deployment/api": 2, "Deployment/worker": 1]
+        o.workloads = ["Deployment/api": .init(replicas: 0, resumed: .progressing("api: 0/2")), "Deployment/worker": .init(replicas: 0, resumed: .progressing("worker: 0/1"))]
+        guard case .running(let r1, _) = planner.decide(.resume, o, status: status) else { Issue.record("resume"); return }
+        #expect(r1 == [.scale(api, replicas: 2)])
+        o.workloads["Deployment/api"] = .init(replicas: 2, resumed: .progressing("api: 1/2 ready"))
+        guard case .running(let r2, let waiting) = planner.decide(.resume, o, status: status) else { Issue.record("waiting"); return }
+        #expect(r2.isEmpty && waiting == "api: 1/2 ready", "the worker waits for the api")
+        o.workloads["Deployment/api"] = .init(replicas: 2, resumed: .done)
+        guard case .running(let r3, _) = planner.decide(.resume, o, status: status) else { Issue.record("worker"); return }
+        #expect(r3 == [.scale(WorkloadReference(kind: .deployment, name: "worker"), replicas: 1)])
     }
 }

@@ -70,12 +70,10 @@ public struct RestoreJobBuilder: Sendable {
         TargetIdentity(source: target) == TargetIdentity(source: policy.spec.source)
     }
 
-    /// The Job of `step` for `request`, named `name`.
-    func job(_ step: RestoreStep, request: RestoreRequest, policy: BackupPolicy, target: BackupSource, artifactID: String?, name: String) -> Job {
-        let labels = [BackstopLabels.restore: request.metadata.name ?? "", BackstopLabels.operation: step.rawValue.lowercased(),
-                      BackstopLabels.policy: policy.metadata.name ?? ""]
-        return job(step, owner: ChildOwner(request), labels: labels, restore: request.spec, policy: policy, target: target,
-                   artifactID: artifactID, name: name)
+    /// The labels of a RestoreRequest's Job for `step` of the store `policy` backs up.
+    static func labels(_ request: RestoreRequest, step: RestoreStep, policy: BackupPolicy) -> [String: String] {
+        [BackstopLabels.restore: request.metadata.name ?? "", BackstopLabels.operation: step.rawValue.lowercased(),
+         BackstopLabels.policy: policy.metadata.name ?? ""]
     }
 
     /// The select / restore / verify Job of any owner (a RestoreRequest, a DrillRun): `adjust`

@@ -63,22 +63,26 @@ public struct WorkloadObservation: Sendable, Hashable {
 /// Everything one reconcile decides from.
 public struct RestoreObserved: Sendable {
     public var request: RestoreRequest
+    /// The first store's policy (`spec.policyRef`).
     public var policy: BackupPolicy?
-    /// The request's agent Jobs by step.
-    public var jobs: [RestoreStep: Job]
+    /// Every policy the request names, by name (the first store's and `spec.stores`').
+    public var policies: [String: BackupPolicy]
+    /// The request's agent Jobs by name.
+    public var jobs: [String: Job]
     /// Finished Jobs' results by Job name.
     public var results: [String: AgentResult]
-    /// Keyed `Deployment/api`, for the workloads in `spec.quiesce`.
+    /// Keyed `Deployment/api`, for the fenced workloads.
     public var workloads: [String: WorkloadObservation]
     /// An earlier RestoreRequest still running on the same policy or fencing the same workload:
     /// restores of one target run one at a time, in creation order.
     public var blockedBy: String?
     public var now: Date
 
-    public init(request: RestoreRequest, policy: BackupPolicy?, jobs: [RestoreStep: Job] = [:], results: [String: AgentResult] = [:],
-                workloads: [String: WorkloadObservation] = [:], now: Date) {
+    public init(request: RestoreRequest, policy: BackupPolicy?, policies: [String: BackupPolicy]? = nil, jobs: [String: Job] = [:],
+                results: [String: AgentResult] = [:], workloads: [String: WorkloadObservation] = [:], now: Date) {
         self.request = request
         self.policy = policy
+        self.policies = policies ?? policy.map { [$0.metadata.name ?? "": $0] } ?? [:]
         self.jobs = jobs
         self.results = results
         self.workloads = workloads
@@ -113,11 +117,24 @@ public enum RestoreReason {
 }
 
 extension RestoreRequestSpec {
-    /// Every workload the restore stops and starts again: `quiesce`, plus a Redis target's own
-    /// server (its `dump.rdb` is replaced while it is down).
+    /// The stores this request restores, in order, each as a one-store spec: the one
+    /// `policyRef` names, then `stores` (sharing `allowOverwriteSource`).
+    public var entries: [RestoreRequestSpec] {
+        var first = self
+        first.stores = nil
+        return [first] + (stores ?? []).map { store in
+            var entry = RestoreRequestSpec(policyRef: store.policyRef, backup: store.backup, target: store.target, mode: store.mode,
+                                           allowOverwriteSource: allowOverwriteSource)
+            entry.verify = store.verify
+            return entry
+        }
+    }
+
+    /// Every workload the restore stops and starts again, in the order they start: each Redis
+    /// target's own server (its `dump.rdb` is replaced while it is down), then `quiesce`.
     public var fenced: [WorkloadReference] {
-        var all = quiesce ?? []
-        if let redis = target?.redis?.workload, !all.contains(redis) { all.append(redis) }
+        var all: [WorkloadReference] = []
+        for ref in entries.compactMap(\.target?.redis?.workload) + (quiesce ?? []) where !all.contains(ref) { all.append(ref) }
         return all
     }
 }

@@ -13,42 +13,21 @@ public struct RestorePlanner: Sendable {
 
     public init(agentImage: String) { jobs = RestoreJobBuilder(agentImage: agentImage) }
 
-    public func jobName(_ step: RestoreStep, of request: RestoreRequest) -> String? {
-        step.jobPurpose.map { ChildOwner(request).childName(purpose: $0, token: request.metadata.uid ?? "") }
+    /// The Job of `step` for store `entry` (0: the one `policyRef` names).
+    public func jobName(_ step: RestoreStep, of request: RestoreRequest, entry: Int = 0) -> String? {
+        let uid = request.metadata.uid ?? ""
+        return step.jobPurpose.map { ChildOwner(request).childName(purpose: $0, token: entry == 0 ? uid : "\(uid)/\(entry)") }
     }
 
     /// The verdict of `step` from what was observed. `status` carries what earlier steps
-    /// recorded (the selected backup, saved replicas).
+    /// recorded (the selected backups, saved replicas).
     public func decide(_ step: RestoreStep, _ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict {
         let spec = o.request.spec
         switch step {
         case .validate:
-            guard let policy = o.policy else {
-                return .failed(job: nil, reason: RestoreReason.policyNotFound,
-                               message: "BackupPolicy \(spec.policyRef.name) not found in namespace \(o.request.metadata.namespace ?? ""): create it or fix spec.policyRef")
-            }
-            let target: BackupSource
-            switch RestoreJobBuilder.target(spec, policy: policy) {
-            case .success(let t): target = t
-            case .failure(let e): return .failed(job: nil, reason: RestoreReason.notSupported, message: e.message)
-            }
-            if RestoreJobBuilder.isSource(target, of: policy), spec.allowOverwriteSource != true {
-                return .failed(job: nil, reason: RestoreReason.overwriteNotAllowed,
-                               message: "the target is the policy's live source; set spec.allowOverwriteSource: true to restore over it, or name another spec.target")
-            }
-            if let other = o.blockedBy {
-                return .running(actions: [], message: "waiting for RestoreRequest \(other), which restores the same target or fences the same workloads")
-            }
-            let missing = spec.fenced.filter { o.workloads[$0.key]?.replicas == nil }
-            if !missing.isEmpty {
-                return .failed(job: nil, reason: RestoreReason.workloadNotFound,
-                               message: "spec.quiesce (or target.redis.workload) names \(missing.map(\.key).joined(separator: ", ")), which does not exist in this namespace")
-            }
-            return .succeeded(job: nil, message: "restore \(target.kindWord) from policy \(policy.metadata.name ?? "")")
-        case .verify where spec.target?.redis?.workload != nil:
-            return redisVerify(o, status: status)
+            return validate(o)
         case .select, .restore, .verify:
-            return agentStep(step, o, status: status)
+            return storeSteps(step, o, status: status)
         case .quiesce:
             var actions: [RestoreAction] = []
             var waiting: [String] = []
@@ -62,68 +41,121 @@ public struct RestorePlanner: Sendable {
             }
             return .running(actions: actions, message: waiting.isEmpty ? "scaling to 0" : "waiting: " + waiting.joined(separator: "; "))
         case .resume:
-            var actions: [RestoreAction] = []
-            var waiting: [String] = []
-            for (key, saved) in (status.savedReplicas ?? [:]).sorted(by: { $0.key < $1.key }) {
-                guard let ref = Self.reference(key), let seen = o.workloads[key], let replicas = seen.replicas else { continue }
-                if replicas != saved { actions.append(.scale(ref, replicas: saved)) }
-                switch seen.resumed {
-                case .done?: break
-                case .progressing(let text)?, .stalled(let text)?: waiting.append(text)
-                case nil: waiting.append("\(key): scaling to \(saved)")
-                }
-            }
-            if actions.isEmpty && waiting.isEmpty {
-                let resumed = (status.savedReplicas ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                return .succeeded(job: nil, message: resumed.isEmpty ? "nothing to resume" : "resumed " + resumed.joined(separator: ", "))
-            }
-            let started = status.steps?.first { $0.name == RestoreStep.resume.rawValue }?.startedAt?.date ?? o.now
-            if actions.isEmpty, o.now.timeIntervalSince(started) > resumeTimeout {
-                return .failed(job: nil, reason: "ResumeTimeout", message: "replicas are back but not ready after \(Int(resumeTimeout))s: " + waiting.joined(separator: "; "))
-            }
-            return .running(actions: actions, message: waiting.joined(separator: "; "))
+            return resume(o, status: status)
         }
+    }
+
+    func validate(_ o: RestoreObserved) -> StepVerdict {
+        let spec = o.request.spec
+        var kinds: [String] = []
+        for (i, entry) in spec.entries.enumerated() {
+            let which = spec.entries.count > 1 ? "store \(i + 1) (policy \(entry.policyRef.name)): " : ""
+            guard let policy = o.policies[entry.policyRef.name] else {
+                return .failed(job: nil, reason: RestoreReason.policyNotFound,
+                               message: "\(which)BackupPolicy \(entry.policyRef.name) not found in namespace \(o.request.metadata.namespace ?? ""): create it or fix the policyRef")
+            }
+            let target: BackupSource
+            switch RestoreJobBuilder.target(entry, policy: policy) {
+            case .success(let t): target = t
+            case .failure(let e): return .failed(job: nil, reason: RestoreReason.notSupported, message: which + e.message)
+            }
+            if RestoreJobBuilder.isSource(target, of: policy), spec.allowOverwriteSource != true {
+                return .failed(job: nil, reason: RestoreReason.overwriteNotAllowed,
+                               message: "\(which)the target is the policy's live source; set spec.allowOverwriteSource: true to restore over it, or name another target")
+            }
+            kinds.append("\(target.kindWord) from policy \(policy.metadata.name ?? "")")
+        }
+        if let other = o.blockedBy {
+            return .running(actions: [], message: "waiting for RestoreRequest \(other), which restores the same target or fences the same workloads")
+        }
+        let missing = spec.fenced.filter { o.workloads[$0.key]?.replicas == nil }
+        if !missing.isEmpty {
+            return .failed(job: nil, reason: RestoreReason.workloadNotFound,
+                           message: "spec.quiesce (or target.redis.workload) names \(missing.map(\.key).joined(separator: ", ")), which does not exist in this namespace")
+        }
+        return .succeeded(job: nil, message: "restore " + kinds.joined(separator: ", then "))
+    }
+
+    /// Select, Restore or Verify of every store, one after the other: the step succeeds when
+    /// the last store's Job has; the first failure fails it (the others are not started).
+    func storeSteps(_ step: RestoreStep, _ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict {
+        let entries = o.request.spec.entries
+        var done: [String] = []
+        var lastJob: String?
+        for (i, entry) in entries.enumerated() {
+            let which = entries.count > 1 ? "store \(i + 1) (policy \(entry.policyRef.name)): " : ""
+            guard let policy = o.policies[entry.policyRef.name], let name = jobName(step, of: o.request, entry: i) else {
+                return .failed(job: nil, reason: RestoreReason.policyNotFound, message: "\(which)BackupPolicy \(entry.policyRef.name) is gone")
+            }
+            guard case .success(let target) = RestoreJobBuilder.target(entry, policy: policy) else {
+                return .failed(job: nil, reason: RestoreReason.notSupported, message: "\(which)the target cannot be resolved")
+            }
+            if step == .verify, target.redis != nil, let ref = entry.target?.redis?.workload, o.jobs[name] == nil {
+                if let waiting = redisStart(ref, o, status: status) { return waiting }
+            }
+            guard let job = o.jobs[name] else {
+                let artifact = step == .select ? nil : Self.selected(status, entry: i)
+                let built = jobs.job(step, owner: ChildOwner(o.request), labels: RestoreJobBuilder.labels(o.request, step: step, policy: policy),
+                                     restore: entry, policy: policy, target: target, artifactID: artifact, name: name)
+                return .running(actions: [.createJob(built)], message: "\(which)Job \(name)")
+            }
+            guard job.isFinished else { return .running(actions: [], message: "\(which)Job \(name) running") }
+            guard let result = o.results[name] else { return .running(actions: [], message: "\(which)Job \(name) finished; reading its result") }
+            guard result.ok else {
+                return .failed(job: name, reason: result.reason ?? "AgentFailed",
+                               message: "\(which)\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
+            }
+            done.append(Self.summary(step, result))
+            lastJob = name
+        }
+        return .succeeded(job: lastJob, message: done.joined(separator: "; "))
+    }
+
+    /// The artifact Select chose for store `entry`.
+    static func selected(_ status: RestoreRequestStatus, entry: Int) -> String? {
+        entry == 0 ? status.backup?.id : (status.backups?.indices.contains(entry) == true ? status.backups?[entry].id : nil)
     }
 
     /// A Redis target is checked running: its server is started again first (the other fenced
-    /// writers stay stopped), then an agent Job compares its key count with the backup's.
-    func redisVerify(_ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict {
-        guard let ref = o.request.spec.target?.redis?.workload else { return agentStep(.verify, o, status: status) }
+    /// writers stay stopped) and must be ready before its key count is compared. Nil: ready.
+    func redisStart(_ ref: WorkloadReference, _ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict? {
         let saved = status.savedReplicas?[ref.key] ?? 1
-        if o.jobs[.verify] == nil {
-            if o.workloads[ref.key]?.replicas != saved { return .running(actions: [.scale(ref, replicas: saved)], message: "starting \(ref.key) on the restored snapshot") }
-            switch o.workloads[ref.key]?.resumed {
-            case .done?: break
-            case .progressing(let text)?, .stalled(let text)?:
-                let started = status.steps?.first { $0.name == RestoreStep.verify.rawValue }?.startedAt?.date ?? o.now
-                if o.now.timeIntervalSince(started) > resumeTimeout {
-                    return .failed(job: nil, reason: "RedisNotReady", message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
-                }
-                return .running(actions: [], message: "waiting for \(ref.key): \(text)")
-            case nil: return .running(actions: [], message: "waiting for \(ref.key) to start")
+        if o.workloads[ref.key]?.replicas != saved { return .running(actions: [.scale(ref, replicas: saved)], message: "starting \(ref.key) on the restored snapshot") }
+        switch o.workloads[ref.key]?.resumed {
+        case .done?: return nil
+        case .progressing(let text)?, .stalled(let text)?:
+            let started = status.steps?.first { $0.name == RestoreStep.verify.rawValue }?.startedAt?.date ?? o.now
+            if o.now.timeIntervalSince(started) > resumeTimeout {
+                return .failed(job: nil, reason: "RedisNotReady", message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
             }
+            return .running(actions: [], message: "waiting for \(ref.key): \(text)")
+        case nil: return .running(actions: [], message: "waiting for \(ref.key) to start")
         }
-        return agentStep(.verify, o, status: status)
     }
 
-    /// An agent step: create its Job, wait for it, read its result.
-    func agentStep(_ step: RestoreStep, _ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict {
-        guard let policy = o.policy, let name = jobName(step, of: o.request) else {
-            return .failed(job: nil, reason: RestoreReason.policyNotFound, message: "BackupPolicy \(o.request.spec.policyRef.name) is gone")
+    /// Every fenced workload back to its saved replicas, one after the other in `fenced` order
+    /// (the stores' servers, then the writers as `quiesce` lists them), each ready before the next.
+    func resume(_ o: RestoreObserved, status: RestoreRequestStatus) -> StepVerdict {
+        let saved = status.savedReplicas ?? [:]
+        let order = o.request.spec.fenced.map(\.key).filter { saved[$0] != nil } + saved.keys.sorted().filter { key in
+            !o.request.spec.fenced.contains { $0.key == key }
         }
-        guard let job = o.jobs[step] else {
-            guard case .success(let target) = RestoreJobBuilder.target(o.request.spec, policy: policy) else {
-                return .failed(job: nil, reason: RestoreReason.notSupported, message: "the target cannot be resolved")
+        let started = status.steps?.first { $0.name == RestoreStep.resume.rawValue }?.startedAt?.date ?? o.now
+        for key in order {
+            guard let replicas = saved[key], let ref = Self.reference(key), let seen = o.workloads[key], let current = seen.replicas else { continue }
+            if current != replicas { return .running(actions: [.scale(ref, replicas: replicas)], message: "\(key): scaling to \(replicas)") }
+            switch seen.resumed {
+            case .done?: continue
+            case .progressing(let text)?, .stalled(let text)?:
+                if o.now.timeIntervalSince(started) > resumeTimeout {
+                    return .failed(job: nil, reason: "ResumeTimeout", message: "replicas are back but not ready after \(Int(resumeTimeout))s: \(text)")
+                }
+                return .running(actions: [], message: text)
+            case nil: return .running(actions: [], message: "\(key): scaling to \(replicas)")
             }
-            let artifact = step == .select ? nil : status.backup?.id
-            return .running(actions: [.createJob(jobs.job(step, request: o.request, policy: policy, target: target, artifactID: artifact, name: name))],
-                            message: "Job \(name)")
         }
-        guard job.isFinished else { return .running(actions: [], message: "Job \(name) running") }
-        guard let result = o.results[name] else { return .running(actions: [], message: "Job \(name) finished; reading its result") }
-        if result.ok { return .succeeded(job: name, message: Self.summary(step, result)) }
-        return .failed(job: name, reason: result.reason ?? "AgentFailed",
-                       message: "\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
+        let resumed = order.map { "\($0)=\(saved[$0] ?? 0)" }
+        return .succeeded(job: nil, message: resumed.isEmpty ? "nothing to resume" : "resumed " + resumed.joined(separator: ", "))
     }
 
     static func summary(_ step: RestoreStep, _ result: AgentResult) -> String {

@@ -92,7 +92,7 @@ final class RestoreReconciler: Sendable {
                 switch planner.decide(step, observed, status: status) {
                 case .succeeded(let job, let message):
                     machine.succeeded(step, now: time, job: job, message: message)
-                    if step == .select, let job, let result = observed.results[job] { status.backup = RestorePlanner.backupReference(result) }
+                    if step == .select { recordSelected(request, observed, into: &status) }
                     event(request, reason: "\(step.rawValue)Succeeded", message: message ?? step.rawValue)
                 case .failed(let job, let reason, let message):
                     machine.failed(step, now: time, job: job, message: message)
@@ -133,18 +133,27 @@ final class RestoreReconciler: Sendable {
         return steps
     }
 
+    /// Select's choice for every store: `backup` (the first) and, with `spec.stores`, `backups`.
+    func recordSelected(_ request: RestoreRequest, _ observed: RestoreObserved, into status: inout RestoreRequestStatus) {
+        let chosen = request.spec.entries.indices.map { i in
+            planner.jobName(.select, of: request, entry: i).flatMap { observed.results[$0] }.flatMap(RestorePlanner.backupReference)
+        }
+        status.backup = chosen.first ?? nil
+        if chosen.count > 1 { status.backups = chosen.compactMap { $0 } }
+    }
+
     /// Cache reads for the request; one GET (and a pod LIST) per workload to fence.
     func gather(_ request: RestoreRequest, status: RestoreRequestStatus, now: Date) async throws -> RestoreObserved {
         let ns = request.metadata.namespace ?? ""
         let uid = request.metadata.uid ?? ""
-        var byStep: [RestoreStep: Job] = [:]
+        var byName: [String: Job] = [:]
         var results: [String: AgentResult] = [:]
         let owned = jobs.cache.list(namespace: ns, labels: [BackstopLabels.restore: request.metadata.name ?? ""])
             .filter { $0.metadata.ownerReferences?.contains { $0.uid == uid } ?? false }
         let podList = pods.cache.list(namespace: ns, labels: [BackstopLabels.restore: request.metadata.name ?? ""])
-        for step in RestoreStep.allCases {
-            guard let name = planner.jobName(step, of: request), let job = owned.first(where: { $0.metadata.name == name }) else { continue }
-            byStep[step] = job
+        for job in owned {
+            guard let name = job.metadata.name else { continue }
+            byName[name] = job
             if job.isFinished, let result = AgentResultReader.result(of: job, pods: podList, now: now, grace: 30) { results[name] = result }
         }
         var workloads: [String: WorkloadObservation] = [:]
@@ -161,8 +170,12 @@ final class RestoreReconciler: Sendable {
                 if error.kind != .notFound { throw error }
             }
         }
-        var observed = RestoreObserved(request: request, policy: policies.cache.get(namespace: ns, name: request.spec.policyRef.name),
-                                       jobs: byStep, results: results, workloads: workloads, now: now)
+        var policies: [String: BackupPolicy] = [:]
+        for entry in request.spec.entries {
+            if let p = self.policies.cache.get(namespace: ns, name: entry.policyRef.name) { policies[entry.policyRef.name] = p }
+        }
+        var observed = RestoreObserved(request: request, policy: policies[request.spec.policyRef.name], policies: policies,
+                                       jobs: byName, results: results, workloads: workloads, now: now)
         observed.blockedBy = earlierRestore(than: request)
         return observed
     }
@@ -176,7 +189,8 @@ final class RestoreReconciler: Sendable {
             .filter { other in
                 guard other.metadata.uid != request.metadata.uid, order(other) < order(request) else { return false }
                 if let phase = other.status?.phase, phase == .succeeded || phase == .failed { return false }
-                return other.spec.policyRef.name == request.spec.policyRef.name || !mine.isDisjoint(with: other.spec.fenced.map(\.key))
+                let sharedPolicy = !Set(request.spec.entries.map(\.policyRef.name)).isDisjoint(with: other.spec.entries.map(\.policyRef.name))
+                return sharedPolicy || !mine.isDisjoint(with: other.spec.fenced.map(\.key))
             }
             .min { order($0) < order($1) }?.metadata.name
     }
@@ -210,7 +224,8 @@ final class RestoreReconciler: Sendable {
         case .succeeded:
             status.phase = .succeeded
             let resumed = (status.savedReplicas ?? [:]).isEmpty ? "" : " and resumed the writers"
-            status.message = "restored \(status.backup?.id ?? "the backup")" + resumed
+            let ids = (status.backups ?? [status.backup].compactMap { $0 }).map(\.id)
+            status.message = "restored \(ids.isEmpty ? "the backup" : ids.joined(separator: ", "))" + resumed
             conditions.set(type: "Complete", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
             conditions.set(type: "Failed", status: .false, reason: "Restored", message: "", observedGeneration: generation, now: time)
             conditions.set(type: "Ready", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)

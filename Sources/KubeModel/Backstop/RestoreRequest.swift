@@ -25,6 +25,9 @@ public struct RestoreRequestSpec: Codable, Sendable, Hashable {
     public var quiesce: [WorkloadReference]?
     public var verify: RestoreVerification?
     public var ttlSecondsAfterFinished: Int?
+    /// More stores restored under the same fence, in order, after the one `policyRef` names
+    /// (a disaster-recovery restore: stop every service once, restore each store, start again).
+    public var stores: [RestoreStore]?
     public init(policyRef: LocalObjectReference, backup: BackupSelector? = nil, target: RestoreTarget? = nil,
                 mode: RestoreMode? = nil, allowOverwriteSource: Bool? = nil) {
         self.policyRef = policyRef
@@ -32,6 +35,22 @@ public struct RestoreRequestSpec: Codable, Sendable, Hashable {
         self.target = target
         self.mode = mode
         self.allowOverwriteSource = allowOverwriteSource
+    }
+}
+
+/// One more store of a RestoreRequest: what `policyRef`, `backup`, `target`, `mode` and
+/// `verify` say for the first one. `allowOverwriteSource` and `quiesce` are the request's.
+public struct RestoreStore: Codable, Sendable, Hashable {
+    public var policyRef: LocalObjectReference
+    public var backup: BackupSelector?
+    public var target: RestoreTarget?
+    public var mode: RestoreMode?
+    public var verify: RestoreVerification?
+    public init(policyRef: LocalObjectReference, backup: BackupSelector? = nil, target: RestoreTarget? = nil, mode: RestoreMode? = nil) {
+        self.policyRef = policyRef
+        self.backup = backup
+        self.target = target
+        self.mode = mode
     }
 }
 
@@ -85,5 +104,7 @@ public struct RestoreRequestStatus: Codable, Sendable, Hashable {
     public var finishedAt: Time?
     public var durationSeconds: Int?
     public var message: String?
+    /// With `spec.stores`: the artifact chosen for each store, in order (the first is `backup`).
+    public var backups: [BackupReference]?
     public init() {}
 }

@@ -122,6 +122,14 @@ extension S {
                           workloadRef, maxItems: 32, listType: .map(keys: ["kind", "name"])),
         "verify": restoreVerification,
         "ttlSecondsAfterFinished": .integer("Delete the finished request after this many seconds; kept when omitted.", min: 0, format: "int32", example: 86400),
+        "stores": .array("More stores restored under the same fence, in order, after the one policyRef names: the writers in quiesce stop once, every store is selected, restored and verified, then the writers start again in quiesce order (a disaster-recovery restore). allowOverwriteSource covers them all.",
+                         .object("One more store.", [
+                            "policyRef": .object("The BackupPolicy whose artifacts are restored.", ["name": name("BackupPolicy").required]).required,
+                            "backup": backupSelector,
+                            "target": target("Where to restore; the policy's live source when omitted (then allowOverwriteSource must be true)."),
+                            "mode": .enumeration("Clean or Create, as for the first store.", RestoreMode.self, default: .clean),
+                            "verify": restoreVerification,
+                         ]), maxItems: 16, listType: .atomic),
     ], rules: [
         Rule("has(self.target) || self.allowOverwriteSource",
              message: "without target the restore overwrites the policy's live source: set allowOverwriteSource: true to confirm, or set target to restore elsewhere",
@@ -141,6 +149,7 @@ extension S {
         "finishedAt": .time("End."),
         "durationSeconds": .integer("Wall time in seconds.", min: 0),
         "message": .string("Summary for a person.", maxLength: 4096),
+        "backups": .array("With stores: the artifact chosen for each store, in order.", backupReference, maxItems: 17, listType: .atomic),
     ])
 
     static let drillRunSpec: Schema = drillTemplate.describing("The drill. Immutable once created.")
