@@ -80,7 +80,7 @@ public struct BackupPlanner: Sendable {
         // Secrets: read only when a Job may start, the spec changed, or one was missing.
         let specChanged = old.observedGeneration != w.generation
         if let secrets = o.secrets {
-            let missing = missingSecrets(refs, secrets)
+            let missing = SecretChecks.missing(refs, secrets)
             if !missing.isEmpty {
                 let message = missing.joined(separator: "; ") + ". Create it (or fix the reference in spec); no backup runs until then"
                 w.set(Ready.self, .false, .secretMissing, message)
