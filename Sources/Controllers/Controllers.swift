@@ -1,8 +1,11 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy and RestoreRequest controllers.
+/// Today: the BackupPolicy, RestoreRequest and CleanupPolicy controllers.
 /// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
 ///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
+/// - CleanupPolicy: `CleanupPlanner` (pure, scheduled like a BackupPolicy through `SlotPlanner`),
+///   `CleanupJobBuilder` (one `backstop agent cleanup` Job per run, the guard filled in),
+///   `CleanupResults` (per-target results → status). Its Jobs carry `backstop.dev/cleanup`.
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
 ///   `clock`, `backupWorkers`, `secretRecheckInterval`, `jobHistoryLimit`, `resultGracePeriod`,
 ///   `catalogWhenStatusMissing` (turn off for very large benchmarks).
@@ -31,6 +34,7 @@
 /// - `backstop.dev` `backuppolicies/status`: update
 /// - `backstop.dev` `restorerequests`: list, watch, update (the resume finalizer), delete (TTL);
 ///   `restorerequests/status`: update
+/// - `backstop.dev` `cleanuppolicies`: list, watch; `cleanuppolicies/status`: update
 /// - `apps` `deployments`, `statefulsets`: get; `deployments/scale`, `statefulsets/scale`: patch
 ///   (a restore fences the writers it names)
 /// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)
