@@ -56,10 +56,9 @@ final class BackupReconciler: Sendable {
         self.pods = pods
         self.settings = settings
         self.metrics = metrics
-        let grace = settings.resultGracePeriod.components
         planner = BackupPlanner(builder: AgentJobBuilder(agentImage: settings.agentImage), secretRecheck: settings.secretRecheckInterval,
                                 historyLimit: settings.jobHistoryLimit,
-                                resultGrace: Double(grace.seconds) + Double(grace.attoseconds) / 1e18)
+                                resultGrace: Requeue.seconds(settings.resultGracePeriod))
     }
 
     func reconcile(_ key: ObjectKey, _ context: ReconcileContext) async throws -> ReconcileResult {

@@ -52,9 +52,8 @@ final class CleanupReconciler: Sendable {
         self.pods = pods
         self.settings = settings
         self.metrics = metrics
-        let grace = settings.resultGracePeriod.components
         planner = CleanupPlanner(builder: CleanupJobBuilder(agentImage: settings.agentImage), secretRecheck: settings.secretRecheckInterval,
-                                 historyLimit: settings.jobHistoryLimit, resultGrace: Double(grace.seconds) + Double(grace.attoseconds) / 1e18)
+                                 historyLimit: settings.jobHistoryLimit, resultGrace: Requeue.seconds(settings.resultGracePeriod))
     }
 
     func reconcile(_ key: ObjectKey, _ context: ReconcileContext) async throws -> ReconcileResult {

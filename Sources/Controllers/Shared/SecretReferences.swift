@@ -1,4 +1,5 @@
 import AgentContract
+import Foundation
 import KubeClient
 import KubeModel
 
@@ -57,5 +58,45 @@ extension AgentMounts {
         let keys = credentials.map(Self.s3Keys)
         return S3Connection(endpoint: endpoint, region: region ?? "us-east-1", accessKeyIdFile: keys.map { secretFile($0[0]) },
                             secretAccessKeyFile: keys.map { secretFile($0[1]) })
+    }
+}
+
+/// The Secret gate a scheduled planner passes before it may start a Job. Secrets are read (one
+/// GET each) only when it matters: a Job may start, the spec changed, or the last plan found one
+/// missing or the spec invalid. Pure.
+public enum SecretGate {
+    public enum Verdict: Sendable, Hashable {
+        /// Nothing is missing (or nothing to check now).
+        case proceed
+        /// Read the Secrets and plan again.
+        case read
+        /// A Secret or key is missing: the message for `Ready=False SecretMissing`.
+        case missing(String)
+    }
+
+    /// `work`: what does not run until the Secret exists (`backup`, `cleanup`).
+    public static func check(_ refs: [SecretKeySelector], secrets: [String: SecretState]?, specChanged: Bool,
+                             lastReadyReason: String?, work: String) -> Verdict {
+        if let secrets {
+            let missing = SecretChecks.missing(refs, secrets)
+            guard !missing.isEmpty else { return .proceed }
+            return .missing(missing.joined(separator: "; ") + ". Create it (or fix the reference in spec); no \(work) runs until then")
+        }
+        if !refs.isEmpty, specChanged || lastReadyReason == "SecretMissing" || lastReadyReason == "InvalidSpec" { return .read }
+        return .proceed
+    }
+}
+
+/// When a planner looks again: the soonest of the moments it noted, a little past the instant
+/// (so a slot is due when the reconcile runs); nil when there is none.
+public enum Requeue {
+    public static func after(_ intervals: [TimeInterval]) -> Duration? {
+        guard let soonest = intervals.filter({ $0 >= 0 }).min() else { return nil }
+        return .milliseconds(Int64((soonest * 1000).rounded(.up)) + 50)
+    }
+
+    public static func seconds(_ d: Duration) -> TimeInterval {
+        let c = d.components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }
 }
