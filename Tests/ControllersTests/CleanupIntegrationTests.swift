@@ -187,9 +187,11 @@ import Testing
         #expect(try await client.listAllObjects(bucket: bucket).map(\.key) == ["keep/d.csv"])
         #expect(try await clickhouse("SELECT count(), min(d) >= today() - 82 FROM \(chdb).traces FORMAT TSV") == "170\t1\n")
         let metrics = h.metricsText()
-        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("backstop_cleanup_deleted_total") && $0.contains("target=\"agent-runs\"") && $0.hasSuffix(" 373") },
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("backstop_cleanup_deleted_total") && $0.contains("cleanuppolicy=\"retention\"")
+            && $0.contains("target=\"agent-runs\"") && $0.hasSuffix(" 373") },
                 "\(metrics.split(separator: "\n").filter { $0.contains("cleanup") })")
-        #expect(metrics.contains("backstop_cleanup_last_success_timestamp_seconds"))
+        #expect(metrics.contains("backstop_cleanup_last_success_timestamp_seconds{namespace=\"team\",cleanuppolicy=\"retention\"}")
+                || metrics.contains("backstop_cleanup_last_success_timestamp_seconds{cleanuppolicy=\"retention\",namespace=\"team\"}"))
         let reasons = try h.events(of: "retention").map(\.reason)
         #expect(reasons.contains("DryRunSucceeded") && reasons.contains("CleanupSucceeded"), "\(reasons)")
 

@@ -1,14 +1,15 @@
 import Foundation
 import Metrics
 
-/// The CleanupPolicy metrics: `backstop_cleanup_deleted_total{namespace,policy,target}` moves
-/// once per recorded run; `backstop_cleanup_last_success_timestamp_seconds{namespace,policy}`
-/// is set from status on every reconcile (correct after a restart).
+/// The CleanupPolicy metrics: `backstop_cleanup_deleted_total{namespace,cleanuppolicy,target}`
+/// moves once per recorded run; `backstop_cleanup_last_success_timestamp_seconds{namespace,cleanuppolicy}`
+/// is set from status on every reconcile (correct after a restart). The object label is
+/// `cleanuppolicy`, as the CleanupFailing alert in the chart reads it.
 struct CleanupMetrics: Sendable {
     let factory: any MetricsFactory
 
     func apply(_ updates: [CleanupMetricUpdate], namespace: String, policy: String) {
-        let dims = MetricDimensions.of(namespace: namespace, "policy", policy)
+        let dims = MetricDimensions.of(namespace: namespace, "cleanuppolicy", policy)
         for update in updates {
             switch update {
             case .deleted(let target, let count):
