@@ -120,9 +120,12 @@ public enum Demo {
             say("Operator: running in-process, metrics on http://127.0.0.1:\(metricsPort)/metrics")
 
             let restoreAct = Task { [seed] in try await DemoRestore.run(cluster, seed: seed, postgresPort: postgres.port, say: say) }
+            let cleanupAct = Task { [seed] in try await DemoCleanup.run(cluster, seed: seed, postgres: postgres, say: say) }
             let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
             restoreAct.cancel()
+            cleanupAct.cancel()
             let restores = (try? await restoreAct.value) ?? []
+            let cleanup = (try? await cleanupAct.value) ?? nil
             operatorTask?.cancel()
             _ = await operatorTask?.result
             operatorTask = nil
@@ -130,6 +133,7 @@ public enum Demo {
             say("")
             say(await kubectlTable(kubeconfig: kubeconfig, work: work) ?? StatusReport.render(policies, now: Date()))
             for r in restores { say("Restore \(r.metadata.namespace ?? "")/\(r.metadata.name ?? ""): \(DemoRestore.summary(r))") }
+            if let cleanup { say("Cleanup \(cleanup.metadata.namespace ?? "")/\(cleanup.metadata.name ?? ""): \(DemoCleanup.summary(cleanup))") }
             let files = artifactFiles(cluster, namespaces: seed.namespaces)
             say("Artifacts (\(files.count) files):")
             for dir in Set(files.map { $0.deletingLastPathComponent().path }).sorted() { say("  \(dir)") }
