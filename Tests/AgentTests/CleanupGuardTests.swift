@@ -50,6 +50,9 @@ struct CleanupTargetsTests {
         #expect(dry.exitCode == 0, "\(dry.stdout)")
         #expect(dry.result["results"]?[0]?["wouldDelete"] == 21)
         #expect(dry.result["results"]?[0]?["total"] == 40)
+        // Oldest and newest are the days of the oldest and newest partition to drop: 100 days apart.
+        let days = ["oldest", "newest"].compactMap { dry.result["results"]?[0]?[$0]?.stringValue.flatMap { ISO8601DateFormatter().date(from: $0) } }
+        #expect(days.count == 2 && days[1].timeIntervalSince(days[0]) == 100 * 86400, "\(days)")
         #expect(try await ch.query("SELECT count() FROM \(db).traces").hasPrefix("400"))
         let run = try await h.run("cleanup", ["targets": [target]])
         #expect(run.exitCode == 0, "\(run.stdout)")

@@ -192,6 +192,7 @@ import Testing
                 "\(metrics.split(separator: "\n").filter { $0.contains("cleanup") })")
         #expect(metrics.contains("backstop_cleanup_last_success_timestamp_seconds{namespace=\"team\",cleanuppolicy=\"retention\"}")
                 || metrics.contains("backstop_cleanup_last_success_timestamp_seconds{cleanuppolicy=\"retention\",namespace=\"team\"}"))
+        _ = try await eventually(.seconds(10)) { try h.events(of: "retention").map(\.reason).contains("CleanupSucceeded") }
         let reasons = try h.events(of: "retention").map(\.reason)
         #expect(reasons.contains("DryRunSucceeded") && reasons.contains("CleanupSucceeded"), "\(reasons)")
 
@@ -231,7 +232,8 @@ import Testing
         #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 200, "nothing deleted")
         #expect(result(refused, "reports")?.deleted == 1, "a failing target does not stop the others")
         #expect(!FileManager.default.fileExists(atPath: old.path))
-        #expect(try h.events(of: "runs").contains { $0.type == "Warning" && $0.reason == "DeleteLimitExceeded" })
+        // Events are recorded after the status write, asynchronously.
+        #expect(try await eventually(.seconds(10)) { try h.events(of: "runs").contains { $0.type == "Warning" && $0.reason == "DeleteLimitExceeded" } })
 
         // An acknowledgment of fewer rows than observed is not enough.
         let short = try await runAgain(h, "runs", "2", annotations: [Backstop.allowDeleteAnnotation: "agent-runs=150"])

@@ -14,9 +14,13 @@ struct ClickHousePartitionCleanup: Sendable {
         var id: String
         var rows: Int64
         var bytes: Int64
-        /// The partition's newest and oldest data; nil when the partition key has no date.
-        var newest: Date?
+        /// The partition's oldest and newest data as `system.parts` has them (a Date is its
+        /// midnight); nil when the partition key has no date.
         var oldest: Date?
+        var newest: Date?
+        /// Every row of the partition is older than this: the newest time plus its resolution
+        /// (a second for DateTime, a day for Date).
+        var endsBefore: Date?
     }
 
     var qualified: String {
@@ -37,11 +41,11 @@ struct ClickHousePartitionCleanup: Sendable {
             throw AgentError(.notTimestamp, "\(spec.database).\(spec.table) is a \(engine) table: only MergeTree tables have partitions to drop")
         }
         let partitions = try await list(endpoint)
-        if let undated = partitions.first(where: { $0.newest == nil }) {
+        if let undated = partitions.first(where: { $0.endsBefore == nil }) {
             throw AgentError(.notTimestamp, "\(spec.database).\(spec.table): partition \(undated.id) carries no date (the PARTITION BY key has no Date or DateTime column), so its age is unknown; nothing was dropped")
         }
         let cutoff = now.addingTimeInterval(-Double(spec.maxAge.seconds))
-        let old = partitions.filter { ($0.newest ?? .distantFuture) < cutoff }
+        let old = partitions.filter { ($0.endsBefore ?? .distantFuture) <= cutoff }
         let qualified = self.qualified
         return CleanupCandidates(
             unit: "partitions", count: Int64(old.count), total: Int64(partitions.count), bytes: old.reduce(0) { $0 + $1.bytes },
@@ -68,12 +72,12 @@ struct ClickHousePartitionCleanup: Sendable {
             var p = Partition(id: r[0], rows: Int64(r[1]) ?? 0, bytes: Int64(r[2]) ?? 0)
             if maxTime > 0 {
                 p.oldest = Date(timeIntervalSince1970: Double(minTime))
-                // Times have whole seconds: the newest row is before maxTime + 1.
-                p.newest = Date(timeIntervalSince1970: Double(maxTime) + 1)
+                p.newest = Date(timeIntervalSince1970: Double(maxTime))
+                p.endsBefore = p.newest?.addingTimeInterval(1)
             } else if let last = Self.day(r[4]) {
                 p.oldest = Self.day(r[3])
-                // A Date covers its whole day.
-                p.newest = last.addingTimeInterval(86_400)
+                p.newest = last
+                p.endsBefore = last.addingTimeInterval(86_400)
             }
             return p
         }
