@@ -80,6 +80,19 @@ import Testing
         #expect(plan.events.map(\.reason) == ["CleanupStarted"])
     }
 
+    @Test func theGuardsLimitsReachTheAgentWithTheShareLimitAlwaysOn() throws {
+        var counted = CleanupTarget(name: "drop", s3: S3Cleanup(endpoint: "http://minio:9000", bucket: "drop", maxAge: "7d"))
+        counted.maxDeleteCount = 1000
+        var open = CleanupTarget(name: "exports", s3: S3Cleanup(endpoint: "http://minio:9000", bucket: "exports", maxAge: "90d"))
+        open.maxDeletePercent = 100
+        let p = Self.policy(targets: [counted, open], annotations: [Backstop.runNowAnnotation: "1"])
+        let job = try #require(Self.planner.plan(CleanupObserved(policy: p, now: Fx.hour(0.5))).createdJobs.first)
+        let targets = try #require(try Self.agentSpec(job).targets)
+        #expect(targets[0].maxDeletePercent == 50 && targets[0].maxDeleteCount == 1000)
+        #expect(targets[1].maxDeletePercent == 100 && targets[1].maxDeleteCount == nil)
+        #expect(targets[0].s3?.bucket == "drop" && targets[0].s3?.maxAge.seconds == 7 * 86400)
+    }
+
     @Test func beforeTheSlotNothingStartsAndTheNextRunIsShown() {
         let plan = Self.planner.plan(CleanupObserved(policy: Self.policy(), secrets: Self.secretsOK, now: Fx.hour(0.5)))
         #expect(plan.createdJobs.isEmpty)

@@ -42,8 +42,8 @@ public struct CleanupJobBuilder: Sendable {
         doc.targets = policy.spec.targets.enumerated().map { index, t in
             var out = target(t, index: index, &m)
             out.name = t.name
-            let percentSet = t.maxDeletePercent != nil
-            out.maxDeletePercent = percentSet || t.maxDeleteCount == nil ? (t.maxDeletePercent ?? Self.defaultMaxDeletePercent) : nil
+            // The share limit always applies (a count limit adds to it; 100 turns it off).
+            out.maxDeletePercent = t.maxDeletePercent ?? Self.defaultMaxDeletePercent
             out.maxDeleteCount = t.maxDeleteCount
             out.allowDeleteCount = allowances[t.name]
             return out
