@@ -117,4 +117,52 @@ struct CleanupTargetsTests {
         let left = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("reports").path).sorted()
         #expect(left == ["2025", "b.json", "c.txt"])
     }
+
+    /// `kill -9` of the agent process part-way through a batched DELETE: the batches that
+    /// committed stay deleted, and the same spec run again deletes exactly the rest.
+    @Test func aRunKilledMidWayIsSafeToRepeat() async throws {
+        let h = try AgentHarness("cleanup-kill")
+        let database = uniqueDB("cleankill")
+        try await h.createDatabase(database)
+        defer { Task { await h.dropDatabase(database) } }
+        let db = try await h.connect(database)
+        _ = try await db.executeScript("""
+            CREATE TABLE runs (id serial PRIMARY KEY, created_at timestamptz NOT NULL);
+            CREATE INDEX ON runs (created_at);
+            INSERT INTO runs (created_at) SELECT now() - interval '400 days' - g * interval '1 second' FROM generate_series(1, 200000) g;
+            INSERT INTO runs (created_at) SELECT now() - interval '1 day' FROM generate_series(1, 1000) g;
+            """)
+        let spec: JSONValue = ["now": .string(ISO8601DateFormatter().string(from: Date())), "targets": [[
+            "name": "runs", "maxDeletePercent": 100,
+            "sql": ["connection": .object(h.pgFields(database)), "table": "runs", "timestampColumn": "created_at", "maxAge": "365d", "batchSize": 100]]]]
+        let specFile = try h.write("kill-spec.json", spec.jsonString)
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("backstop").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no backstop executable beside the tests")
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: binary)
+        agent.arguments = ["agent", "cleanup", "--spec", specFile]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        func count() async throws -> Int64 { try await db.query("SELECT count(*) FROM runs").first?[0, as: Int64.self] ?? -1 }
+        let started = Date()
+        while try await count() > 150_000, Date().timeIntervalSince(started) < 60 { try await Task.sleep(for: .milliseconds(20)) }
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        // The server may still finish the batch in flight when the client died: wait until the
+        // count stands still.
+        var left = try await count()
+        while true {
+            try await Task.sleep(for: .milliseconds(300))
+            let now = try await count()
+            if now == left { break }
+            left = now
+        }
+        #expect(agent.terminationReason == .uncaughtSignal && left < 200_000 && left > 1000, "killed with \(left) rows left")
+        let again = try await h.run("cleanup", spec)
+        #expect(again.exitCode == 0, "\(again.stdout)")
+        #expect(again.result["results"]?[0]?["deleted"]?.intValue == left - 1000, "the repeat deletes exactly what was left")
+        #expect(try await count() == 1000)
+        await db.close()
+    }
 }
