@@ -24,7 +24,9 @@ extension AgentRunner {
             } catch {
                 let failure = error as? AgentError ?? AgentError(.cleanupFailed, "\(error)")
                 report.reason = failure.reason.rawValue
-                report.error = failure.message
+                // Short enough that several targets' results fit the 4 KiB termination message
+                // (the full message is in the log and, for the first failure, in `message`).
+                report.error = failure.message.count > 400 ? String(failure.message.prefix(399)) + "…" : failure.message
                 context.progress("cleanup: \(report.target): \(failure)")
                 first = first ?? AgentError(failure.reason, "\(report.target): \(failure.message)")
             }
