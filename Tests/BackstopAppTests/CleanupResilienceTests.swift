@@ -17,7 +17,7 @@ import TestSupport
         let db = "e2e_cleanup_\(UUID().uuidString.prefix(6).lowercased())"
         try await server.psql("CREATE DATABASE \(db)")
         // 60 000 rows that age past maxAge (1h) over the next 60 seconds, 1 000 per second:
-        // every run has something to delete, in batches of 20 (many short transactions per run).
+        // every run has something to delete, in batches of 5 (many short transactions, so a run lasts long enough to be killed in).
         try await server.psql("""
             CREATE TABLE events (id serial PRIMARY KEY, created_at timestamptz NOT NULL);
             CREATE INDEX ON events (created_at);
@@ -33,7 +33,7 @@ import TestSupport
                            "name": "events", "maxDeletePercent": 100,
                            "sql": ["connection": ["host": .string(pg.host), "port": .int(Int64(pg.port)), "database": .string(db),
                                                   "user": .string(pg.user), "passwordSecretRef": ["name": "db", "key": "password"], "sslMode": "disable"],
-                                   "table": "events", "timestampColumn": "created_at", "maxAge": "1h", "batchSize": 20]]]]])
+                                   "table": "events", "timestampColumn": "created_at", "maxAge": "1h", "batchSize": 5]]]]])
 
         // Every cleanup Job that ever exists: name → uids (a second uid is a second run of one slot).
         let recorder = Task { () -> [String: Set<String>] in
@@ -59,8 +59,9 @@ import TestSupport
                 ((try? e2e.sim.store.list("batch/v1", "Job", namespace: ns, labelSelector: "backstop.dev/cleanup=events")) ?? [])
                     .contains { $0[path: ["status", "completionTime"]] == nil && ($0[path: ["status", "failed"]]?.intValue ?? 0) == 0 }
             }
-            if round % 3 != 2 { _ = await eventually(.seconds(5)) { runningJob() } }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...250)))
+            // (A loaded machine may take seconds to start the operator and the Pod.)
+            if round % 3 != 2 { _ = await eventually(.seconds(15)) { runningJob() } }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...100)))
             if runningJob() { killedDuringRun += 1 }
             await op.kill9()
             #expect(op.process.terminationReason == .uncaughtSignal, "round \(round) exited by itself: \(op.output.suffix(2000))")

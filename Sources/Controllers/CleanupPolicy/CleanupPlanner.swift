@@ -108,15 +108,15 @@ public struct CleanupPlanner: Sendable {
     }
 
     /// The spec's and the annotation's problems (schedule, semantic checks, allow-delete), or the allowances.
-    func validate(_ policy: CleanupPolicy) -> Result<[String: Int64], AllowDeleteError> {
+    func validate(_ policy: CleanupPolicy) -> Result<[String: Int64], CleanupSpecProblem> {
         do {
             _ = try Schedule(parsing: policy.spec.schedule, timeZone: policy.spec.timeZone)
         } catch {
-            return .failure(AllowDeleteError(message: "spec.schedule: \(error.message). Fix the schedule; no cleanup runs until then"))
+            return .failure(CleanupSpecProblem(message: "spec.schedule: \(error.message). Fix the schedule; no cleanup runs until then"))
         }
         let errors = BackstopValidator().validate(policy).filter { $0.severity == .error }
         if !errors.isEmpty {
-            return .failure(AllowDeleteError(message: errors.prefix(3).map(\.description).joined(separator: "; ")
+            return .failure(CleanupSpecProblem(message: errors.prefix(3).map(\.description).joined(separator: "; ")
                 + (errors.count > 3 ? " (and \(errors.count - 3) more)" : "") + ". Fix the policy; nothing is deleted until then"))
         }
         return AllowDelete.parse(policy.metadata.annotations?[Backstop.allowDeleteAnnotation], targets: policy.spec.targets.map(\.name))
