@@ -139,7 +139,7 @@ import Testing
         let spec: JSONValue = [
             "schedule": "@daily", "dryRun": true,
             "targets": [
-                try sqlTarget("agent-runs", database: dbName, table: "agent_runs", maxAge: "365d", extra: ["batchSize": 50]).merging(["maxDeletePercent": 60]),
+                try sqlTarget("agent-runs", database: dbName, table: "agent_runs", maxAge: "365d", extra: ["batchSize": 50, "vacuum": true]).merging(["maxDeletePercent": 60]),
                 ["name": "benchmark-reports", "maxDeletePercent": 100,
                  "volume": ["claimName": "reports", "path": "benchmark", "include": ["*.json"], "maxAge": "30d"]],
                 ["name": "exports", "maxDeletePercent": 100,
@@ -182,6 +182,10 @@ import Testing
         #expect(try await count(db, "SELECT count(*) FROM agent_runs WHERE created_at < now() - interval '357 days'") == 0)
         #expect(try await count(db, "SELECT count(DISTINCT xid) FROM deletions") == 8)
         #expect(try await count(db, "SELECT max(n) FROM (SELECT count(*) AS n FROM deletions GROUP BY xid) t") == 50)
+        // Statistics may reach pg_stat a moment after the agent's session ends.
+        #expect(try await eventually(.seconds(10)) {
+            try await count(db, "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'agent_runs' AND last_vacuum IS NOT NULL") == 1
+        }, "vacuum: true ran VACUUM (ANALYZE) after deleting")
         // Files: the old *.json only; notes.txt, new.json and the directory stay.
         #expect(try FileManager.default.subpathsOfDirectory(atPath: reports.path).sorted() == ["2025", "new.json", "notes.txt"])
         #expect(try await client.listAllObjects(bucket: bucket).map(\.key) == ["keep/d.csv"])
