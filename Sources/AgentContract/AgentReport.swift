@@ -39,7 +39,31 @@ public struct AgentReport: Codable, Sendable, Hashable {
     // drill
     public var drill: DrillAgentReport?
 
+    // cleanup
+    public var dryRun: Bool?
+    public var results: [CleanupTargetReport]?
+
     public init() {}
+}
+
+/// One target of `backstop agent cleanup`: what it deleted (or, dry, would delete), or why it failed.
+public struct CleanupTargetReport: Codable, Sendable, Hashable {
+    /// The target's name in the policy (falls back to a description of the store).
+    public var target: String
+    public var deleted: Int64?
+    public var wouldDelete: Int64?
+    public var bytesFreed: Int64?
+    public var wouldFreeBytes: Int64?
+    /// Items the target held when counted.
+    public var total: Int64?
+    /// RFC 3339: the oldest and newest timestamp among the items deleted (or that would be).
+    public var oldest: String?
+    public var newest: String?
+    public var durationSeconds: Double?
+    public var reason: String?
+    public var error: String?
+
+    public init(target: String) { self.target = target }
 }
 
 public struct ReportedArtifact: Codable, Sendable, Hashable {

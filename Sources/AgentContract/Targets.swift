@@ -152,12 +152,31 @@ public struct VolumeTargetSpec: Codable, Sendable, Hashable {
     }
 }
 
-/// One thing `backstop agent cleanup` trims: rows of a table, objects of a bucket, or files of
-/// a directory older than `maxAge`.
+/// One thing `backstop agent cleanup` trims: rows of a table, objects of a bucket, files of a
+/// directory or partitions of a ClickHouse table older than `maxAge`, under a guard.
 public struct CleanupTargetSpec: Codable, Sendable {
+    /// The CleanupPolicy's target name (results are reported under it).
+    public var name: String?
     public var sql: SQLCleanup?
     public var s3: S3Cleanup?
     public var volume: VolumeCleanup?
+    public var clickhouse: ClickHouseCleanup?
+    /// The guard: more than this share of the target's items (0-100) is refused; nil: no share limit.
+    public var maxDeletePercent: Int?
+    /// The guard's absolute limit; nil: no count limit.
+    public var maxDeleteCount: Int64?
+    /// An acknowledgment (the `backstop.dev/allow-delete` annotation): up to this many items may
+    /// be deleted even over the limits.
+    public var allowDeleteCount: Int64?
+
+    public init(name: String? = nil, sql: SQLCleanup? = nil, s3: S3Cleanup? = nil, volume: VolumeCleanup? = nil,
+                clickhouse: ClickHouseCleanup? = nil) {
+        self.name = name
+        self.sql = sql
+        self.s3 = s3
+        self.volume = volume
+        self.clickhouse = clickhouse
+    }
 
     public struct SQLCleanup: Codable, Sendable {
         public var connection: PostgresEndpoint
@@ -165,6 +184,18 @@ public struct CleanupTargetSpec: Codable, Sendable {
         public var timestampColumn: String
         public var maxAge: RetentionAge
         public var batchSize: Int?
+        /// `VACUUM (ANALYZE)` the table after deleting.
+        public var vacuum: Bool?
+
+        public init(connection: PostgresEndpoint, table: String, timestampColumn: String, maxAge: RetentionAge,
+                    batchSize: Int? = nil, vacuum: Bool? = nil) {
+            self.connection = connection
+            self.table = table
+            self.timestampColumn = timestampColumn
+            self.maxAge = maxAge
+            self.batchSize = batchSize
+            self.vacuum = vacuum
+        }
     }
 
     public struct S3Cleanup: Codable, Sendable {
@@ -175,12 +206,51 @@ public struct CleanupTargetSpec: Codable, Sendable {
         public var accessKeyIdFile: String
         public var secretAccessKeyFile: String
         public var maxAge: RetentionAge
+
+        public init(endpoint: String, bucket: String, prefix: String?, region: String?, accessKeyIdFile: String,
+                    secretAccessKeyFile: String, maxAge: RetentionAge) {
+            self.endpoint = endpoint
+            self.bucket = bucket
+            self.prefix = prefix
+            self.region = region
+            self.accessKeyIdFile = accessKeyIdFile
+            self.secretAccessKeyFile = secretAccessKeyFile
+            self.maxAge = maxAge
+        }
     }
 
     public struct VolumeCleanup: Codable, Sendable {
         public var path: String
         /// Relative folder under `path` (e.g. `benchmark/`).
         public var subPath: String?
+        /// Only files whose name (or, for a glob with `/`, relative path) matches one of these.
+        public var include: [String]?
         public var maxAge: RetentionAge
+
+        public init(path: String, subPath: String?, include: [String]?, maxAge: RetentionAge) {
+            self.path = path
+            self.subPath = subPath
+            self.include = include
+            self.maxAge = maxAge
+        }
+    }
+
+    /// Drops whole partitions whose newest data is older than `maxAge`.
+    public struct ClickHouseCleanup: Codable, Sendable {
+        public var url: String
+        public var database: String
+        public var table: String
+        public var user: String?
+        public var passwordFile: String?
+        public var maxAge: RetentionAge
+
+        public init(url: String, database: String, table: String, user: String?, passwordFile: String?, maxAge: RetentionAge) {
+            self.url = url
+            self.database = database
+            self.table = table
+            self.user = user
+            self.passwordFile = passwordFile
+            self.maxAge = maxAge
+        }
     }
 }

@@ -123,11 +123,14 @@ public enum Demo {
 
             let restoreAct = Task { [seed] in try await DemoRestore.run(cluster, seed: seed, postgresPort: postgres.port, say: say) }
             let drillAct = Task { try await DemoDrill.run(cluster, say: say) }
+            let cleanupAct = Task { [seed] in try await DemoCleanup.run(cluster, seed: seed, postgres: postgres, say: say) }
             let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
             restoreAct.cancel()
             drillAct.cancel()
+            cleanupAct.cancel()
             let restores = (try? await restoreAct.value) ?? []
             let drills = (try? await drillAct.value) ?? []
+            let cleanup = (try? await cleanupAct.value) ?? nil
             operatorTask?.cancel()
             _ = await operatorTask?.result
             operatorTask = nil
@@ -136,6 +139,7 @@ public enum Demo {
             say(await kubectlTable(kubeconfig: kubeconfig, work: work) ?? StatusReport.render(policies, now: Date()))
             for r in restores { say("Restore \(r.metadata.namespace ?? "")/\(r.metadata.name ?? ""): \(DemoRestore.summary(r))") }
             for d in drills { say("Drill \(d.metadata.namespace ?? "")/\(d.metadata.name ?? ""): \(DemoDrill.summary(d))") }
+            if let cleanup { say("Cleanup \(cleanup.metadata.namespace ?? "")/\(cleanup.metadata.name ?? ""): \(DemoCleanup.summary(cleanup))") }
             let files = artifactFiles(cluster, namespaces: seed.namespaces)
             say("Artifacts (\(files.count) files):")
             for dir in Set(files.map { $0.deletingLastPathComponent().path }).sorted() { say("  \(dir)") }

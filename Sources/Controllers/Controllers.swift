@@ -1,8 +1,12 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy, RestoreRequest and DrillRun controllers (plus the drill schedule).
+/// Today: the BackupPolicy, RestoreRequest, DrillRun (plus the drill schedule) and CleanupPolicy
+/// controllers.
 /// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
 ///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
+/// - CleanupPolicy: `CleanupPlanner` (pure, scheduled like a BackupPolicy through `SlotPlanner`),
+///   `CleanupJobBuilder` (one `backstop agent cleanup` Job per run, the guard filled in),
+///   `CleanupResults` (per-target results → status). Its Jobs carry `backstop.dev/cleanup`.
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
 ///   `clock`, `backupWorkers`, `secretRecheckInterval`, `jobHistoryLimit`, `resultGracePeriod`,
 ///   `catalogWhenStatusMissing` (turn off for very large benchmarks).
@@ -34,6 +38,7 @@
 ///   `restorerequests/status`: update
 /// - `backstop.dev` `drillruns`: list, watch, create (drill schedules), update (the cleanup
 ///   finalizer), delete (history); `drillruns/status`: update
+/// - `backstop.dev` `cleanuppolicies`: list, watch; `cleanuppolicies/status`: update
 /// - `apps` `deployments`, `statefulsets`: get; `deployments/scale`, `statefulsets/scale`: patch
 ///   (a restore fences the writers it names)
 /// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)

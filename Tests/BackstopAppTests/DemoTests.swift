@@ -44,6 +44,10 @@ import Testing
             #expect(d.status?.measured?.rtoSeconds != nil && d.status?.measured?.rpoSeconds != nil)
         }
         #expect(text.contains("Drill ") && text.contains("Passed — RTO"), "\(text)")
+        // The cleanup act: a dry run that counts, then a real run that deletes the same.
+        #expect(text.contains("Cleanup dry run: agent-runs: would delete 365 of 730"), "\(text)")
+        #expect(text.contains("reports: would delete 2 of 3") && text.contains("benchmark-results: would delete 2 of 3"), "\(text)")
+        #expect(text.contains("Cleanup real run: agent-runs: deleted 365 of 730") && text.contains("reports: deleted 2 of 3"), "\(text)")
         // Artifacts and their manifests exist on disk, inside the work directory.
         let artifacts = result.artifactFiles.filter { !$0.lastPathComponent.hasSuffix(".manifest.json") }
         let manifests = result.artifactFiles.filter { $0.lastPathComponent.hasSuffix(".manifest.json") }

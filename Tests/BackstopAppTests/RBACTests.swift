@@ -22,6 +22,7 @@ import Testing
     static let policies = BackupPolicy.resourceType
     static let restores = RestoreRequest.resourceType
     static let drills = DrillRun.resourceType
+    static let cleanups = CleanupPolicy.resourceType
 
     /// True when the call was authorised (it may still fail otherwise, e.g. 404).
     static func allowed(_ call: () async throws -> Void) async -> Bool {
@@ -70,6 +71,8 @@ import Testing
         let drill: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "DrillRun",
                                 "metadata": ["name": "probe-drill", "namespace": "team-a"],
                                 "spec": ["policyRef": ["name": "x"], "scratch": ["postgres": ["database": "scratch"]]], "status": [:]]
+        let cleanup: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "CleanupPolicy",
+                                  "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
         let lease: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                                 "metadata": ["name": "backstop-controller"], "spec": ["holderIdentity": "me"]]
 
@@ -94,6 +97,9 @@ import Testing
         #expect(await Self.allowed { _ = try await op.dynamic(Self.drills, namespace: ns).create(drill) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.drills, namespace: ns).updateStatus(drill) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.drills, namespace: ns).delete("probe-drill") })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.cleanups).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.cleanups).watch() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.cleanups, namespace: ns).updateStatus(cleanup) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).get("api") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).scale("api", replicas: 0) })
 
@@ -111,6 +117,9 @@ import Testing
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets).list() }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).create(policy) }))
+        // A cleanup policy's spec and annotations (the guard's acknowledgment) are the user's alone.
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.cleanups, namespace: ns).patch("x", .merge(["metadata": ["annotations": ["backstop.dev/allow-delete": "a=1"]]])) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.cleanups, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.jobs, namespace: ns).get("probe") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.configMaps).list() }))
         // A token that is not bound to anything gets nothing.

@@ -139,4 +139,34 @@ import Testing
         #expect(drills.contains("1 drill(s) running, 1 failed in the last 24 h."))
         #expect(StatusReport.renderDrills([], now: Self.now).isEmpty)
     }
+
+    @Test func cleanupPoliciesShowLastRunDeletedNextAndFailingFirst() {
+        func cleanup(_ name: String, deleted: Int64?, dry: Bool = false, failed: String? = nil) -> CleanupPolicy {
+            var status = CleanupPolicyStatus()
+            status.lastRunTime = Time(Self.now.addingTimeInterval(-3600))
+            status.nextRunTime = Time(Self.now.addingTimeInterval(7200))
+            status.lastRunDeleted = deleted
+            status.lastRunDryRun = dry
+            if dry {
+                var r = CleanupResult(target: "agent-runs")
+                r.wouldDelete = 42
+                status.results = [r]
+            }
+            status.conditions = [Self.condition("Ready", failed == nil ? .true : .false, failed == nil ? "Scheduled" : "LastRunFailed")]
+            if let failed { status.conditions?.append(Self.condition("LastRunSucceeded", .false, "DeleteLimitExceeded", failed)) }
+            return CleanupPolicy(metadata: ObjectMeta(name: name, namespace: "prod"),
+                                 spec: CleanupPolicySpec(schedule: "@daily", targets: [CleanupTarget(name: "agent-runs")]), status: status)
+        }
+        let text = StatusReport.renderCleanups([
+            cleanup("a-fine", deleted: 25), cleanup("b-preview", deleted: 0, dry: true),
+            cleanup("z-guarded", deleted: 0, failed: "agent-runs: would delete 200 of 200 rows (100.0%)"),
+        ], now: Self.now)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("NAMESPACE") && lines[0].contains("DELETED"))
+        #expect(lines[1].contains("z-guarded") && lines[1].contains("DeleteLimitExceeded"), "failing first: \(text)")
+        #expect(lines[2].contains("a-fine") && lines[2].contains("1h ago") && lines[2].contains(" 25 ") && lines[2].contains("in 2h"))
+        #expect(lines[3].contains("b-preview") && lines[3].contains("would 42"))
+        #expect(text.contains("prod/z-guarded: DeleteLimitExceeded: agent-runs: would delete 200 of 200 rows (100.0%)"))
+        #expect(StatusReport.renderCleanups([], now: Self.now).isEmpty)
+    }
 }

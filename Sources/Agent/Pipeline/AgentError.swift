@@ -20,6 +20,11 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case targetExists = "TargetExists"
         case targetMissing = "TargetMissing"
         case artifactNotFound = "ArtifactNotFound"
+        case columnMissing = "ColumnMissing"
+        /// A cleanup's timestamp column is not a date/timestamp (or a table's partitions carry no date).
+        case notTimestamp = "NotTimestamp"
+        /// A cleanup target would delete more than its guard allows: nothing of it was deleted.
+        case deleteLimitExceeded = "DeleteLimitExceeded"
         // Exit 5: the artifact or the restored data is not what it should be.
         case checksumMismatch = "ChecksumMismatch"
         case sizeMismatch = "SizeMismatch"
@@ -45,7 +50,8 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
             case .specInvalid, .secretUnreadable: AgentExitCode.badRequest
             case .sourceUnreachable, .targetUnreachable, .storeUnreachable, .authenticationFailed, .storeAccessDenied:
                 AgentExitCode.unreachable
-            case .clientTooOld, .toolMissing, .tableMissing, .sourceEmpty, .targetExists, .targetMissing, .artifactNotFound:
+            case .clientTooOld, .toolMissing, .tableMissing, .sourceEmpty, .targetExists, .targetMissing, .artifactNotFound,
+                 .columnMissing, .notTimestamp, .deleteLimitExceeded:
                 AgentExitCode.refused
             case .checksumMismatch, .sizeMismatch, .formatInvalid, .manifestInvalid, .tooSmall, .verificationFailed:
                 AgentExitCode.integrity

@@ -116,6 +116,23 @@ extension BackstopValidator {
     public func validate(_ cleanup: CleanupPolicy) -> [ValidationIssue] {
         var out: [ValidationIssue] = []
         for (i, t) in cleanup.spec.targets.enumerated() {
+            let path = FieldPath("spec.targets").appending(.index(i))
+            if t.kinds.count != 1 {
+                out.append(.invalid(path, "target \(t.name) needs exactly one of sql, s3, volume or clickhouse (has \(t.kinds.isEmpty ? "none" : t.kinds.joined(separator: ", ")))"))
+            }
+            for (kind, age) in [("sql", t.sql?.maxAge), ("s3", t.s3?.maxAge), ("volume", t.volume?.maxAge), ("clickhouse", t.clickhouse?.maxAge)] {
+                guard let age else { continue }
+                do {
+                    if try RetentionAge(parsing: age).seconds <= 0 {
+                        out.append(.invalid(path.appending(kind).appending("maxAge"), "maxAge \(age) would delete everything: give a positive age such as 90d"))
+                    }
+                } catch {
+                    out.append(.invalid(path.appending(kind).appending("maxAge"), "maxAge \"\(age)\" is not a duration (\(error)): write e.g. 90d, 36h or 1w"))
+                }
+            }
+            if let p = t.volume?.path, p.split(separator: "/").contains("..") {
+                out.append(.invalid(path.appending("volume").appending("path"), "path \(p) leaves the claim: use a path inside the volume, without `..`"))
+            }
             if let sql = t.sql, let age = try? TimeSpan(parsing: sql.maxAge), age.seconds < 86_400 {
                 out.append(.warning(FieldPath("spec.targets").appending(.index(i)).appending("sql").appending("maxAge"),
                                     "maxAge \(age) deletes rows younger than a day: check that this is live data you mean to drop"))

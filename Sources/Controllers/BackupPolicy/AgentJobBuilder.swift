@@ -13,8 +13,6 @@ public struct AgentJobBuilder: Sendable {
 
     static let storeMount = "/var/run/backstop/store"
     static let sourceMount = "/var/run/backstop/source"
-    static let defaultAccessKeyKey = "AWS_ACCESS_KEY_ID"
-    static let defaultSecretKeyKey = "AWS_SECRET_ACCESS_KEY"
 
     /// The Job name for an operation: `<policy>-<op>-<hash of token>`, ≤ 63 characters.
     public static func jobName(policy: String, operation: BackupOperation, token: String) -> String {
@@ -28,22 +26,9 @@ public struct AgentJobBuilder: Sendable {
         if let r = s.postgres?.passwordSecretRef { refs.append(r) }
         if let r = s.redis?.passwordSecretRef { refs.append(r) }
         if let r = s.clickhouse?.passwordSecretRef { refs.append(r) }
-        if let c = s.s3?.credentialsSecretRef { refs += s3Keys(c) }
-        if let c = spec.destination.s3?.credentialsSecretRef { refs += s3Keys(c) }
+        if let c = s.s3?.credentialsSecretRef { refs += AgentMounts.s3Keys(c) }
+        if let c = spec.destination.s3?.credentialsSecretRef { refs += AgentMounts.s3Keys(c) }
         return refs
-    }
-
-    static func s3Keys(_ c: S3CredentialsRef) -> [SecretKeySelector] {
-        [SecretKeySelector(name: c.name, key: c.accessKeyIDKey ?? defaultAccessKeyKey),
-         SecretKeySelector(name: c.name, key: c.secretAccessKeyKey ?? defaultSecretKeyKey)]
-    }
-
-    /// The endpoint, region (us-east-1 unless given) and the mounted key files of `credentials`.
-    static func s3Connection(_ endpoint: String, region: String?, credentials: S3CredentialsRef?,
-                             _ m: inout AgentMounts) -> S3Connection {
-        let keys = credentials.map(s3Keys)
-        return S3Connection(endpoint: endpoint, region: region ?? "us-east-1", accessKeyIdFile: keys.map { m.secretFile($0[0]) },
-                            secretAccessKeyFile: keys.map { m.secretFile($0[1]) })
     }
 
     /// The agent spec for `operation` plus the env vars and volumes it refers to. The policy
@@ -54,7 +39,7 @@ public struct AgentJobBuilder: Sendable {
         var doc = AgentSpec(policy: policy.metadata.name ?? "",
                             job: JobReference(name: jobName, namespace: policy.metadata.namespace ?? ""))
         if let s3 = spec.destination.s3 {
-            let connection = Self.s3Connection(s3.endpoint, region: s3.region, credentials: s3.credentialsSecretRef, &m)
+            let connection = m.s3Connection(s3.endpoint, region: s3.region, credentials: s3.credentialsSecretRef)
             doc.store = StoreSpec(s3: S3StoreSpec(connection: connection, bucket: s3.bucket, prefix: s3.prefix))
         } else if let v = spec.destination.volume {
             m.claim("store", claimName: v.claimName, at: Self.storeMount, readOnly: false)
@@ -99,7 +84,7 @@ public struct AgentJobBuilder: Sendable {
                 partitionMaxAge: c.partitionMaxAge.flatMap { try? RetentionAge(parsing: $0) }))
         }
         if let s3 = s.s3 {
-            let connection = Self.s3Connection(s3.endpoint, region: s3.region, credentials: s3.credentialsSecretRef, &m)
+            let connection = m.s3Connection(s3.endpoint, region: s3.region, credentials: s3.credentialsSecretRef)
             return SourceSpec(s3: S3MirrorSourceSpec(connection: connection, bucket: s3.bucket, prefix: s3.prefix))
         }
         if let v = s.volume {

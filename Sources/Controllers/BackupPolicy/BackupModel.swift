@@ -11,13 +11,6 @@ public enum BackupOperation: String, Sendable, Hashable, CaseIterable {
     var purpose: String { rawValue }
 }
 
-/// What the planner needs to know about a referenced Secret.
-public enum SecretState: Sendable, Hashable {
-    /// Present, with these keys.
-    case present(keys: Set<String>)
-    case missing
-}
-
 /// One reconcile's input: the policy, its Jobs and their Pods (from informer caches), the
 /// referenced Secrets (nil when not read this time), and the time.
 public struct BackupObserved: Sendable {
@@ -45,14 +38,8 @@ public struct BackupObserved: Sendable {
     }
 }
 
-public enum BackupAction: Sendable, Hashable {
-    /// Create the Job (AlreadyExists means it is ours already: adopt it).
-    case createJob(Job)
-    /// Delete a Job (history trimming, `concurrencyPolicy: Replace`), with its Pods.
-    case deleteJob(name: String, uid: String?)
-    /// Annotate a finished Job as recorded in status, after the status write.
-    case markRecorded(name: String)
-}
+/// Create (or adopt), delete, or mark a Job recorded: the shared `ChildJobAction`.
+public typealias BackupAction = ChildJobAction
 
 /// Metric changes a plan implies; the executor applies them after the status write.
 public enum BackupMetricUpdate: Sendable, Hashable {

@@ -78,19 +78,17 @@ public struct BackupPlanner: Sendable {
         if let next { w.requeue.append(next.timeIntervalSince(o.now)) }
 
         // Secrets: read only when a Job may start, the spec changed, or one was missing.
-        let specChanged = old.observedGeneration != w.generation
-        if let secrets = o.secrets {
-            let missing = missingSecrets(refs, secrets)
-            if !missing.isEmpty {
-                let message = missing.joined(separator: "; ") + ". Create it (or fix the reference in spec); no backup runs until then"
-                w.set(Ready.self, .false, .secretMissing, message)
-                if oldReady?.reason != "SecretMissing" || oldReady?.message != message { w.event("SecretMissing", message, warning: true) }
-                let c = secretRecheck.components
-                w.requeue.append(Double(c.seconds) + Double(c.attoseconds) / 1e18)
-                return finish(&w)
-            }
-        } else if !refs.isEmpty, specChanged || oldReady?.reason == "SecretMissing" || oldReady?.reason == "InvalidSpec" {
+        switch SecretGate.check(refs, secrets: o.secrets, specChanged: old.observedGeneration != w.generation,
+                                lastReadyReason: oldReady?.reason, work: "backup") {
+        case .missing(let message):
+            w.set(Ready.self, .false, .secretMissing, message)
+            if oldReady?.reason != "SecretMissing" || oldReady?.message != message { w.event("SecretMissing", message, warning: true) }
+            w.requeue.append(Requeue.seconds(secretRecheck))
+            return finish(&w)
+        case .read:
             w.plan.wantsSecrets = true
+        case .proceed:
+            break
         }
 
         if active.isEmpty {
@@ -112,10 +110,7 @@ public struct BackupPlanner: Sendable {
         w.plan.metrics.append(.gauges(lastSuccess: s.lastSuccessfulTime?.date, artifacts: s.artifacts?.count,
                                       bytes: s.artifacts?.totalBytes, lastVerified: s.lastVerifiedTime?.date,
                                       staleAfterSeconds: staleAfter.map { Int64($0.seconds) }))
-        if let soonest = w.requeue.filter({ $0 >= 0 }).min() {
-            // A little past the instant, so the slot is "due" when the reconcile runs.
-            w.plan.requeueAfter = .milliseconds(Int64((soonest * 1000).rounded(.up)) + 50)
-        }
+        w.plan.requeueAfter = Requeue.after(w.requeue)
         return w.plan
     }
 

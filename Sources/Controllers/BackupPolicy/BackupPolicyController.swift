@@ -56,10 +56,9 @@ final class BackupReconciler: Sendable {
         self.pods = pods
         self.settings = settings
         self.metrics = metrics
-        let grace = settings.resultGracePeriod.components
         planner = BackupPlanner(builder: AgentJobBuilder(agentImage: settings.agentImage), secretRecheck: settings.secretRecheckInterval,
                                 historyLimit: settings.jobHistoryLimit,
-                                resultGrace: Double(grace.seconds) + Double(grace.attoseconds) / 1e18)
+                                resultGrace: Requeue.seconds(settings.resultGracePeriod))
     }
 
     func reconcile(_ key: ObjectKey, _ context: ReconcileContext) async throws -> ReconcileResult {
@@ -73,7 +72,7 @@ final class BackupReconciler: Sendable {
                                       catalogWhenStatusMissing: settings.catalogWhenStatusMissing)
         var plan = planner.plan(observed)
         if plan.wantsSecrets, !plan.referencedSecrets.isEmpty {
-            observed.secrets = try await readSecrets(plan.referencedSecrets, namespace: key.namespace)
+            observed.secrets = try await SecretChecks.read(plan.referencedSecrets, namespace: key.namespace, client: client)
             plan = planner.plan(observed)
         }
         try await execute(plan, policy: policy, logger: context.logger)
@@ -92,33 +91,11 @@ final class BackupReconciler: Sendable {
             .map { $0.metadata.name ?? "" }
     }
 
-    /// Existence and key names only; values are never kept, logged or copied.
-    func readSecrets(_ names: [String], namespace: String) async throws -> [String: SecretState] {
-        var out: [String: SecretState] = [:]
-        let api = client.resource(Secret.self, namespace: namespace)
-        for name in names {
-            if let secret = try await api.getIfExists(name) {
-                out[name] = .present(keys: Set((secret.data ?? [:]).keys).union((secret.stringData ?? [:]).keys))
-            } else {
-                out[name] = .missing
-            }
-        }
-        return out
-    }
-
     func execute(_ plan: BackupPlan, policy: BackupPolicy, logger: Logger) async throws {
         let namespace = policy.metadata.namespace ?? ""
         let children = ChildJobs(client: client, namespace: namespace)
-        for action in plan.actions {
-            switch action {
-            case .createJob(let job): try await children.createOrAdopt(job, logger: logger)
-            case .deleteJob(let name, let uid): try await children.delete(name, uid: uid)
-            case .markRecorded: break
-            }
-        }
-        try await StatusWriter(client: client).write(policy, status: plan.status)
-        for action in plan.actions {
-            if case .markRecorded(let name) = action { try await children.markRecorded(name) }
+        try await children.perform(plan.actions, logger: logger) {
+            try await StatusWriter(client: client).write(policy, status: plan.status)
         }
         for event in plan.events {
             recorder.record(policy, type: event.warning ? .warning : .normal, reason: event.reason, message: event.message)

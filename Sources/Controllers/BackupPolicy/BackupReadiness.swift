@@ -22,20 +22,6 @@ extension BackupPlanner {
             + (errors.count > 3 ? " (and \(errors.count - 3) more)" : "") + ". Fix the policy; no backups run until then"
     }
 
-    func missingSecrets(_ refs: [SecretKeySelector], _ secrets: [String: SecretState]) -> [String] {
-        var out: [String] = []
-        for ref in refs {
-            switch secrets[ref.name] {
-            case .missing?, nil:
-                let text = "Secret \(ref.name) not found"
-                if !out.contains(text) { out.append(text) }
-            case .present(let keys)?:
-                if !keys.contains(ref.key) { out.append("Secret \(ref.name) has no key \(ref.key)") }
-            }
-        }
-        return out
-    }
-
     func staleness(_ w: inout Work) {
         guard let text = w.o.policy.spec.verify?.staleAfter, let span = try? TimeSpan(parsing: text) else {
             if w.conditions.find(Stale.self) == nil {

@@ -62,3 +62,31 @@ public struct ChildJobs: Sendable {
         }
     }
 }
+
+/// A planner's decision about one of its Jobs; `ChildJobs.perform` carries them out.
+public enum ChildJobAction: Sendable, Hashable {
+    /// Create the Job (AlreadyExists means it is ours already: adopt it).
+    case createJob(Job)
+    /// Delete a Job (history trimming, `concurrencyPolicy: Replace`), with its Pods.
+    case deleteJob(name: String, uid: String?)
+    /// Annotate a finished Job as recorded in status, after the status write.
+    case markRecorded(name: String)
+}
+
+extension ChildJobs {
+    /// Creates and deletes first, then `writeStatus`, then the `recorded` marks: a mark never
+    /// lands before the result it stands for is durable in status.
+    public func perform(_ actions: [ChildJobAction], logger: Logger, writeStatus: () async throws -> Void) async throws {
+        for action in actions {
+            switch action {
+            case .createJob(let job): try await createOrAdopt(job, logger: logger)
+            case .deleteJob(let name, let uid): try await delete(name, uid: uid)
+            case .markRecorded: break
+            }
+        }
+        try await writeStatus()
+        for action in actions {
+            if case .markRecorded(let name) = action { try await markRecorded(name) }
+        }
+    }
+}

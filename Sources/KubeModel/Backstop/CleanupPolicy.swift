@@ -38,6 +38,11 @@ public struct CleanupTarget: Codable, Sendable, Hashable {
     public var s3: S3Cleanup?
     public var volume: VolumeCleanup?
     public var clickhouse: ClickHouseCleanup?
+    /// The guard: a run that would delete more than this share of the target's items (rows,
+    /// objects, files or partitions) deletes nothing and fails (default 50).
+    public var maxDeletePercent: Int?
+    /// The guard's absolute limit (default: none).
+    public var maxDeleteCount: Int64?
     public init(name: String, sql: SQLCleanup? = nil, s3: S3Cleanup? = nil, volume: VolumeCleanup? = nil,
                 clickhouse: ClickHouseCleanup? = nil) {
         self.name = name
@@ -121,6 +126,11 @@ public struct CleanupPolicyStatus: Codable, Sendable, Hashable {
     public var nextRunTime: Time?
     /// Items deleted by the last run, all targets together (printer column).
     public var lastRunDeleted: Int64?
+    /// The newest schedule slot already answered (run or skipped).
+    public var lastScheduleTime: Time?
+    /// The Job whose outcome `results` shows, and whether it was a dry run.
+    public var lastRunJob: String?
+    public var lastRunDryRun: Bool?
     public var results: [CleanupResult]?
     public var activeJob: ActiveJob?
     public var lastManualRun: ManualRun?
@@ -133,7 +143,16 @@ public struct CleanupResult: Codable, Sendable, Hashable {
     public var bytesFreed: Int64?
     /// What a dry run would have deleted.
     public var wouldDelete: Int64?
+    /// Bytes a dry run would free, where known.
+    public var wouldFreeBytes: Int64?
+    /// Items the target held when counted (the guard's denominator).
+    public var total: Int64?
+    /// The oldest and newest timestamp among the items deleted (or that would be).
+    public var oldest: Time?
+    public var newest: Time?
     public var durationSeconds: Double?
+    /// The agent's reason when the target failed (`DeleteLimitExceeded`, `TableMissing`, …).
+    public var reason: String?
     public var error: String?
     public init(target: String, deleted: Int64? = nil) {
         self.target = target

@@ -7,6 +7,9 @@ public enum Backstop {
     public static let category = "backstop"
     /// `kubectl annotate … backstop.dev/run-now=<new value>` runs once now, per distinct value.
     public static let runNowAnnotation = "backstop.dev/run-now"
+    /// On a CleanupPolicy: `<target>=<count>[,<target>=<count>…]` lets a run delete up to
+    /// `count` items of `target` although that is over its guard (`maxDeletePercent`/`maxDeleteCount`).
+    public static let allowDeleteAnnotation = "backstop.dev/allow-delete"
     /// Longest name of any Backstop object: leaves room for `-<purpose ≤ 8>-<8 hex>` in Job
     /// names, which must stay ≤ 63 characters (they become the `job-name` label value).
     public static let maxNameLength = 45

@@ -120,6 +120,10 @@ extension S {
             "passwordSecretRef": secretKeyRef("the password"),
             "maxAge": duration("Partitions older than this are dropped.").required,
         ]),
+        "maxDeletePercent": .integer("The guard: a run that would delete more than this percentage of the target's rows, objects, files or partitions deletes nothing and fails with the numbers (DeleteLimitExceeded). Acknowledge a larger deletion with the `backstop.dev/allow-delete` annotation (`<target>=<count>`) or by raising this.",
+                                     min: 0, max: 100, default: 50),
+        "maxDeleteCount": .integer("The guard's absolute limit: a run that would delete more items than this deletes nothing and fails (default: no count limit).",
+                                   min: 0, format: "int64"),
     ], rules: [.exactlyOne(of: ["sql", "s3", "volume", "clickhouse"], what: "cleanup target")])
 
     static let cleanupPolicySpec: Schema = .object("What to prune and when.", [
@@ -140,12 +144,20 @@ extension S {
         "lastSuccessfulTime": .time("When a run last succeeded."),
         "nextRunTime": .time("Next slot."),
         "lastRunDeleted": .integer("Items deleted by the last run, all targets.", min: 0, format: "int64"),
+        "lastScheduleTime": .time("The newest schedule slot answered (run or skipped)."),
+        "lastRunJob": .string("The Job whose outcome `results` shows.", maxLength: 63),
+        "lastRunDryRun": .boolean("The last run was a dry run (results show wouldDelete)."),
         "results": .array("Per target.", .object("One target's outcome.", [
             "target": .string("Target name.", maxLength: 63).required,
             "deleted": .integer("Rows, objects, files or partitions deleted.", min: 0, format: "int64"),
             "bytesFreed": .integer("Bytes freed, where known.", min: 0, format: "int64"),
             "wouldDelete": .integer("What a dry run would delete.", min: 0, format: "int64"),
+            "wouldFreeBytes": .integer("Bytes a dry run would free, where known.", min: 0, format: "int64"),
+            "total": .integer("Items the target held when counted (the guard's denominator).", min: 0, format: "int64"),
+            "oldest": .time("Oldest timestamp among the items deleted (or that would be)."),
+            "newest": .time("Newest timestamp among the items deleted (or that would be)."),
             "durationSeconds": .number("Time taken.", min: 0),
+            "reason": .string("The agent's reason when the target failed, e.g. DeleteLimitExceeded, TableMissing.", maxLength: 63),
             "error": .string("Why the target failed.", maxLength: 4096),
         ]), maxItems: 32, listType: .atomic),
         "activeJob": activeJob,

@@ -66,6 +66,13 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 - apiGroups: [backstop.dev]
   resources: [drillruns/status]
   verbs: [update]
+# CleanupPolicy: read from a cache, status written; no finalizer, the annotations are the user's.
+- apiGroups: [backstop.dev]
+  resources: [cleanuppolicies]
+  verbs: [list, watch]
+- apiGroups: [backstop.dev]
+  resources: [cleanuppolicies/status]
+  verbs: [update]
 # Fencing: a restore reads the workloads it quiesces (replicas, readiness) and scales them
 # to 0 and back through the scale subresource — never their spec otherwise.
 - apiGroups: [apps]

@@ -1,0 +1,316 @@
+import Controllers
+import DynamicJSON
+import Foundation
+import HTTP
+import KubeClient
+import KubeModel
+import Postgres
+import TestSupport
+import Testing
+
+/// CleanupPolicy through the controller, KubeSim's Job runner and the real `backstop agent`,
+/// against real PostgreSQL, ClickHouse, S3 (moto) and a claim directory: the preview, exact
+/// deletion, batches, the guard and its acknowledgment, and bad input.
+@Suite(.serialized) struct CleanupIntegrationTests {
+    func connect(_ database: String = "postgres") async throws -> Postgres.PostgresConnection {
+        let pg = try TestServices.postgres()
+        return try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, database: database, user: pg.user,
+                                                                   password: pg.password))
+    }
+
+    func count(_ db: Postgres.PostgresConnection, _ sql: String) async throws -> Int64 {
+        try await db.query(sql).first?[0, as: Int64.self] ?? -1
+    }
+
+    /// A fresh database with `script` run in it.
+    func database(_ script: String) async throws -> (String, Postgres.PostgresConnection) {
+        let name = "cleanup_" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try await connect()
+        _ = try await admin.execute("CREATE DATABASE \(name)")
+        await admin.close()
+        let db = try await connect(name)
+        _ = try await db.executeScript(script)
+        return (name, db)
+    }
+
+    func sqlTarget(_ name: String, database: String, table: String, column: String = "created_at", maxAge: String,
+                   extra: [String: JSONValue] = [:]) throws -> JSONValue {
+        let pg = try TestServices.postgres()
+        var sql: [String: JSONValue] = [
+            "connection": ["host": .string(pg.host), "port": .int(Int64(pg.port)), "database": .string(database), "user": .string(pg.user),
+                           "passwordSecretRef": ["name": "db-creds", "key": "password"], "sslMode": "disable"],
+            "table": .string(table), "timestampColumn": .string(column), "maxAge": .string(maxAge)]
+        sql.merge(extra) { $1 }
+        return ["name": .string(name), "sql": .object(sql)]
+    }
+
+    func harness() async throws -> ControllerHarness {
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": try TestServices.postgres().password])
+        return h
+    }
+
+    /// Creates the policy (run-now "1" set) and waits for that run to finish.
+    func createAndRun(_ h: ControllerHarness, _ name: String, _ spec: JSONValue) async throws -> CleanupPolicyStatus? {
+        _ = try await h.client.dynamic(CleanupPolicy.resourceType, namespace: "team").create(
+            ["apiVersion": "backstop.dev/v1alpha1", "kind": "CleanupPolicy",
+             "metadata": ["name": .string(name), "namespace": "team", "annotations": .object([Backstop.runNowAnnotation: "1"])],
+             "spec": spec])
+        return try await waitForRun(h, name, "1")
+    }
+
+    func waitForRun(_ h: ControllerHarness, _ name: String, _ value: String) async throws -> CleanupPolicyStatus? {
+        let api = h.client.resource(CleanupPolicy.self, namespace: "team")
+        _ = try await eventually(.seconds(120)) {
+            let run = try await api.get(name).status?.lastManualRun
+            return run?.value == value && run?.result != nil && run?.result != .running
+        }
+        return try await api.get(name).status
+    }
+
+    /// Sets annotations (and optionally spec fields) and waits for the run-now `value`.
+    func runAgain(_ h: ControllerHarness, _ name: String, _ value: String, annotations: [String: String] = [:],
+                  spec: [String: JSONValue] = [:]) async throws -> CleanupPolicyStatus? {
+        var all = annotations
+        all[Backstop.runNowAnnotation] = value
+        var patch: JSONValue = ["metadata": ["annotations": .object(all.mapValues { .string($0) })]]
+        if !spec.isEmpty { patch["spec"] = .object(spec) }
+        _ = try await h.client.dynamic(CleanupPolicy.resourceType, namespace: "team").patch(name, .merge(patch))
+        return try await waitForRun(h, name, value)
+    }
+
+    /// The API server's message when it refuses `object` (422), nil when it was accepted.
+    func refusal(_ h: ControllerHarness, _ object: JSONValue) async -> String? {
+        do {
+            _ = try await h.client.dynamic(CleanupPolicy.resourceType, namespace: "team").create(object)
+            return nil
+        } catch {
+            return error.kind == .invalid ? "\(error)" : "not a validation error: \(error)"
+        }
+    }
+
+    func result(_ s: CleanupPolicyStatus?, _ target: String) -> CleanupResult? { s?.results?.first { $0.target == target } }
+
+    @Test func dryRunThenRealRunDeleteExactlyTheOldRowsFilesObjectsAndPartitions() async throws {
+        // Rows one per day over two years (each an hour past its day), a trigger recording the
+        // transaction of every deleted row (the batches, seen from the database's side).
+        let (dbName, db) = try await database("""
+            CREATE TABLE agent_runs (id serial PRIMARY KEY, created_at timestamptz NOT NULL, output text);
+            INSERT INTO agent_runs (created_at, output) SELECT now() - g * interval '1 day' - interval '1 hour', 'run ' || g FROM generate_series(0, 729) g;
+            CREATE TABLE deletions (xid bigint, id int);
+            CREATE FUNCTION note_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO deletions VALUES (txid_current(), OLD.id); RETURN OLD; END $$;
+            CREATE TRIGGER note_delete AFTER DELETE ON agent_runs FOR EACH ROW EXECUTE FUNCTION note_delete();
+            """)
+        let s3 = try TestServices.s3()
+        let client = S3Client(endpoint: s3.endpoint, region: s3.region,
+                              credentials: AWSCredentials(accessKeyID: s3.accessKey, secretAccessKey: s3.secretKey))
+        let bucket = "exports-" + UUID().uuidString.prefix(8).lowercased()
+        try await client.createBucket(bucket)
+        for key in ["exports/a.csv", "exports/b.csv", "exports/c.csv", "keep/d.csv"] {
+            _ = try await client.putObject(bucket: bucket, key: key, body: .string("x,y\n1,2\n"))
+        }
+        let ch = try TestServices.clickhouse().url
+        let chdb = "cleanup_" + UUID().uuidString.prefix(8).lowercased()
+        let http = HTTPClient()
+        func clickhouse(_ sql: String) async throws -> String {
+            let response = try await http.execute(HTTPRequest(method: .post, url: ch + "/", body: .string(sql)))
+            return String(decoding: try await response.body.collect(upTo: 1 << 20), as: UTF8.self)
+        }
+        _ = try await clickhouse("CREATE DATABASE \(chdb)")
+        _ = try await clickhouse("CREATE TABLE \(chdb).traces (d Date, id UInt32) ENGINE = MergeTree PARTITION BY toYYYYMMDD(d) ORDER BY id")
+        // 40 daily partitions, every 5 days over 200 days, 10 rows each.
+        _ = try await clickhouse("INSERT INTO \(chdb).traces SELECT today() - intDiv(number, 10) * 5, number FROM system.numbers LIMIT 400")
+
+        let h = try await harness()
+        try h.secret("s3-creds", ["AWS_ACCESS_KEY_ID": s3.accessKey, "AWS_SECRET_ACCESS_KEY": s3.secretKey])
+        try h.claim("reports")
+        var claimDir: String?
+        _ = try await eventually(.seconds(30)) { claimDir = try h.claimDirectory("reports"); return claimDir != nil }
+        let reports = URL(fileURLWithPath: try #require(claimDir)).appendingPathComponent("benchmark")
+        for (path, days) in [("old1.json", 40.0), ("old2.json", 100.0), ("new.json", 10.0), ("notes.txt", 100.0), ("2025/old3.json", 100.0)] {
+            let url = reports.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(atPath: url.path, contents: Data("{}".utf8))
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-days * 86400)], ofItemAtPath: url.path)
+        }
+        // The run's reference time is 8 days ahead: the fresh S3 objects are 8 days old to it.
+        h.advance(8 * 86400)
+        h.startController()
+        let spec: JSONValue = [
+            "schedule": "@daily", "dryRun": true,
+            "targets": [
+                try sqlTarget("agent-runs", database: dbName, table: "agent_runs", maxAge: "365d", extra: ["batchSize": 50, "vacuum": true]).merging(["maxDeletePercent": 60]),
+                ["name": "benchmark-reports", "maxDeletePercent": 100,
+                 "volume": ["claimName": "reports", "path": "benchmark", "include": ["*.json"], "maxAge": "30d"]],
+                ["name": "exports", "maxDeletePercent": 100,
+                 "s3": ["endpoint": .string(s3.endpoint), "region": .string(s3.region), "bucket": .string(bucket), "prefix": "exports/",
+                        "credentialsSecretRef": ["name": "s3-creds"], "maxAge": "7d"]],
+                ["name": "traces", "maxDeletePercent": 60,
+                 "clickhouse": ["url": .string(ch), "database": .string(chdb), "table": "traces", "maxAge": "90d"]],
+            ]]
+        // Seen from 8 days ahead: rows older than 357 days (days 357…729: 373 rows), files older
+        // than 22 days matching *.json (3), every object under exports/ (3), partitions whose
+        // last day ends more than 82 days ago (days 85…195: 23).
+        let expected: [String: Int64] = ["agent-runs": 373, "benchmark-reports": 3, "exports": 3, "traces": 23]
+
+        let dry = try await createAndRun(h, "retention", spec)
+        #expect(dry?.lastManualRun?.result == .succeeded, "\(String(describing: dry?.conditions))")
+        #expect(dry?.lastRunDryRun == true)
+        for (target, n) in expected {
+            #expect(result(dry, target)?.wouldDelete == n, "\(target): \(String(describing: result(dry, target)))")
+            #expect(result(dry, target)?.deleted == nil)
+        }
+        #expect(result(dry, "agent-runs")?.total == 730)
+        #expect(result(dry, "benchmark-reports")?.wouldFreeBytes == 6)
+        #expect(dry?.lastRunDeleted == 0)
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 730, "the dry run deleted nothing")
+        #expect(try await client.listAllObjects(bucket: bucket).count == 4)
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: reports.path).count == 6)
+        #expect(try await clickhouse("SELECT count() FROM \(chdb).traces") == "400\n")
+
+        let real = try await runAgain(h, "retention", "2", spec: ["dryRun": false])
+        #expect(real?.lastManualRun?.result == .succeeded, "\(String(describing: real?.conditions))")
+        for (target, n) in expected {
+            #expect(result(real, target)?.deleted == n, "the real run deletes what the dry run counted: \(target)")
+        }
+        #expect(real?.lastRunDeleted == expected.values.reduce(0, +))
+        #expect(real?.lastSuccessfulTime != nil)
+        let ready = real?.conditions?.find(CleanupPolicyConditions.LastRunSucceeded.self)
+        #expect(ready?.status == .true && ready?.reason == "RunSucceeded")
+        // SQL: exactly the rows older than the cutoff, in batches of at most 50, one transaction each.
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 357)
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs WHERE created_at < now() - interval '357 days'") == 0)
+        #expect(try await count(db, "SELECT count(DISTINCT xid) FROM deletions") == 8)
+        #expect(try await count(db, "SELECT max(n) FROM (SELECT count(*) AS n FROM deletions GROUP BY xid) t") == 50)
+        // Statistics may reach pg_stat a moment after the agent's session ends.
+        #expect(try await eventually(.seconds(10)) {
+            try await count(db, "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'agent_runs' AND last_vacuum IS NOT NULL") == 1
+        }, "vacuum: true ran VACUUM (ANALYZE) after deleting")
+        // Files: the old *.json only; notes.txt, new.json and the directory stay.
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: reports.path).sorted() == ["2025", "new.json", "notes.txt"])
+        #expect(try await client.listAllObjects(bucket: bucket).map(\.key) == ["keep/d.csv"])
+        #expect(try await clickhouse("SELECT count(), min(d) >= today() - 82 FROM \(chdb).traces FORMAT TSV") == "170\t1\n")
+        let metrics = h.metricsText()
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("backstop_cleanup_deleted_total") && $0.contains("cleanuppolicy=\"retention\"")
+            && $0.contains("target=\"agent-runs\"") && $0.hasSuffix(" 373") },
+                "\(metrics.split(separator: "\n").filter { $0.contains("cleanup") })")
+        #expect(metrics.contains("backstop_cleanup_last_success_timestamp_seconds{namespace=\"team\",cleanuppolicy=\"retention\"}")
+                || metrics.contains("backstop_cleanup_last_success_timestamp_seconds{cleanuppolicy=\"retention\",namespace=\"team\"}"))
+        _ = try await eventually(.seconds(10)) { try h.events(of: "retention").map(\.reason).contains("CleanupSucceeded") }
+        let reasons = try h.events(of: "retention").map(\.reason)
+        #expect(reasons.contains("DryRunSucceeded") && reasons.contains("CleanupSucceeded"), "\(reasons)")
+
+        // Repeating finds nothing more: deletion is idempotent.
+        let again = try await runAgain(h, "retention", "3")
+        #expect(again?.lastRunDeleted == 0 && again?.lastManualRun?.result == .succeeded)
+        await db.close()
+        _ = try? await clickhouse("DROP DATABASE \(chdb)")
+        await h.stop()
+    }
+
+    @Test func theGuardRefusesAWholeTableUntilAcknowledgedAndOtherTargetsStillRun() async throws {
+        let (dbName, db) = try await database("""
+            CREATE TABLE agent_runs (id serial PRIMARY KEY, created_at timestamptz NOT NULL);
+            INSERT INTO agent_runs (created_at) SELECT now() - interval '700 days' - g * interval '1 minute' FROM generate_series(1, 200) g;
+            """)
+        let h = try await harness()
+        try h.claim("reports")
+        var claimDir: String?
+        _ = try await eventually(.seconds(30)) { claimDir = try h.claimDirectory("reports"); return claimDir != nil }
+        let old = URL(fileURLWithPath: try #require(claimDir)).appendingPathComponent("old.json")
+        _ = FileManager.default.createFile(atPath: old.path, contents: Data("{}".utf8))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-100 * 86400)], ofItemAtPath: old.path)
+        h.startController()
+        // A wrong cutoff (7d instead of 365d) that would empty the table.
+        let refused = try await createAndRun(h, "runs", [
+            "schedule": "@daily",
+            "targets": [try sqlTarget("agent-runs", database: dbName, table: "agent_runs", maxAge: "7d"),
+                        ["name": "reports", "maxDeletePercent": 100, "volume": ["claimName": "reports", "maxAge": "30d"]]]])
+        let last = refused?.conditions?.find(CleanupPolicyConditions.LastRunSucceeded.self)
+        #expect(last?.status == .false && last?.reason == "DeleteLimitExceeded")
+        #expect(last?.message.contains("would delete 200 of 200 rows (100.0%), over maxDeletePercent=50; nothing was deleted") == true,
+                "\(String(describing: last?.message))")
+        #expect(last?.message.contains("backstop.dev/allow-delete=agent-runs=200") == true)
+        #expect(refused?.conditions?.find(CleanupPolicyConditions.Ready.self)?.reason == "LastRunFailed")
+        #expect(result(refused, "agent-runs")?.reason == "DeleteLimitExceeded")
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 200, "nothing deleted")
+        #expect(result(refused, "reports")?.deleted == 1, "a failing target does not stop the others")
+        #expect(!FileManager.default.fileExists(atPath: old.path))
+        // Events are recorded after the status write, asynchronously.
+        #expect(try await eventually(.seconds(10)) { try h.events(of: "runs").contains { $0.type == "Warning" && $0.reason == "DeleteLimitExceeded" } })
+
+        // An acknowledgment of fewer rows than observed is not enough.
+        let short = try await runAgain(h, "runs", "2", annotations: [Backstop.allowDeleteAnnotation: "agent-runs=150"])
+        #expect(short?.conditions?.find(CleanupPolicyConditions.LastRunSucceeded.self)?.message.contains("The acknowledgment allows only 150") == true)
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 200)
+
+        let acknowledged = try await runAgain(h, "runs", "3", annotations: [Backstop.allowDeleteAnnotation: "agent-runs=200"])
+        #expect(acknowledged?.lastManualRun?.result == .succeeded, "\(String(describing: acknowledged?.conditions))")
+        #expect(result(acknowledged, "agent-runs")?.deleted == 200)
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 0)
+        #expect(acknowledged?.conditions?.find(CleanupPolicyConditions.Ready.self)?.status == .true)
+        await db.close()
+        await h.stop()
+    }
+
+    @Test func badInputGivesClearConditionsAndDeletesNothing() async throws {
+        let (dbName, db) = try await database("""
+            CREATE TABLE agent_runs (id serial PRIMARY KEY, created_at timestamptz NOT NULL, label text);
+            INSERT INTO agent_runs (created_at, label) SELECT now() - g * interval '10 days', 'x' FROM generate_series(1, 100) g;
+            """)
+        let h = try await harness()
+        try h.secret("s3-creds", ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        h.startController()
+        let s = try await createAndRun(h, "bad", [
+            "schedule": "@daily",
+            "targets": [
+                try sqlTarget("no-table", database: dbName, table: "nope", maxAge: "30d").merging(["maxDeletePercent": 100]),
+                try sqlTarget("no-column", database: dbName, table: "agent_runs", column: "finished_at", maxAge: "30d").merging(["maxDeletePercent": 100]),
+                try sqlTarget("text-column", database: dbName, table: "agent_runs", column: "label", maxAge: "30d").merging(["maxDeletePercent": 100]),
+                ["name": "unreachable", "maxDeletePercent": 100,
+                 "s3": ["endpoint": "http://127.0.0.1:1", "bucket": "drop", "credentialsSecretRef": ["name": "s3-creds"], "maxAge": "7d"]],
+            ]])
+        let reasons = ["no-table", "no-column", "text-column", "unreachable"].map { result(s, $0)?.reason }
+        #expect(reasons == ["TableMissing", "ColumnMissing", "NotTimestamp", "StoreUnreachable"], "\(String(describing: s?.results))")
+        #expect(result(s, "text-column")?.error?.contains("agent_runs.label is text, not a timestamp or date") == true)
+        let last = s?.conditions?.find(CleanupPolicyConditions.LastRunSucceeded.self)
+        #expect(last?.status == .false && last?.reason == "TableMissing")
+        #expect(last?.message.contains("and 3 more failed targets") == true)
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 100)
+        #expect(!(try h.events(of: "bad").map(\.message).joined().contains("b\"")), "no secret values in Events")
+
+        // A non-positive age starts nothing: Ready=False InvalidSpec names the field.
+        _ = try await h.client.dynamic(CleanupPolicy.resourceType, namespace: "team").create(
+            ["apiVersion": "backstop.dev/v1alpha1", "kind": "CleanupPolicy", "metadata": ["name": "zero", "namespace": "team"],
+             "spec": ["schedule": "@every 1m", "targets": [["name": "r", "volume": ["claimName": "reports", "maxAge": "0d"]]]]])
+        let api = h.client.resource(CleanupPolicy.self, namespace: "team")
+        _ = try await eventually(.seconds(30)) { try await api.get("zero").status?.conditions?.find(CleanupPolicyConditions.Ready.self) != nil }
+        let ready = try await api.get("zero").status?.conditions?.find(CleanupPolicyConditions.Ready.self)
+        #expect(ready?.reason == "InvalidSpec" && ready?.message.contains("spec.targets[0].volume.maxAge") == true, "\(String(describing: ready))")
+        h.advance(120)
+        try await Task.sleep(for: .seconds(2))
+        #expect(try h.jobs(of: "zero").isEmpty && (try h.sim.store.list("batch/v1", "Job", namespace: "team")
+            .filter { $0["metadata"]?["labels"]?[BackstopLabels.cleanup]?.stringValue == "zero" }.isEmpty))
+
+        // A negative or unparseable age, and a path leaving the claim, are refused by the API server.
+        for (field, value, words) in [("maxAge", "-5d", "maxAge"), ("maxAge", "90 days", "maxAge"), ("path", "../etc", "`..` is not allowed")] {
+            var volume: [String: JSONValue] = ["claimName": "reports", "maxAge": "30d"]
+            volume[field] = .string(value)
+            let refusal = await refusal(h, ["apiVersion": "backstop.dev/v1alpha1", "kind": "CleanupPolicy",
+                                             "metadata": ["name": "refused", "namespace": "team"],
+                                             "spec": ["schedule": "@daily", "targets": [["name": "r", "volume": .object(volume)]]]])
+            #expect(refusal?.contains(words) == true, "\(field)=\(value): \(String(describing: refusal))")
+        }
+        await db.close()
+        await h.stop()
+    }
+}
+
+extension JSONValue {
+    /// The object with `other`'s keys added (test spec building).
+    func merging(_ other: [String: JSONValue]) -> JSONValue {
+        var object = objectValue ?? [:]
+        object.merge(other) { $1 }
+        return .object(object)
+    }
+}
