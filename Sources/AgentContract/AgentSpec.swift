@@ -32,6 +32,8 @@ public struct AgentSpec: Codable, Sendable {
     public var dryRun: Bool?
     /// cleanup.
     public var targets: [CleanupTargetSpec]?
+    /// rotate.
+    public var rotation: RotationAgentSpec?
     /// Overrides the clock (RFC 3339); for tests and reproducible dry runs.
     public var now: String?
 

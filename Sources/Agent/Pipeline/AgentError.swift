@@ -20,6 +20,8 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case targetExists = "TargetExists"
         case targetMissing = "TargetMissing"
         case artifactNotFound = "ArtifactNotFound"
+        /// The login works but lacks the privilege for the statement (e.g. `ALTER ROLE`).
+        case permissionDenied = "PermissionDenied"
         // Exit 5: the artifact or the restored data is not what it should be.
         case checksumMismatch = "ChecksumMismatch"
         case sizeMismatch = "SizeMismatch"
@@ -45,7 +47,8 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
             case .specInvalid, .secretUnreadable: AgentExitCode.badRequest
             case .sourceUnreachable, .targetUnreachable, .storeUnreachable, .authenticationFailed, .storeAccessDenied:
                 AgentExitCode.unreachable
-            case .clientTooOld, .toolMissing, .tableMissing, .sourceEmpty, .targetExists, .targetMissing, .artifactNotFound:
+            case .clientTooOld, .toolMissing, .tableMissing, .sourceEmpty, .targetExists, .targetMissing, .artifactNotFound,
+                 .permissionDenied:
                 AgentExitCode.refused
             case .checksumMismatch, .sizeMismatch, .formatInvalid, .manifestInvalid, .tooSmall, .verificationFailed:
                 AgentExitCode.integrity
