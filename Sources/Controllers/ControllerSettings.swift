@@ -45,5 +45,6 @@ public struct ControllerSettings: Sendable {
 
 /// Every controller `backstop run` starts, in registration order.
 public func backstopControllers(_ settings: ControllerSettings) -> [ControllerRegistration] {
-    [BackupPolicyController.registration(settings), RestoreRequestController.registration(settings)]
+    [BackupPolicyController.registration(settings), RestoreRequestController.registration(settings),
+     SecretRotationController.registration(settings)]
 }

@@ -1,6 +1,6 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy and RestoreRequest controllers.
+/// Today: the BackupPolicy, RestoreRequest and SecretRotation controllers.
 /// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
 ///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
@@ -31,11 +31,16 @@
 /// - `backstop.dev` `backuppolicies/status`: update
 /// - `backstop.dev` `restorerequests`: list, watch, update (the resume finalizer), delete (TTL);
 ///   `restorerequests/status`: update
+/// - `backstop.dev` `secretrotations`: list, watch, update (the roll-back finalizer);
+///   `secretrotations/status`: update
 /// - `apps` `deployments`, `statefulsets`: get; `deployments/scale`, `statefulsets/scale`: patch
 ///   (a restore fences the writers it names)
+/// - `apps` `deployments`, `statefulsets`, `daemonsets`: list, patch (a rotation finds the
+///   consumers of its Secret and rollout-restarts them)
 /// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)
 /// - `""` `pods`: list, watch (the agent's result is the Pod's termination message)
-/// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch)
+/// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch);
+///   create, delete (a rotation's pending Secret), patch (the Secret a rotation rotates)
 /// - `""` `events`: create, patch (the EventRecorder)
 /// - `coordination.k8s.io` `leases`: get, create, update (leader election, operator namespace)
 enum ControllersModule {}

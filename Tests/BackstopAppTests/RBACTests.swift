@@ -21,6 +21,8 @@ import Testing
     static let deployments = type("apps", "v1", "Deployment", "deployments")
     static let policies = BackupPolicy.resourceType
     static let restores = RestoreRequest.resourceType
+    static let rotations = SecretRotation.resourceType
+    static let statefulSets = type("apps", "v1", "StatefulSet", "statefulsets")
 
     /// True when the call was authorised (it may still fail otherwise, e.g. 404).
     static func allowed(_ call: () async throws -> Void) async -> Bool {
@@ -87,20 +89,33 @@ import Testing
         #expect(await Self.allowed { _ = try await op.dynamic(Self.restores, namespace: ns).updateStatus(restore) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).get("api") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).scale("api", replicas: 0) })
+        // A rotation: its runs, its pending Secret, the rotated Secret, the consumers' restart.
+        let rotation: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "SecretRotation",
+                                   "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.rotations).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.rotations).watch() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.rotations, namespace: ns).updateStatus(rotation) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).patch("x", .merge(["data": ["k": "dg=="]])) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).delete("x") })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.statefulSets, namespace: ns).patch("db", .merge(["spec": ["template": ["metadata": ["annotations": ["a": "b"]]]]])) })
 
-        // What it must not do: edit users' specs, touch workloads, read Secrets it does not
-        // need, take Leases elsewhere, or create Pods directly.
+        // What it must not do: edit users' specs, create, replace or delete workloads, list or
+        // watch Secrets, take Leases elsewhere, or create Pods directly.
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).patch("x", .merge(["spec": [:]])) }))
-        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments).list() }))
-        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).patch("api", .merge(["spec": ["paused": true]])) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).update(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "api"]]) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).create(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "x"]]) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.rotations, namespace: ns).delete("x") }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).update(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets).watch() }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).delete("api") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.leases, namespace: ns).create(lease) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.pods, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.events, namespace: ns).delete("probe.1") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.jobs, namespace: ns).update(job) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets).list() }))
-        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).create(policy) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.jobs, namespace: ns).get("probe") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.configMaps).list() }))

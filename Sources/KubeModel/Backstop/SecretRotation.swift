@@ -134,7 +134,7 @@ public struct RotationPhase: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public static let knownValues: [Self] = ["Idle", "Generating", "Applying", "Updating", "Restarting",
-                                             "Verifying", "Succeeded", "Failed", "RolledBack"]
+                                             "Verifying", "RollingBack", "Succeeded", "Failed", "RolledBack"]
 }
 
 public struct SecretRotationStatus: Codable, Sendable, Hashable {
@@ -148,7 +148,30 @@ public struct SecretRotationStatus: Codable, Sendable, Hashable {
     public var consumersReady: String?
     public var lastManualRun: ManualRun?
     public var message: String?
+    /// The newest scheduled slot answered (started or skipped).
+    public var lastScheduleTime: Time?
+    /// The current or last run: what started it and what its steps did.
+    public var run: RotationRun?
+    public var currentStep: String?
+    public var steps: [StepStatus]?
     public init() {}
+}
+
+/// One rotation run, recorded when it starts: its steps' Jobs and the pending Secret are named
+/// from `id`, so a restarted operator finds them again instead of starting over.
+public struct RotationRun: Codable, Sendable, Hashable {
+    public var id: String
+    /// `schedule` or `manual`.
+    public var trigger: String
+    public var startedAt: Time
+    public var finishedAt: Time?
+    /// Set before the roll-back restarts consumers (the rollout-restart annotation's value).
+    public var rollbackRestartedAt: Time?
+    public init(id: String, trigger: String, startedAt: Time) {
+        self.id = id
+        self.trigger = trigger
+        self.startedAt = startedAt
+    }
 }
 
 public struct ConsumerStatus: Codable, Sendable, Hashable {

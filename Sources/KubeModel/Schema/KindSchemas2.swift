@@ -38,7 +38,7 @@ extension S {
             ]),
         ], rules: [.exactlyOne(of: ["postgres", "redis"], what: "apply")]),
         "consumers": .object("Workloads restarted after the Secret changes.", [
-            "discover": .boolean("Restart every Deployment and StatefulSet whose pod template references the Secret (env, envFrom, volume).", default: true),
+            "discover": .boolean("Restart every Deployment, StatefulSet and DaemonSet whose pod template references the Secret (env, envFrom, volumes, projected volumes, imagePullSecrets).", default: true),
             "workloads": .array("Always restarted, in this order.", workloadRef, maxItems: 64,
                                 listType: .map(keys: ["kind", "name"])),
         ]),
@@ -76,6 +76,16 @@ extension S {
         "consumersReady": .string("`ready/total`.", maxLength: 16),
         "lastManualRun": manualRun,
         "message": .string("Summary for a person.", maxLength: 4096),
+        "lastScheduleTime": .time("Last scheduled slot answered."),
+        "run": .object("The current or last run.", [
+            "id": .string("Names the run's Jobs and pending Secret.", maxLength: 63).required,
+            "trigger": .string("`schedule` or `manual`.", maxLength: 16).required,
+            "startedAt": .time("When it started.").required,
+            "finishedAt": .time("When it finished."),
+            "rollbackRestartedAt": .time("When the roll-back restarted the consumers."),
+        ]),
+        "currentStep": .string("Step in progress, or the last one.", maxLength: 63),
+        "steps": .array("Generate, Apply, Update, Restart, Verify, Finalize, RollBack.", step, maxItems: 16, listType: .atomic),
     ])
 
     static let cleanupTarget: Schema = .object("One store to prune: a name plus exactly one of sql, s3, volume, clickhouse.", [

@@ -1,0 +1,160 @@
+import Controllers
+import DynamicJSON
+import Foundation
+import KubeModel
+import KubeSim
+import Postgres
+import TestSupport
+import Testing
+
+/// The SecretRotation controller end to end on an in-process KubeSim: real consumer
+/// processes whose readiness probe logs in with the Secret's credential, the real agent in
+/// Jobs, the real PostgreSQL and Redis.
+@Suite(.serialized) struct RotationIntegrationTests {
+    static let oldPassword = "Old-pass-0123456789x"  // 20 characters: what a truncating client still sends whole
+
+    func pgSetUp(_ h: ControllerHarness) async throws -> (TestServices.Postgres, String) {
+        let pg = try TestServices.postgres()
+        let role = try await Rotation.role(pg, password: Self.oldPassword)
+        try h.secret("db-creds", ["password": Self.oldPassword])
+        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        return (pg, role)
+    }
+
+    @Test func aPostgresRotationAppliesTheNewPasswordRestartsTheConsumersAndLeavesNoTrace() async throws {
+        let h = try await ControllerHarness(workloads: true)
+        let (pg, role) = try await pgSetUp(h)
+        // Two consumers found by discovery (env secretKeyRef), one more found through a projected volume.
+        _ = try h.sim.store.create(Rotation.consumer("api", env: [("PGPASSWORD", "db-creds", "password")], probe: Rotation.pgProbe(pg, role)))
+        _ = try h.sim.store.create(Rotation.consumer("worker", env: [("PGPASSWORD", "db-creds", "password")], probe: Rotation.pgProbe(pg, role)))
+        #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "api") && Rotation.ready(h, "worker") }, "consumers ready on the old password")
+        _ = try h.sim.store.create(Rotation.resource("db", Rotation.pgSpec(pg, role: role)))
+        h.startController()
+        #expect(try await eventually(.seconds(20)) { try await Rotation.get(h, "db").status?.phase?.rawValue == "Idle" })
+        try await Rotation.runNow(h, "db", "first")
+        let done = try await Rotation.finished(h, "db", runNow: "first")
+        let s = try #require(done.status)
+        #expect(s.phase?.rawValue == "Succeeded", "\(String(describing: s))")
+        #expect(s.steps?.map(\.phase) == Array(repeating: StepPhase.succeeded, count: 8), "\(String(describing: s.steps))")
+        #expect(s.steps?.last?.message == "nothing to roll back")
+        let newPassword = try #require(try Rotation.secretValue(h, "db-creds", "password"))
+        #expect(newPassword.count == 32 && newPassword.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })
+        #expect(try Rotation.secretValue(h, "db-creds", "password.previous") == Self.oldPassword, "keepPrevious defaults to true")
+        // Real logins: the old password is refused, the new one works.
+        #expect(await Rotation.pgLogin(pg, role, newPassword))
+        #expect(!(await Rotation.pgLogin(pg, role, Self.oldPassword)))
+        // Every consumer was restarted (rollout-restart annotation) and is ready on the new password.
+        #expect(s.consumers?.map(\.key).sorted() == ["Deployment/api", "Deployment/worker"])
+        #expect(s.consumers?.allSatisfy { $0.ready == true && $0.restartedAt != nil } == true)
+        #expect(s.consumersReady == "2/2")
+        #expect(try Rotation.restartedAt(h, "api") != nil)
+        #expect(try Rotation.ready(h, "api"))
+        #expect(try Rotation.ready(h, "worker"))
+        #expect(s.lastRotationTime != nil && s.conditions?.isTrue("RotationSucceeded") == true && s.conditions?.isTrue("Ready") == true)
+        // The pending Secret is gone.
+        #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy {
+            $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil
+        })
+        let reasons = try h.events(of: "db").map(\.reason)
+        for reason in ["RotationStarted", "GenerateSucceeded", "ApplySucceeded", "UpdateSucceeded", "RestartStarted", "RestartSucceeded",
+                       "VerifySucceeded", "FinalizeSucceeded", "Rotated"] {
+            #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
+        }
+        let metrics = h.metricsText()
+        #expect(metrics.contains("backstop_rotation_total{namespace=\"team\",result=\"succeeded\",rotation=\"db\"} 1")
+                || metrics.contains("backstop_rotation_total{namespace=\"team\",rotation=\"db\",result=\"succeeded\"} 1"), "\(metrics)")
+        #expect(metrics.contains("backstop_rotation_last_success_timestamp_seconds"))
+
+        // Canary scan: neither value appears in status, an Event, a Job or Pod (spec, termination message).
+        let text = try Rotation.nonSecretText(h)
+        #expect(text.contains("ApplySucceeded"), "the scan sees the Events")
+        for value in Rotation.forms(newPassword) + Rotation.forms(Self.oldPassword) {
+            #expect(!text.contains(value), "a credential leaked outside the Secrets")
+        }
+
+        // A second rotation starts from the first one's result (the old password is now the first new one).
+        try await Rotation.runNow(h, "db", "second")
+        let again = try await Rotation.finished(h, "db", runNow: "second")
+        #expect(again.status?.phase?.rawValue == "Succeeded", "\(String(describing: again.status))")
+        let third = try #require(try Rotation.secretValue(h, "db-creds", "password"))
+        let thirdWorks = await Rotation.pgLogin(pg, role, third)
+        let secondWorks = await Rotation.pgLogin(pg, role, newPassword)
+        #expect(third != newPassword && thirdWorks && !secondWorks)
+        await h.stop()
+    }
+
+    @Test func aConsumerThatCannotBecomeReadyOnTheNewPasswordRollsTheRotationBack() async throws {
+        let h = try await ControllerHarness(workloads: true)
+        let (pg, role) = try await pgSetUp(h)
+        // A client that sends only the first 20 characters of its password: fine with the old
+        // one, refused with any 32-character one.
+        _ = try h.sim.store.create(Rotation.consumer("legacy", env: [("PGPASSWORD", "db-creds", "password")],
+                                                     probe: Rotation.pgProbe(pg, role, truncateTo: 20)))
+        #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "legacy") })
+        _ = try h.sim.store.create(Rotation.resource("db", Rotation.pgSpec(pg, role: role, timeout: "8s")))
+        h.startController()
+        try await Rotation.runNow(h, "db", "try")
+        let done = try await Rotation.finished(h, "db", runNow: "try", within: 120)
+        let s = try #require(done.status)
+        #expect(s.phase?.rawValue == "RolledBack", "\(String(describing: s))")
+        #expect(s.message?.contains("Deployment/legacy") == true, "\(s.message ?? "")")
+        #expect(s.conditions?.find("RotationSucceeded")?.reason == "ConsumerNotReady")
+        #expect(s.steps?.map(\.phase) == [.succeeded, .succeeded, .succeeded, .succeeded, .failed, .skipped, .skipped, .succeeded],
+                "\(String(describing: s.steps))")
+        // The old password works again at the source, the Secret holds it, the consumer is ready.
+        #expect(await Rotation.pgLogin(pg, role, Self.oldPassword))
+        #expect(try Rotation.secretValue(h, "db-creds", "password") == Self.oldPassword)
+        #expect(try Rotation.secretValue(h, "db-creds", "password.previous") == nil)
+        #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "legacy") })
+        let events = try h.events(of: "db")
+        #expect(events.contains { $0.type == "Warning" && $0.reason == "RolledBack" && $0.message.contains("Deployment/legacy") }, "\(events)")
+        #expect(h.metricsText().contains("result=\"rolled_back\""))
+        let text = try Rotation.nonSecretText(h)
+        #expect(!text.contains(Self.oldPassword) && !text.contains(Data(Self.oldPassword.utf8).base64EncodedString()))
+        #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil })
+        await h.stop()
+    }
+
+    @Test func aRedisRotationKeepsBothPasswordsDuringTheRolloutAndOnlyTheNewOneAfter() async throws {
+        let redis = try TestServices.redis()
+        let h = try await ControllerHarness(workloads: true)
+        let user = "app_" + UUID().uuidString.prefix(8).lowercased()
+        try await Rotation.redisAdmin(redis, ["ACL", "SETUSER", user, "on", ">\(Self.oldPassword)", "~*", "+@all"])
+        try h.secret("cache-creds", ["password": Self.oldPassword])
+        try h.secret("redis-admin", ["password": redis.password])
+        let probe = "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli -h \(redis.host) -p \(redis.port) --user \(user) --no-auth-warning PING | grep -q PONG"
+        // Slow to become ready (5 s), so the rollout is long enough to look at.
+        _ = try h.sim.store.create(Rotation.consumer("cache-client", env: [("REDIS_PASSWORD", "cache-creds", "password")], probe: probe, delay: 5))
+        #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "cache-client") })
+        _ = try h.sim.store.create(Rotation.resource("cache", [
+            "secretRef": ["name": "cache-creds"], "keys": [["key": "password", "generate": ["length": 24, "charset": "Hex"]]],
+            "apply": ["redis": ["host": .string(redis.host), "port": .int(Int64(redis.port)), "user": .string(user), "passwordKey": "password",
+                                "adminSecretRef": ["name": "redis-admin"]]],
+            "keepPrevious": false,
+        ]))
+        h.startController()
+        try await Rotation.runNow(h, "cache", "go")
+        var bothDuringRollout = false
+        _ = try await eventually(.seconds(60)) {
+            guard try await Rotation.get(h, "cache").status?.currentStep == "Restart",
+                  let new = try Rotation.secretValue(h, "cache-creds", "password"), new != Self.oldPassword else { return false }
+            bothDuringRollout = Rotation.redisLogin(redis, user: user, password: new) && Rotation.redisLogin(redis, user: user, password: Self.oldPassword)
+            return true
+        }
+        #expect(bothDuringRollout, "both passwords work while the consumers restart")
+        let done = try await Rotation.finished(h, "cache", runNow: "go")
+        #expect(done.status?.phase?.rawValue == "Succeeded", "\(String(describing: done.status))")
+        let new = try #require(try Rotation.secretValue(h, "cache-creds", "password"))
+        #expect(new.count == 24 && new.allSatisfy(\.isHexDigit))
+        #expect(Rotation.redisLogin(redis, user: user, password: new))
+        #expect(!Rotation.redisLogin(redis, user: user, password: Self.oldPassword), "the old password is removed at Finalize")
+        #expect(try Rotation.secretValue(h, "cache-creds", "password.previous") == nil, "keepPrevious: false")
+        #expect(done.status?.consumers?.map(\.key) == ["Deployment/cache-client"])
+        #expect(try Rotation.ready(h, "cache-client"))
+        await h.stop()
+    }
+}
+
+extension ConsumerStatus {
+    var key: String { "\(kind)/\(name)" }
+}
