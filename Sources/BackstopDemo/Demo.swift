@@ -120,6 +120,7 @@ public enum Demo {
             say("Operator: running in-process, metrics on http://127.0.0.1:\(metricsPort)/metrics")
 
             let restoreAct = Task { [seed] in try await DemoRestore.run(cluster, seed: seed, postgresPort: postgres.port, say: say) }
+            Task { _ = try await DemoRotation.run(cluster, postgres: postgres, say: say) }  // the rotation act (DemoRotation.swift)
             let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
             restoreAct.cancel()
             let restores = (try? await restoreAct.value) ?? []

@@ -37,6 +37,8 @@ import Testing
         }
         #expect(result.restores.contains { $0.status?.savedReplicas == ["Deployment/demo-writer": 1] })
         #expect(text.contains("Restore ") && text.contains("Succeeded in"), "\(text)")
+        // The rotation act: the consumer's password rotated, the consumer ready on the new one.
+        #expect(text.contains("Rotation ") && text.contains("Succeeded — rotated password of Secret demo-app-db; 1 consumer(s) restarted and ready"), "\(text)")
         // Artifacts and their manifests exist on disk, inside the work directory.
         let artifacts = result.artifactFiles.filter { !$0.lastPathComponent.hasSuffix(".manifest.json") }
         let manifests = result.artifactFiles.filter { $0.lastPathComponent.hasSuffix(".manifest.json") }

@@ -56,7 +56,7 @@ extension RotationPlanner {
         guard let result = o.results[name] else { return .running(actions: [], message: "Job \(name) finished; reading its result") }
         if result.ok { return .succeeded(job: name, message: result.json?["message"]?.stringValue ?? "done") }
         let reason = result.reason ?? "AgentFailed"
-        return .failed(job: name, reason: reason, message: "\(reason): \(result.message ?? "the agent failed without a message")")
+        return .failed(job: name, reason: reason, message: result.message ?? "the agent failed without a message")
     }
 
     func rollBack(_ o: RotationObserved, status: inout SecretRotationStatus) -> RotationVerdict {

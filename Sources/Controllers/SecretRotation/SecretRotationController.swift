@@ -92,6 +92,8 @@ final class RotationReconciler: Sendable {
             switch machine.next(now: time) {
             case .start(let step), .resume(let step):
                 var draft = status
+                // The planner reads what earlier steps did (RollBack: which ones ran) from here.
+                draft.steps = machine.progress
                 switch planner.decide(step, observed, status: &draft) {
                 case .succeeded(let job, let message):
                     status = draft
