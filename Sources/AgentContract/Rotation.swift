@@ -37,9 +37,16 @@ public struct PostgresCredentialSpec: Codable, Sendable, Hashable {
     public var adminUserFile: String?
     public var adminPasswordFile: String
     public var role: String
+    /// The dated-role strategy: the login role this run creates (a member of `role`) with the
+    /// new password; `check` logs in as it, `rollback` drops it, `finalize` drops the other
+    /// dated roles of `role` except it and the one in `oldLoginFile` (the previous login).
+    public var datedRole: String?
+    public var oldLoginFile: String?
 
     public init(host: String, port: Int? = nil, database: String, sslMode: String? = nil, adminUserFile: String? = nil,
-                adminPasswordFile: String, role: String) {
+                adminPasswordFile: String, role: String, datedRole: String? = nil, oldLoginFile: String? = nil) {
+        self.datedRole = datedRole
+        self.oldLoginFile = oldLoginFile
         self.host = host
         self.port = port
         self.database = database

@@ -77,12 +77,19 @@ import Testing
         noStaged["keys"] = [["key": "password", "from": ["name": "next-creds", "key": "password"]]]
         var noConsumer = Rotation.pgSpec(pg, role: role)
         noConsumer["consumers"] = ["workloads": [["kind": "Deployment", "name": "ghost"]]]
+        // The dated-role strategy switches the login name too: the Secret must hold one.
+        var noUsername = Rotation.pgSpec(pg, role: role)
+        noUsername[path: ["apply", "postgres", "strategy"]] = "DatedRole"
+        // Without the key that holds it, the schema refuses the rotation before it is stored.
+        #expect(throws: (any Error).self) { _ = try h.sim.store.create(Rotation.resource("no-username", noUsername)) }
+        noUsername[path: ["apply", "postgres", "usernameKey"]] = "username"
         let cases: [(String, JSONValue, String, String)] = [
             ("no-target", noTarget, "SecretNotFound", "Secret missing-creds not found"),
             ("no-staged", noStaged, "StagedSecretNotFound", "Secret next-creds not found"),
             ("no-admin", Rotation.pgSpec(pg, role: role, admin: "nope"), "AdminSecretNotFound", "Secret nope not found"),
             ("weak-admin", Rotation.pgSpec(pg, role: role, admin: "weak-admin"), "PermissionDenied", "may not change the password of role \(role)"),
             ("no-consumer", noConsumer, "WorkloadNotFound", "Deployment/ghost"),
+            ("dated-no-username", noUsername, "SecretNotFound", "has no key username"),
         ]
         for (name, spec, _, _) in cases { _ = try h.sim.store.create(Rotation.resource(name, spec)) }
         // A length that cannot be generated is refused by the schema before it is stored.

@@ -83,6 +83,46 @@ import Testing
         await h.stop()
     }
 
+    @Test func theDatedRoleStrategySwitchesLoginAndPasswordTogetherAndDropsTheOlderRolesLater() async throws {
+        let h = try await ControllerHarness(workloads: true)
+        let (pg, role) = try await pgSetUp(h)
+        _ = try h.sim.store.mergePatch("v1", "Secret", namespace: "team", name: "db-creds",
+                                       patch: ["data": ["username": .string(Data(role.utf8).base64EncodedString())]])
+        let probe = "\(pg.bindir)/psql -h \(pg.host) -p \(pg.port) -U \"$PGUSER\" -d postgres -tAc 'select 1' >/dev/null 2>&1"
+        _ = try h.sim.store.create(Rotation.consumer("api", env: [("PGUSER", "db-creds", "username"), ("PGPASSWORD", "db-creds", "password")], probe: probe))
+        #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "api") })
+        var spec = Rotation.pgSpec(pg, role: role)
+        spec[path: ["apply", "postgres", "strategy"]] = "DatedRole"
+        spec[path: ["apply", "postgres", "usernameKey"]] = "username"
+        _ = try h.sim.store.create(Rotation.resource("db", spec))
+        h.startController()
+        var logins: [(user: String, password: String)] = [(role, Self.oldPassword)]
+        for round in 1...3 {
+            try await Rotation.runNow(h, "db", "r\(round)")
+            let done = try await Rotation.finished(h, "db", runNow: "r\(round)")
+            #expect(done.status?.phase?.rawValue == "Succeeded", "round \(round): \(String(describing: done.status))")
+            let user = try #require(try Rotation.secretValue(h, "db-creds", "username"))
+            let password = try #require(try Rotation.secretValue(h, "db-creds", "password"))
+            #expect(user.hasPrefix(role + "_") && user.count == role.count + 15, "a dated login role: \(user)")
+            #expect(!logins.contains { $0.user == user }, "a new login role every rotation")
+            logins.append((user, password))
+            #expect(await Rotation.pgLogin(pg, user, password), "round \(round): the new login works")
+            // Zero downtime: the previous login still works until the next successful rotation drops it.
+            #expect(await Rotation.pgLogin(pg, logins[logins.count - 2].user, logins[logins.count - 2].password), "round \(round): the previous login still works")
+            #expect(try Rotation.ready(h, "api") && done.status?.consumersReady == "1/1")
+            try await Task.sleep(for: .seconds(1))  // the next dated name is a second later
+        }
+        // The first dated login was dropped by the third rotation; the original role is never dropped.
+        #expect(!(await Rotation.pgLogin(pg, logins[1].user, logins[1].password)), "the oldest dated login role is gone")
+        #expect(await Rotation.pgLogin(pg, role, Self.oldPassword), "the application role itself is left alone")
+        let admin = try await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        let members = try await admin.query("SELECT m.rolname FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member JOIN pg_roles r ON r.oid = a.roleid WHERE r.rolname = $1 ORDER BY 1", [role])
+            .map { try $0[0, as: String.self] }
+        await admin.close()
+        #expect(members == [logins[2].user, logins[3].user], "members of \(role): \(members)")
+        await h.stop()
+    }
+
     @Test func aConsumerThatCannotBecomeReadyOnTheNewPasswordRollsTheRotationBack() async throws {
         let h = try await ControllerHarness(workloads: true)
         let (pg, role) = try await pgSetUp(h)

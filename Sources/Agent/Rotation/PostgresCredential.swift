@@ -10,6 +10,7 @@ struct PostgresCredential {
 
     func perform(_ operation: RotationAgentSpec.Operation, new: SecretValue, old: SecretValue?, context: AgentContext) async throws -> String {
         let role = spec.role
+        if let dated = spec.datedRole { return try await performDated(operation, login: dated, new: new) }
         switch operation {
         case .apply:
             try await setPassword(new)
@@ -47,10 +48,10 @@ struct PostgresCredential {
         }
     }
 
-    /// A real login as the role with `password` (on the admin's database, host and port).
-    func login(_ password: SecretValue) async throws {
+    /// A real login as the role (or `user`) with `password`, on the admin's database, host and port.
+    func login(_ password: SecretValue, as user: String? = nil) async throws {
         let a = spec
-        let config = PostgresConfig(host: a.host, port: a.port ?? 5432, database: a.database, user: spec.role, password: password.value,
+        let config = PostgresConfig(host: a.host, port: a.port ?? 5432, database: a.database, user: user ?? spec.role, password: password.value,
                                     sslMode: PostgresConfig.SSLMode(rawValue: a.sslMode ?? "prefer") ?? .prefer,
                                     applicationName: "backstop-agent")
         do {
@@ -58,7 +59,7 @@ struct PostgresCredential {
             defer { Task { await db.close() } }
             _ = try await db.query("SELECT 1")
         } catch let error as PostgresError {
-            throw PostgresEndpoint.agentError(error, role: "source", what: "\(spec.role)@\(a.host):\(a.port ?? 5432)/\(a.database)")
+            throw PostgresEndpoint.agentError(error, role: "source", what: "\(user ?? spec.role)@\(a.host):\(a.port ?? 5432)/\(a.database)")
         }
     }
 

@@ -27,7 +27,7 @@ extension RotationReconciler {
         }
         if let pending = try await api.getIfExists(planner.pendingName(rotation, status)) {
             seen.pendingExists = true
-            let keys = spec.keys.map(\.key)
+            let keys = RotationPlanner.rotatedKeys(spec)
             seen.targetHoldsNew = RotationValues.holds(target?.data ?? [:], pending: pending.data ?? [:], keys: keys, new: true)
             seen.targetHoldsOld = RotationValues.holds(target?.data ?? [:], pending: pending.data ?? [:], keys: keys, new: false)
         }
@@ -93,11 +93,11 @@ extension RotationReconciler {
         let ns = rotation.metadata.namespace ?? ""
         let api = secrets(ns)
         let pendingName = planner.pendingName(rotation, status)
-        let keys = rotation.spec.keys.map(\.key)
+        let keys = RotationPlanner.rotatedKeys(rotation.spec)
         for action in actions {
             switch action {
             case .createPending:
-                try await createPending(rotation, name: pendingName, api)
+                try await createPending(rotation, name: pendingName, login: RotationPlanner.datedRole(rotation.spec, status), api)
             case .createJob(let job):
                 try await ChildJobs(client: client, namespace: ns).createOrAdopt(job, logger: logger)
             case .updateTarget:
@@ -122,7 +122,8 @@ extension RotationReconciler {
 
     /// The run's new values and the target's current ones, in a Secret owned by the rotation.
     /// Create-only: after a crash the existing one (the values possibly applied already) wins.
-    func createPending(_ rotation: SecretRotation, name: String, _ api: ResourceClient<Secret>) async throws {
+    /// `login`: the dated role's name, the new value of the username key.
+    func createPending(_ rotation: SecretRotation, name: String, login: String?, _ api: ResourceClient<Secret>) async throws {
         let target = try await api.get(rotation.spec.secretRef.name).data ?? [:]
         var newValues: [String: String] = [:]
         var rng = SystemRandomNumberGenerator()
@@ -136,6 +137,7 @@ extension RotationReconciler {
                 newValues[k.key] = Data(RotationValues.generate(k.generate ?? GenerateSpec(), using: &rng).utf8).base64EncodedString()
             }
         }
+        if let login, let key = rotation.spec.apply?.postgres?.usernameKey { newValues[key] = Data(login.utf8).base64EncodedString() }
         var meta = ObjectMeta(name: name, namespace: rotation.metadata.namespace,
                               labels: [BackstopLabels.rotation: rotation.metadata.name ?? "", BackstopLabels.managedBy: "backstop"])
         meta.ownerReferences = [ChildOwner(rotation).reference]

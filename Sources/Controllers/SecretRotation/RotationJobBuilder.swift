@@ -26,7 +26,9 @@ public struct RotationJobBuilder: Sendable {
     }
 
     /// `adminKeys`: the admin Secret's keys (its user key is mounted only when present).
-    public func job(_ step: RotationStep, rotation: SecretRotation, pending: String, name: String, adminKeys: Set<String>) -> Job {
+    /// `datedRole`: the login role the run creates (the dated-role strategy).
+    public func job(_ step: RotationStep, rotation: SecretRotation, pending: String, name: String, adminKeys: Set<String>,
+                    datedRole: String? = nil) -> Job {
         var mounts = AgentMounts()
         let spec = rotation.spec
         var rotationSpec: RotationAgentSpec
@@ -35,7 +37,11 @@ public struct RotationJobBuilder: Sendable {
             let files = valueFiles(p.passwordKey, pending: pending, &mounts)
             rotationSpec = RotationAgentSpec(operation: Self.operation(step), newPasswordFile: files.new, oldPasswordFile: files.old)
             rotationSpec.postgres = PostgresCredentialSpec(host: p.host, port: p.port, database: p.database ?? "postgres", sslMode: p.sslMode?.rawValue,
-                                                           adminUserFile: admin.user, adminPasswordFile: admin.password, role: p.role)
+                                                           adminUserFile: admin.user, adminPasswordFile: admin.password, role: p.role,
+                                                           datedRole: datedRole,
+                                                           oldLoginFile: datedRole == nil ? nil : p.usernameKey.map {
+                                                               mounts.secretFile(SecretKeySelector(name: pending, key: Self.oldKey($0)))
+                                                           })
         } else {
             let r = spec.apply?.redis
             let admin = r.map { adminFiles($0.adminSecretRef, keys: adminKeys, &mounts) }

@@ -40,9 +40,13 @@ public struct RotationPlanner: Sendable {
             guard spec.apply != nil else { return .succeeded(job: nil, message: "every consumer is ready on the new values") }
             return agentStep(.verify, o, status: status)
         case .finalize:
-            if spec.apply?.redis != nil, case let verdict = agentStep(.finalize, o, status: status), !verdict.isSucceeded { return verdict }
+            // Redis drops the old password; the dated-role strategy drops the logins before the previous one.
+            let atSource = spec.apply?.redis != nil || spec.apply?.postgres?.strategy == .datedRole
+            if atSource, case let verdict = agentStep(.finalize, o, status: status), !verdict.isSucceeded { return verdict }
             if o.secrets.pendingExists { return .running(actions: [.deletePending], message: "deleting the pending Secret") }
-            return .succeeded(job: nil, message: spec.apply?.redis != nil ? "the old password is removed; the pending Secret is deleted" : "the pending Secret is deleted")
+            let job = atSource ? jobName(.finalize, o.rotation, status) : nil
+            let done = job.flatMap { o.results[$0]?.json?["message"]?.stringValue }.map { "\($0); " } ?? ""
+            return .succeeded(job: job, message: done + "the pending Secret is deleted")
         case .rollBack:
             return rollBack(o, status: &status)
         }
@@ -85,6 +89,12 @@ public struct RotationPlanner: Sendable {
                 return .failed(job: nil, reason: RotationReason.secretNotFound,
                                message: "Secret \(spec.secretRef.name) has no key \(passwordKey): the current password must be there (it is what a roll-back restores)")
             }
+            if let p = spec.apply?.postgres, p.strategy == .datedRole {
+                guard let user = p.usernameKey, keys.contains(user) else {
+                    return .failed(job: nil, reason: RotationReason.secretNotFound,
+                                   message: "Secret \(spec.secretRef.name) has no key \(p.usernameKey ?? "usernameKey"): the dated-role strategy switches the login name there")
+                }
+            }
         }
         let missing = (spec.consumers?.workloads ?? []).filter { o.consumers[$0.key] == nil }
         if !missing.isEmpty {
@@ -92,6 +102,19 @@ public struct RotationPlanner: Sendable {
                            message: "spec.consumers.workloads names \(missing.map(\.key).joined(separator: ", ")), which does not exist in namespace \(ns)")
         }
         return .succeeded(job: nil, message: "rotating \(spec.keys.map(\.key).joined(separator: ", ")) of Secret \(spec.secretRef.name)")
+    }
+
+    /// The Secret keys a run writes: the rotated ones, plus the login name with the dated-role strategy.
+    public static func rotatedKeys(_ spec: SecretRotationSpec) -> [String] {
+        var keys = spec.keys.map(\.key)
+        if let p = spec.apply?.postgres, p.strategy == .datedRole, let user = p.usernameKey, !keys.contains(user) { keys.append(user) }
+        return keys
+    }
+
+    /// The login role the run creates with the dated-role strategy: `<role>_<yyyymmddhhmmss>` of the run's start.
+    public static func datedRole(_ spec: SecretRotationSpec, _ status: SecretRotationStatus) -> String? {
+        guard let p = spec.apply?.postgres, p.strategy == .datedRole, let started = status.run?.startedAt.date else { return nil }
+        return "\(p.role)_" + UTCTimestamp.compact(started).filter(\.isNumber)
     }
 
     /// The admin Secret, the rotated key holding the password, and `postgres`/`redis`.

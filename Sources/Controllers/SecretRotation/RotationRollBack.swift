@@ -49,7 +49,8 @@ extension RotationPlanner {
                 return .failed(job: nil, reason: RotationReason.rollbackFailed, message: "the pending Secret \(pendingName(o.rotation, status)) is gone")
             }
             return .running(actions: [.createJob(jobs.job(step, rotation: o.rotation, pending: pendingName(o.rotation, status), name: name,
-                                                          adminKeys: o.secrets.adminKeys ?? []))],
+                                                          adminKeys: o.secrets.adminKeys ?? [],
+                                                          datedRole: Self.datedRole(o.rotation.spec, status)))],
                             message: "Job \(name)")
         }
         guard job.isFinished else { return .running(actions: [], message: "Job \(name) running") }

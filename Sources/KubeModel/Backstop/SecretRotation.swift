@@ -86,12 +86,27 @@ public struct PostgresRoleApply: Codable, Sendable, Hashable {
     /// Which rotated key holds the role's password.
     public var passwordKey: String
     public var adminSecretRef: AdminCredentialsRef
+    /// `Password` (default): the role's password changes. `DatedRole`: each rotation creates a
+    /// login role `<role>_<yyyymmddhhmmss>` that is a member of `role`, and the Secret's
+    /// `usernameKey` and password switch together; the previous dated role keeps working until
+    /// the next successful rotation drops it (zero downtime).
+    public var strategy: PostgresRotationStrategy?
+    /// DatedRole: the Secret key holding the login role's name.
+    public var usernameKey: String?
     public init(host: String, role: String, passwordKey: String, adminSecretRef: AdminCredentialsRef) {
         self.host = host
         self.role = role
         self.passwordKey = passwordKey
         self.adminSecretRef = adminSecretRef
     }
+}
+
+public struct PostgresRotationStrategy: OpenEnum {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static let password: Self = "Password"
+    public static let datedRole: Self = "DatedRole"
+    public static let knownValues: [Self] = [.password, .datedRole]
 }
 
 public struct RedisUserApply: Codable, Sendable, Hashable {
