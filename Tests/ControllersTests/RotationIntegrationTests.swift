@@ -77,6 +77,10 @@ import Testing
         let again = try await Rotation.finished(h, "db", runNow: "second")
         #expect(again.status?.phase?.rawValue == "Succeeded", "\(String(describing: again.status))")
         let third = try #require(try Rotation.secretValue(h, "db-creds", "password"))
+        // Job history: only the last run's agent Jobs are kept.
+        let firstJobs = Set(s.steps?.compactMap(\.job) ?? [])
+        let jobsNow = Set(try h.sim.store.list("batch/v1", "Job", namespace: "team").compactMap { $0[path: ["metadata", "name"]]?.stringValue })
+        #expect(firstJobs.count == 2 && firstJobs.isDisjoint(with: jobsNow) && jobsNow.count == 2, "\(firstJobs) \(jobsNow)")
         let thirdWorks = await Rotation.pgLogin(pg, role, third)
         let secondWorks = await Rotation.pgLogin(pg, role, newPassword)
         #expect(third != newPassword && thirdWorks && !secondWorks)

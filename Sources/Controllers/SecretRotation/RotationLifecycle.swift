@@ -48,6 +48,7 @@ extension RotationReconciler {
             status.phase = .generating
             try await write(&rotation, status, api)
             event(rotation, reason: "RotationStarted", message: "rotation \(id) started (\(status.run?.trigger ?? ""))")
+            try await deleteEarlierJobs(of: rotation)
             return .requeue(after: .milliseconds(10))
         }
         if status.phase == nil {
@@ -59,6 +60,17 @@ extension RotationReconciler {
         try await write(&rotation, status, api)
         guard let next = status.nextRotationTime?.date else { return .done }
         return .requeue(after: .milliseconds(Int64(max(0.05, min(3600, next.timeIntervalSince(now))) * 1000)))
+    }
+
+    /// Job history: the agent Jobs of earlier runs go when a new run starts (the last run's
+    /// stay for `kubectl logs` until then). Their names hold the run id, so none is the new run's.
+    func deleteEarlierJobs(of rotation: SecretRotation) async throws {
+        let ns = rotation.metadata.namespace ?? ""
+        let children = ChildJobs(client: client, namespace: ns)
+        for job in jobs.cache.list(namespace: ns, labels: [BackstopLabels.rotation: rotation.metadata.name ?? ""])
+            where job.metadata.ownerReferences?.contains(where: { $0.uid == rotation.metadata.uid }) ?? false {
+            try await children.delete(job.metadata.name ?? "", uid: job.metadata.uid)
+        }
     }
 
     func write(_ rotation: inout SecretRotation, _ status: SecretRotationStatus, _ api: ResourceClient<SecretRotation>) async throws {
