@@ -106,6 +106,9 @@ import Testing
                 == .running(actions: [.updateTarget], message: "writing the new values into Secret db-creds"))
         secrets.targetHoldsNew = true
         #expect(planner.decide(.update, Self.observed(secrets: secrets), status: &status).isSucceeded)
+        // The target deleted between Validate and Generate: Generate fails clearly instead of retrying.
+        let gone = RotationSecrets(targetKeys: nil, adminKeys: ["password"])
+        #expect(Self.failure(planner.decide(.generate, Self.observed(secrets: gone), status: &status))?.reason == RotationReason.secretNotFound)
     }
 
     @Test func applyCreatesOneAgentJobThatMountsTheValuesAsFilesOnly() throws {
