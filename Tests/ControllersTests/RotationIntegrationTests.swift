@@ -21,9 +21,29 @@ import Testing
         return (pg, role)
     }
 
+    /// An admin role (CREATEROLE, not superuser) whose every statement the server logs.
+    static func loggedAdmin(_ pg: TestServices.Postgres) async throws -> (user: String, password: String) {
+        let user = "rotadm_" + UUID().uuidString.prefix(8).lowercased(), password = "Admin-password-" + UUID().uuidString.prefix(8)
+        let db = try await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        _ = try await db.executeScript("CREATE ROLE \(user) LOGIN CREATEROLE PASSWORD '\(password)'; ALTER ROLE \(user) SET log_statement = 'all';")
+        await db.close()
+        return (user, password)
+    }
+
+    /// The server log of the test PostgreSQL (`hack/test-services.sh` writes it beside the socket directory).
+    static func serverLog() -> String? {
+        guard let socketDir = ProcessInfo.processInfo.environment["BACKSTOP_TEST_PG_SOCKET_DIR"] else { return nil }
+        let log = URL(fileURLWithPath: socketDir).deletingLastPathComponent().appendingPathComponent("postgres.log")
+        return try? String(contentsOf: log, encoding: .utf8)
+    }
+
     @Test func aPostgresRotationAppliesTheNewPasswordRestartsTheConsumersAndLeavesNoTrace() async throws {
         let h = try await ControllerHarness(workloads: true)
-        let (pg, role) = try await pgSetUp(h)
+        let pg = try TestServices.postgres()
+        let role = try await Rotation.role(pg, password: Self.oldPassword)
+        let admin = try await Self.loggedAdmin(pg)
+        try h.secret("db-creds", ["password": Self.oldPassword])
+        try h.secret("pg-admin", ["username": admin.user, "password": admin.password])
         // Two consumers found by discovery (env secretKeyRef), one more found through a projected volume.
         _ = try h.sim.store.create(Rotation.consumer("api", env: [("PGPASSWORD", "db-creds", "password")], probe: Rotation.pgProbe(pg, role)))
         _ = try h.sim.store.create(Rotation.consumer("worker", env: [("PGPASSWORD", "db-creds", "password")], probe: Rotation.pgProbe(pg, role)))
@@ -65,6 +85,13 @@ import Testing
                 || metrics.contains("backstop_rotation_total{namespace=\"team\",rotation=\"db\",result=\"succeeded\"} 1"), "\(metrics)")
         #expect(metrics.contains("backstop_rotation_last_success_timestamp_seconds"))
 
+        // The server logged the admin's ALTER ROLE with a SCRAM verifier, never the password itself.
+        if let log = Self.serverLog() {
+            #expect(log.contains("ALTER ROLE \"\(role)\" PASSWORD 'SCRAM-SHA-256$"), "the statement log holds the ALTER ROLE")
+            #expect(!log.contains(newPassword), "the plain new password reached the server log")
+        } else {
+            Issue.record("no server log (BACKSTOP_TEST_PG_SOCKET_DIR not set): run under hack/test-services.sh")
+        }
         // Canary scan: neither value appears in status, an Event, a Job or Pod (spec, termination message).
         let text = try Rotation.nonSecretText(h)
         #expect(text.contains("ApplySucceeded"), "the scan sees the Events")
