@@ -80,8 +80,6 @@ public struct RotationSecrets: Sendable, Hashable {
     public var adminKeys: Set<String>?
     /// The pending Secret of this run exists.
     public var pendingExists = false
-    /// A pending Secret of another run is in the way (left by a crash before its run recorded the end).
-    public var stalePending = false
     /// Every rotated key of the target holds the pending new value.
     public var targetHoldsNew = false
     /// Every rotated key of the target holds the pending old value (absent keys count as old when they were absent).
@@ -111,7 +109,8 @@ public struct RotationObserved: Sendable {
     public var secrets: RotationSecrets
     /// Workloads whose pod template references the Secret (discovery), in a stable order.
     public var discovered: [WorkloadReference]
-    /// Listed or recorded consumers, keyed `Kind/name`; missing ones are absent.
+    /// Every Deployment, StatefulSet and DaemonSet of the namespace, keyed `Kind/name`: a listed
+    /// or recorded consumer that is absent here does not exist.
     public var consumers: [String: ConsumerObservation]
     public var jobs: [RotationStep: Job]
     /// Finished Jobs' results by Job name.
@@ -161,4 +160,6 @@ public enum RotationReason {
     public static let workloadNotFound = "WorkloadNotFound"
     public static let consumerNotReady = "ConsumerNotReady"
     public static let rollbackFailed = "RollBackFailed"
+    /// The run's pending Secret was deleted by someone else before an agent Job could mount it.
+    public static let pendingSecretMissing = "PendingSecretMissing"
 }

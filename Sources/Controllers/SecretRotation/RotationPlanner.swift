@@ -20,7 +20,8 @@ public struct RotationPlanner: Sendable {
         case .generate:
             if o.secrets.pendingExists { return .succeeded(job: nil, message: "new values staged in Secret \(pendingName(o.rotation, status))") }
             // A Secret deleted since Validate (or while the operator was down) is a clear failure here, not a retry loop.
-            if case .failed = validate(o) { return validate(o) }
+            let inputs = validate(o)
+            if case .failed = inputs { return inputs }
             return .running(actions: [.createPending], message: "staging the new values")
         case .apply:
             guard spec.apply != nil else { return .succeeded(job: nil, message: "nothing to apply at a source (spec.apply is not set)") }

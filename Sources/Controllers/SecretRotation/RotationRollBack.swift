@@ -46,7 +46,8 @@ extension RotationPlanner {
         guard let name = jobName(step, o.rotation, status) else { return .failed(job: nil, reason: "Internal", message: "\(step.rawValue) has no Job") }
         guard let job = o.jobs[step] else {
             guard o.secrets.pendingExists else {
-                return .failed(job: nil, reason: RotationReason.rollbackFailed, message: "the pending Secret \(pendingName(o.rotation, status)) is gone")
+                return .failed(job: nil, reason: RotationReason.pendingSecretMissing,
+                               message: "the pending Secret \(pendingName(o.rotation, status)) was deleted; it holds the run's values, leave it to the rotation")
             }
             return .running(actions: [.createJob(jobs.job(step, rotation: o.rotation, pending: pendingName(o.rotation, status), name: name,
                                                           adminKeys: o.secrets.adminKeys ?? [],
