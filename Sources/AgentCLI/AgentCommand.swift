@@ -1,7 +1,7 @@
 import Agent
 import ArgumentParser
 
-/// AgentCLI: `agent <backup|verify|restore|prune|cleanup|catalog|drill> --spec FILE`, the data plane as
+/// AgentCLI: `agent <backup|verify|restore|prune|cleanup|catalog|drill|rotate> --spec FILE`, the data plane as
 /// a subcommand of `backstop` (the image's Jobs) and of `backstop-demo` (the demo's Jobs),
 /// run inside the Jobs the controllers create (and on a laptop against local servers).
 /// Progress goes to stderr, the result JSON to stdout and to the termination-message file.
@@ -10,7 +10,7 @@ import ArgumentParser
 public struct AgentCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run one data-plane step (backup, verify, restore, prune, cleanup, catalog, drill) from a JSON spec.",
+        abstract: "Run one data-plane step (backup, verify, restore, prune, cleanup, catalog, drill, rotate) from a JSON spec.",
         discussion: """
             The spec carries the relevant part of the custom resource plus the paths of mounted Secret files; \
             secrets are never passed on the command line or in the environment.
@@ -18,7 +18,7 @@ public struct AgentCommand: AsyncParsableCommand {
             rejected, 4 refused before changing anything, 5 integrity check failed, 6 failed part-way.
             """)
 
-    @Argument(help: "backup | verify | restore | prune | cleanup | catalog | drill")
+    @Argument(help: "backup | verify | restore | prune | cleanup | catalog | drill | rotate")
     var command: String
 
     @Option(help: "Path of the JSON spec.")

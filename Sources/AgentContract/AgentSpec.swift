@@ -34,6 +34,8 @@ public struct AgentSpec: Codable, Sendable {
     public var targets: [CleanupTargetSpec]?
     /// drill: write or remove a marker, drop a scratch target.
     public var drill: DrillAgentSpec?
+    /// rotate.
+    public var rotation: RotationAgentSpec?
     /// Overrides the clock (RFC 3339); for tests and reproducible dry runs.
     public var now: String?
 

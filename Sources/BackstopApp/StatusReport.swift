@@ -6,7 +6,8 @@ import KubeModel
 /// how old it is), last verified backup, next run, artifacts and — first, where it matters — why
 /// it is failing, and its last drill (result, RTO, RPO); then every running restore and drill at
 /// its step, and the restores and drills that failed today; then the cleanup policies
-/// (`StatusReportCleanup.swift`).
+/// (`StatusReportCleanup.swift`); then every SecretRotation: last rotated when, and whether every
+/// consumer came back ready.
 /// Pure formatting over decoded objects, so it is tested without a cluster.
 public enum StatusReport {
     public struct Row: Sendable, Equatable {
@@ -96,14 +97,15 @@ public enum StatusReport {
         return "\n" + columns(table) + "\n\(active) restore(s) running, \(shown.count - active) failed in the last 24 h.\n"
     }
 
-    /// Reads every BackupPolicy, RestoreRequest, DrillRun and CleanupPolicy (in `namespace`, or all) through the API and renders them.
+    /// Reads every BackupPolicy, RestoreRequest, DrillRun, CleanupPolicy and SecretRotation (in `namespace`, or all) through the API and renders them.
     public static func fetch(_ client: KubeClient, namespace: String?, now: Date = Date()) async throws -> String {
         let list = try await client.resource(BackupPolicy.self, namespace: namespace).listAll()
         let restores = try await client.resource(RestoreRequest.self, namespace: namespace).listAll()
         let drills = try await client.resource(DrillRun.self, namespace: namespace).listAll()
         let cleanups = try await client.resource(CleanupPolicy.self, namespace: namespace).listAll()
+        let rotations = try await client.resource(SecretRotation.self, namespace: namespace).listAll()
         return render(list.items, now: now) + renderRestores(restores.items, now: now) + renderDrills(drills.items, now: now)
-            + renderCleanups(cleanups.items, now: now)
+            + renderCleanups(cleanups.items, now: now) + renderRotations(rotations.items, now: now)
     }
 
     /// kubectl-style age: `45s`, `12m`, `3h`, `5h12m` below 8 h, `4d`, `2d6h` below 3 days.

@@ -46,5 +46,6 @@ public struct ControllerSettings: Sendable {
 /// Every controller `backstop run` starts, in registration order.
 public func backstopControllers(_ settings: ControllerSettings) -> [ControllerRegistration] {
     [BackupPolicyController.registration(settings), RestoreRequestController.registration(settings),
-     DrillRunController.registration(settings), CleanupPolicyController.registration(settings)]
+     DrillRunController.registration(settings), CleanupPolicyController.registration(settings),
+     SecretRotationController.registration(settings)]
 }

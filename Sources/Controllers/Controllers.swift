@@ -1,7 +1,7 @@
 /// Controllers: one gather → plan → execute controller per Backstop kind, over KubeRuntime.
 ///
-/// Today: the BackupPolicy, RestoreRequest, DrillRun (plus the drill schedule) and CleanupPolicy
-/// controllers.
+/// Today: the BackupPolicy, RestoreRequest, DrillRun (plus the drill schedule), CleanupPolicy
+/// and SecretRotation controllers.
 /// - Register: `for r in backstopControllers(ControllerSettings(agentImage: …)) { try r.setup(manager) }`
 ///   (or `BackupPolicyController.setup(manager, settings)`), then run `manager.services`.
 /// - CleanupPolicy: `CleanupPlanner` (pure, scheduled like a BackupPolicy through `SlotPlanner`),
@@ -39,11 +39,16 @@
 /// - `backstop.dev` `drillruns`: list, watch, create (drill schedules), update (the cleanup
 ///   finalizer), delete (history); `drillruns/status`: update
 /// - `backstop.dev` `cleanuppolicies`: list, watch; `cleanuppolicies/status`: update
+/// - `backstop.dev` `secretrotations`: list, watch, update (the roll-back finalizer);
+///   `secretrotations/status`: update
 /// - `apps` `deployments`, `statefulsets`: get; `deployments/scale`, `statefulsets/scale`: patch
 ///   (a restore fences the writers it names)
+/// - `apps` `deployments`, `statefulsets`, `daemonsets`: list, patch (a rotation finds the
+///   consumers of its Secret and rollout-restarts them)
 /// - `batch` `jobs`: list, watch, create, patch (the `recorded` annotation), delete (history, Replace)
 /// - `""` `pods`: list, watch (the agent's result is the Pod's termination message)
-/// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch)
+/// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch);
+///   create, delete (a rotation's pending Secret), patch (the Secret a rotation rotates)
 /// - `""` `events`: create, patch (the EventRecorder)
 /// - `coordination.k8s.io` `leases`: get, create, update (leader election, operator namespace)
 enum ControllersModule {}

@@ -107,6 +107,9 @@ public final class KubeSim: Sendable {
         auth.token(for: user, groups: groups)
     }
 
+    /// A container's log as `kubectl logs` returns it (tests scan what agents printed); nil before it started.
+    public func logs(podUID: String, container: String) -> String? { podLogs.read(podUID: podUID, container: container) }
+
     /// Replaces the tokens of `user`; the old ones get 401 from now on. Nil for an unknown user.
     @discardableResult
     public func rotateToken(for user: String) -> String? { auth.rotate(user) }

@@ -48,6 +48,8 @@ import Testing
         #expect(text.contains("Cleanup dry run: agent-runs: would delete 365 of 730"), "\(text)")
         #expect(text.contains("reports: would delete 2 of 3") && text.contains("benchmark-results: would delete 2 of 3"), "\(text)")
         #expect(text.contains("Cleanup real run: agent-runs: deleted 365 of 730") && text.contains("reports: deleted 2 of 3"), "\(text)")
+        // The rotation act: the consumer's password rotated, the consumer ready on the new one.
+        #expect(text.contains("Rotation ") && text.contains("Succeeded — rotated password of Secret demo-app-db; 1 consumer(s) restarted and ready"), "\(text)")
         // Artifacts and their manifests exist on disk, inside the work directory.
         let artifacts = result.artifactFiles.filter { !$0.lastPathComponent.hasSuffix(".manifest.json") }
         let manifests = result.artifactFiles.filter { $0.lastPathComponent.hasSuffix(".manifest.json") }

@@ -23,6 +23,8 @@ import Testing
     static let restores = RestoreRequest.resourceType
     static let drills = DrillRun.resourceType
     static let cleanups = CleanupPolicy.resourceType
+    static let rotations = SecretRotation.resourceType
+    static let statefulSets = type("apps", "v1", "StatefulSet", "statefulsets")
 
     /// True when the call was authorised (it may still fail otherwise, e.g. 404).
     static func allowed(_ call: () async throws -> Void) async -> Bool {
@@ -102,20 +104,33 @@ import Testing
         #expect(await Self.allowed { _ = try await op.dynamic(Self.cleanups, namespace: ns).updateStatus(cleanup) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).get("api") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).scale("api", replicas: 0) })
+        // A rotation: its runs, its pending Secret, the rotated Secret, the consumers' restart.
+        let rotation: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "SecretRotation",
+                                   "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.rotations).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.rotations).watch() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.rotations, namespace: ns).updateStatus(rotation) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).patch("x", .merge(["data": ["k": "dg=="]])) })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).delete("x") })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).list() })
+        #expect(await Self.allowed { _ = try await op.dynamic(Self.statefulSets, namespace: ns).patch("db", .merge(["spec": ["template": ["metadata": ["annotations": ["a": "b"]]]]])) })
 
-        // What it must not do: edit users' specs, touch workloads, read Secrets it does not
-        // need, take Leases elsewhere, or create Pods directly.
+        // What it must not do: edit users' specs, create, replace or delete workloads, list or
+        // watch Secrets, take Leases elsewhere, or create Pods directly.
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).patch("x", .merge(["spec": [:]])) }))
-        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments).list() }))
-        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).patch("api", .merge(["spec": ["paused": true]])) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).update(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "api"]]) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).create(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "x"]]) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.rotations, namespace: ns).delete("x") }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).update(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) }))
+        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets).watch() }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).delete("api") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.leases, namespace: ns).create(lease) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.pods, namespace: ns).delete("x") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.events, namespace: ns).delete("probe.1") }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.jobs, namespace: ns).update(job) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets).list() }))
-        #expect(!(await Self.allowed { _ = try await op.dynamic(Self.secrets, namespace: ns).create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "x"]]) }))
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.policies, namespace: ns).create(policy) }))
         // A cleanup policy's spec and annotations (the guard's acknowledgment) are the user's alone.
         #expect(!(await Self.allowed { _ = try await op.dynamic(Self.cleanups, namespace: ns).patch("x", .merge(["metadata": ["annotations": ["backstop.dev/allow-delete": "a=1"]]])) }))

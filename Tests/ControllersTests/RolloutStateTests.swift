@@ -2,7 +2,7 @@ import Controllers
 import DynamicJSON
 import Testing
 
-/// "Is this rollout done, stalled or still going" from Deployment/StatefulSet JSON, as the API
+/// "Is this rollout done, stalled or still going" from Deployment/StatefulSet/DaemonSet JSON, as the API
 /// server reports it.
 @Suite struct RolloutStateTests {
     enum Expect: Sendable { case done, progressing(String), stalled(String) }
@@ -64,7 +64,18 @@ import Testing
              expect: .progressing("1 of 2 pods at revision r2")),
         Case(name: "statefulset pods not ready", object: statefulSet(ready: 1, updated: 2, current: "r2", update: "r2"),
              expect: .progressing("1 of 2 replicas ready")),
+        Case(name: "daemonset updated and available everywhere", object: daemonSet(desired: 3, updated: 3, available: 3), expect: .done),
+        Case(name: "daemonset still updating", object: daemonSet(desired: 3, updated: 1, available: 3),
+             expect: .progressing("1 of 3 pods updated")),
+        Case(name: "daemonset updated, not yet available", object: daemonSet(desired: 3, updated: 3, available: 2),
+             expect: .progressing("2 of 3 updated pods are available")),
     ]
+
+    static func daemonSet(desired: Int64, updated: Int64, available: Int64) -> JSONValue {
+        ["kind": "DaemonSet", "metadata": ["name": "agent", "generation": 2],
+         "status": ["observedGeneration": 2, "desiredNumberScheduled": .int(desired), "updatedNumberScheduled": .int(updated),
+                    "numberAvailable": .int(available)]]
+    }
 
     static func check(_ state: RolloutState, _ expect: Expect) {
         switch (state, expect) {

@@ -6,7 +6,7 @@ import Foundation
 /// `backstop agent <command>`: runs one command from a spec and always produces a result
 /// JSON (also on failure) plus an exit code.
 public enum AgentCommandKind: String, Sendable, CaseIterable {
-    case backup, verify, restore, prune, cleanup, catalog, drill
+    case backup, verify, restore, prune, cleanup, catalog, drill, rotate
 }
 
 public struct AgentOutcome: Sendable {
@@ -28,6 +28,7 @@ public enum AgentRunner {
             case .prune: result = try await prune(spec, context)
             case .cleanup: (result, exitCode) = try await cleanup(spec, context)
             case .drill: result = try await drill(spec, context)
+            case .rotate: result = try await CredentialRotation.run(spec, context)
             }
             result["ok"] = .bool(exitCode == 0)
         } catch {

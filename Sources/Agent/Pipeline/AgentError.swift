@@ -25,6 +25,8 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case notTimestamp = "NotTimestamp"
         /// A cleanup target would delete more than its guard allows: nothing of it was deleted.
         case deleteLimitExceeded = "DeleteLimitExceeded"
+        /// The login works but lacks the privilege for the statement (e.g. `ALTER ROLE`).
+        case permissionDenied = "PermissionDenied"
         // Exit 5: the artifact or the restored data is not what it should be.
         case checksumMismatch = "ChecksumMismatch"
         case sizeMismatch = "SizeMismatch"
@@ -51,7 +53,7 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
             case .sourceUnreachable, .targetUnreachable, .storeUnreachable, .authenticationFailed, .storeAccessDenied:
                 AgentExitCode.unreachable
             case .clientTooOld, .toolMissing, .tableMissing, .sourceEmpty, .targetExists, .targetMissing, .artifactNotFound,
-                 .columnMissing, .notTimestamp, .deleteLimitExceeded:
+                 .columnMissing, .notTimestamp, .deleteLimitExceeded, .permissionDenied:
                 AgentExitCode.refused
             case .checksumMismatch, .sizeMismatch, .formatInvalid, .manifestInvalid, .tooSmall, .verificationFailed:
                 AgentExitCode.integrity

@@ -1,6 +1,6 @@
 import DynamicJSON
 
-/// Is a Deployment or StatefulSet where we want it? The pure half of the workload helpers:
+/// Is a Deployment, StatefulSet or DaemonSet where we want it? The pure half of the workload helpers:
 /// decided from the object as JSON (what the API returns), so tables of real-shaped statuses
 /// test it. Follows `kubectl rollout status`: nothing counts before the controller has observed
 /// the current generation; a Deployment past its progress deadline is stalled, not "still going".
@@ -21,6 +21,14 @@ public enum RolloutState: Sendable, Hashable {
         let updated = status["updatedReplicas"]?.intValue ?? 0
         let total = status["replicas"]?.intValue ?? 0
         let ready = status["readyReplicas"]?.intValue ?? 0
+        if kind == "DaemonSet" {
+            let desired = status["desiredNumberScheduled"]?.intValue ?? 0
+            let current = status["updatedNumberScheduled"]?.intValue ?? 0
+            let available = status["numberAvailable"]?.intValue ?? 0
+            if current < desired { return .progressing("\(name): \(current) of \(desired) pods updated") }
+            if available < desired { return .progressing("\(name): \(available) of \(desired) updated pods are available") }
+            return .done
+        }
         if kind == "StatefulSet" {
             if ready < want { return .progressing("\(name): \(ready) of \(want) replicas ready") }
             // The StatefulSet controller sets currentRevision to updateRevision once every pod has it.

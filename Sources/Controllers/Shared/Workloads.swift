@@ -22,9 +22,29 @@ public struct Workloads: Sendable {
         self.namespace = namespace
     }
 
+    /// DaemonSets have no typed model here; a rotation discovers and restarts them as JSON.
+    public static let daemonSetType = ResourceType(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets")
+
     func api(_ kind: WorkloadKind) -> ResourceClient<JSONValue> {
-        let type = kind.rawValue == "StatefulSet" ? StatefulSet.resourceType : Deployment.resourceType
+        let type = switch kind.rawValue {
+        case "StatefulSet": StatefulSet.resourceType
+        case "DaemonSet": Self.daemonSetType
+        default: Deployment.resourceType
+        }
         return ResourceClient(client: client, type: type, namespace: namespace)
+    }
+
+    /// Every workload of `kind` in the namespace (a server without DaemonSets answers 404: none).
+    public func list(_ kind: WorkloadKind) async throws(KubeError) -> [JSONValue] {
+        do { return try await api(kind).list().items } catch {
+            if error.kind == .notFound { return [] }
+            throw error
+        }
+    }
+
+    /// The pods of a workload already fetched (for `RolloutState.podProblems`).
+    public func pods(ofWorkload object: JSONValue) async throws(KubeError) -> [JSONValue] {
+        try await pods(of: object)
     }
 
     /// The workload as JSON; a missing one is `KubeError` `.notFound` (a clear condition for the caller).

@@ -86,12 +86,27 @@ public struct PostgresRoleApply: Codable, Sendable, Hashable {
     /// Which rotated key holds the role's password.
     public var passwordKey: String
     public var adminSecretRef: AdminCredentialsRef
+    /// `Password` (default): the role's password changes. `DatedRole`: each rotation creates a
+    /// login role `<role>_<yyyymmddhhmmss>` that is a member of `role`, and the Secret's
+    /// `usernameKey` and password switch together; the previous dated role keeps working until
+    /// the next successful rotation drops it (zero downtime).
+    public var strategy: PostgresRotationStrategy?
+    /// DatedRole: the Secret key holding the login role's name.
+    public var usernameKey: String?
     public init(host: String, role: String, passwordKey: String, adminSecretRef: AdminCredentialsRef) {
         self.host = host
         self.role = role
         self.passwordKey = passwordKey
         self.adminSecretRef = adminSecretRef
     }
+}
+
+public struct PostgresRotationStrategy: OpenEnum {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static let password: Self = "Password"
+    public static let datedRole: Self = "DatedRole"
+    public static let knownValues: [Self] = [.password, .datedRole]
 }
 
 public struct RedisUserApply: Codable, Sendable, Hashable {
@@ -134,7 +149,7 @@ public struct RotationPhase: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public static let knownValues: [Self] = ["Idle", "Generating", "Applying", "Updating", "Restarting",
-                                             "Verifying", "Succeeded", "Failed", "RolledBack"]
+                                             "Verifying", "RollingBack", "Succeeded", "Failed", "RolledBack"]
 }
 
 public struct SecretRotationStatus: Codable, Sendable, Hashable {
@@ -148,7 +163,30 @@ public struct SecretRotationStatus: Codable, Sendable, Hashable {
     public var consumersReady: String?
     public var lastManualRun: ManualRun?
     public var message: String?
+    /// The newest scheduled slot answered (started or skipped).
+    public var lastScheduleTime: Time?
+    /// The current or last run: what started it and what its steps did.
+    public var run: RotationRun?
+    public var currentStep: String?
+    public var steps: [StepStatus]?
     public init() {}
+}
+
+/// One rotation run, recorded when it starts: its steps' Jobs and the pending Secret are named
+/// from `id`, so a restarted operator finds them again instead of starting over.
+public struct RotationRun: Codable, Sendable, Hashable {
+    public var id: String
+    /// `schedule` or `manual`.
+    public var trigger: String
+    public var startedAt: Time
+    public var finishedAt: Time?
+    /// Set before the roll-back restarts consumers (the rollout-restart annotation's value).
+    public var rollbackRestartedAt: Time?
+    public init(id: String, trigger: String, startedAt: Time) {
+        self.id = id
+        self.trigger = trigger
+        self.startedAt = startedAt
+    }
 }
 
 public struct ConsumerStatus: Codable, Sendable, Hashable {

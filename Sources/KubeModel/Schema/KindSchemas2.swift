@@ -27,7 +27,13 @@ extension S {
                 "passwordKey": .string("Which rotated key holds the role's password.", pattern: secretKeyPattern,
                                        minLength: 1, example: "password", semantic: .secretKey).required,
                 "adminSecretRef": adminCredentials.required,
-            ]),
+                "strategy": .enumeration("`Password`: the role's password changes. `DatedRole`: a new login role `<role>_<yyyymmddhhmmss>`, member of the role, per rotation; name and password switch together in the Secret and the previous one is dropped after the next successful rotation (zero downtime).",
+                                         PostgresRotationStrategy.self, default: "Password"),
+                "usernameKey": .string("DatedRole: the Secret key holding the login role's name.", pattern: secretKeyPattern,
+                                       minLength: 1, example: "username", semantic: .secretKey),
+            ], rules: [Rule("!has(self.strategy) || self.strategy != 'DatedRole' || has(self.usernameKey)",
+                            message: "strategy DatedRole needs usernameKey (the Secret key for the login role's name)", fieldPath: ".usernameKey",
+                            check: { $0["strategy"] != "DatedRole" || $0["usernameKey"] != nil })]),
             "redis": .object("`ACL SETUSER` on a Redis server; old and new passwords both work during the rollout.", [
                 "host": host.required,
                 "port": port(6379),
@@ -38,7 +44,7 @@ extension S {
             ]),
         ], rules: [.exactlyOne(of: ["postgres", "redis"], what: "apply")]),
         "consumers": .object("Workloads restarted after the Secret changes.", [
-            "discover": .boolean("Restart every Deployment and StatefulSet whose pod template references the Secret (env, envFrom, volume).", default: true),
+            "discover": .boolean("Restart every Deployment, StatefulSet and DaemonSet whose pod template references the Secret (env, envFrom, volumes, projected volumes, imagePullSecrets).", default: true),
             "workloads": .array("Always restarted, in this order.", workloadRef, maxItems: 64,
                                 listType: .map(keys: ["kind", "name"])),
         ]),
@@ -76,6 +82,16 @@ extension S {
         "consumersReady": .string("`ready/total`.", maxLength: 16),
         "lastManualRun": manualRun,
         "message": .string("Summary for a person.", maxLength: 4096),
+        "lastScheduleTime": .time("Last scheduled slot answered."),
+        "run": .object("The current or last run.", [
+            "id": .string("Names the run's Jobs and pending Secret.", maxLength: 63).required,
+            "trigger": .string("`schedule` or `manual`.", maxLength: 16).required,
+            "startedAt": .time("When it started.").required,
+            "finishedAt": .time("When it finished."),
+            "rollbackRestartedAt": .time("When the roll-back restarted the consumers."),
+        ]),
+        "currentStep": .string("Step in progress, or the last one.", maxLength: 63),
+        "steps": .array("Generate, Apply, Update, Restart, Verify, Finalize, RollBack.", step, maxItems: 16, listType: .atomic),
     ])
 
     static let cleanupTarget: Schema = .object("One store to prune: a name plus exactly one of sql, s3, volume, clickhouse.", [

@@ -73,6 +73,14 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 - apiGroups: [backstop.dev]
   resources: [cleanuppolicies/status]
   verbs: [update]
+# SecretRotations: watched; the finalizer that keeps one until a run is rolled back or done
+# is added and removed (update).
+- apiGroups: [backstop.dev]
+  resources: [secretrotations]
+  verbs: [list, watch, update]
+- apiGroups: [backstop.dev]
+  resources: [secretrotations/status]
+  verbs: [update]
 # Fencing: a restore reads the workloads it quiesces (replicas, readiness) and scales them
 # to 0 and back through the scale subresource — never their spec otherwise.
 - apiGroups: [apps]
@@ -81,6 +89,12 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 - apiGroups: [apps]
   resources: [deployments/scale, statefulsets/scale]
   verbs: [patch]
+# Rotation: consumers are found by listing the workloads whose pod template references the
+# rotated Secret, restarted by patching the rollout-restart annotation of their pod template
+# (patch cannot be narrowed to one field: docs/rotation.md#rbac), and watched until ready.
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [list, patch]
 # Agent Jobs, one per slot: created, watched, marked recorded (patch), trimmed to the history limit.
 - apiGroups: [batch]
   resources: [jobs]
@@ -91,9 +105,12 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
   verbs: [list, watch]
 # Referenced Secrets are checked for existence and keys with GET (never listed or watched:
 # the control plane keeps no cache of Secret values).
+# A rotation also creates and deletes its own pending Secret (the new value before it is
+# live) and patches the Secret it rotates. RBAC cannot narrow create/patch to the Secrets
+# rotations name: see docs/rotation.md#rbac for the trade-off and a namespaced install.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get]
+  verbs: [get, create, patch, delete]
 # Events on every transition (aggregated repeats are patched).
 - apiGroups: [""]
   resources: [events]

@@ -1,0 +1,138 @@
+import BackstopCore
+import Foundation
+import KubeClient
+import KubeModel
+import KubeRuntime
+import Metrics
+
+/// Between runs (schedule, run-now, suspend → start one) and at the end of one (phase,
+/// conditions, Events, metrics).
+extension RotationReconciler {
+    func idle(_ rotation: inout SecretRotation, status: SecretRotationStatus, now: Date, _ api: ResourceClient<SecretRotation>) async throws -> ReconcileResult {
+        var status = status
+        let spec = rotation.spec
+        let generation = rotation.metadata.generation
+        let schedule: Schedule?
+        do {
+            schedule = try spec.schedule.map { try Schedule(parsing: $0, timeZone: spec.timeZone) }
+        } catch {
+            status.conditions = conditions(status, ready: false, reason: "ScheduleInvalid",
+                                           message: "spec.schedule: \(error): use cron, a macro or @every", generation, now)
+            try await write(&rotation, status, api)
+            return .done
+        }
+        let runNow = rotation.metadata.annotations?[Backstop.runNowAnnotation]
+        let decision: SlotPlanner.Decision? = schedule.map {
+            SlotPlanner.decide(SlotPlanner.Input(schedule: $0, suspended: spec.suspend ?? false, lastSlot: status.lastScheduleTime?.date,
+                                                 created: rotation.metadata.creationTimestamp?.date, runNow: runNow,
+                                                 answeredRunNow: status.lastManualRun?.value, now: now))
+        }
+        let manual = decision?.runNow ?? runNow.flatMap { !$0.isEmpty && $0 != status.lastManualRun?.value ? $0 : nil }
+        status.nextRotationTime = decision?.next.map(Time.init)
+        if let due = decision?.due { status.lastScheduleTime = Time(due.slot) }
+        var startScheduled = false
+        if case .start? = decision?.due { startScheduled = true }
+        if manual != nil || startScheduled {
+            let id = UTCTimestamp.compact(now) + "-" + String(UInt32.random(in: .min ... .max), radix: 16)
+            status.run = RotationRun(id: id, trigger: manual != nil ? "manual" : "schedule", startedAt: Time(now))
+            if let manual {
+                var answered = ManualRun(value: manual)
+                answered.startedAt = Time(now)
+                status.lastManualRun = answered
+            }
+            status.steps = nil
+            status.consumers = nil
+            status.consumersReady = nil
+            status.currentStep = nil
+            status.message = nil
+            status.phase = .generating
+            try await write(&rotation, status, api)
+            event(rotation, reason: "RotationStarted", message: "rotation \(id) started (\(status.run?.trigger ?? ""))")
+            try await deleteEarlierJobs(of: rotation)
+            return .requeue(after: .milliseconds(10))
+        }
+        if status.phase == nil {
+            status.phase = .idle
+            status.conditions = conditions(status, ready: true, reason: "Scheduled",
+                                           message: status.nextRotationTime.map { "next rotation at \($0.rfc3339)" } ?? "rotates on demand (run-now annotation)",
+                                           generation, now)
+        }
+        try await write(&rotation, status, api)
+        guard let next = status.nextRotationTime?.date else { return .done }
+        return .requeue(after: .milliseconds(Int64(max(0.05, min(3600, next.timeIntervalSince(now))) * 1000)))
+    }
+
+    /// Job history: the agent Jobs of earlier runs go when a new run starts (the last run's
+    /// stay for `kubectl logs` until then). Their names hold the run id, so none is the new run's.
+    func deleteEarlierJobs(of rotation: SecretRotation) async throws {
+        let ns = rotation.metadata.namespace ?? ""
+        let children = ChildJobs(client: client, namespace: ns)
+        for job in jobs.cache.list(namespace: ns, labels: [BackstopLabels.rotation: rotation.metadata.name ?? ""])
+            where job.metadata.ownerReferences?.contains(where: { $0.uid == rotation.metadata.uid }) ?? false {
+            try await children.delete(job.metadata.name ?? "", uid: job.metadata.uid)
+        }
+    }
+
+    func write(_ rotation: inout SecretRotation, _ status: SecretRotationStatus, _ api: ResourceClient<SecretRotation>) async throws {
+        guard rotation.status != status else { return }
+        rotation.status = status
+        rotation = try await api.updateStatus(rotation)
+    }
+
+    func conditions(_ status: SecretRotationStatus, ready: Bool, reason: String, message: String, _ generation: Int64?, _ now: Date) -> [Condition] {
+        var conditions = status.conditions ?? []
+        conditions.set(type: "Ready", status: ready ? .true : .false, reason: reason, message: message, observedGeneration: generation, now: Time(now))
+        return conditions
+    }
+
+    func finish(_ rotation: inout SecretRotation, status: SecretRotationStatus, machine: StepMachine<RotationStep>,
+                outcome: StepMachine<RotationStep>.Outcome, now: Date, _ api: ResourceClient<SecretRotation>) async throws {
+        var status = status
+        status.steps = machine.progress
+        status.currentStep = machine.currentStep?.rawValue
+        status.run?.finishedAt = Time(now)
+        let generation = rotation.metadata.generation
+        let secret = rotation.spec.secretRef.name
+        var conditions = status.conditions ?? []
+        let time = Time(now)
+        let result: String
+        switch outcome {
+        case .succeeded:
+            status.phase = .succeeded
+            status.lastRotationTime = time
+            let consumers = status.consumers ?? []
+            status.message = "rotated \(rotation.spec.keys.map(\.key).joined(separator: ", ")) of Secret \(secret)"
+                + (consumers.isEmpty ? "" : "; \(consumers.count) consumer(s) restarted and ready: \(consumers.map(\.key).joined(separator: ", "))")
+            conditions.set(type: "RotationSucceeded", status: .true, reason: "Rotated", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(type: "Ready", status: .true, reason: "Rotated", message: status.message ?? "", observedGeneration: generation, now: time)
+            result = "succeeded"
+        case .failed(let step, let message):
+            let scope = RollBackScope.of(machine.progress, applies: rotation.spec.apply != nil)
+            let rollBack = machine.progress.first { $0.name == RotationStep.rollBack.rawValue }
+            let rolledBack = scope.any && rollBack?.phase == .succeeded
+            status.phase = rolledBack ? .rolledBack : .failed
+            let reason = message.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "\(step.rawValue)Failed"
+            status.message = "\(step.rawValue) failed: \(message)"
+                + (rolledBack ? "; \(rollBack?.message ?? "rolled back")" : (rollBack?.phase == .failed ? "; roll-back failed: \(rollBack?.message ?? "")" : "; nothing was changed"))
+            conditions.set(type: "RotationSucceeded", status: .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(type: "Ready", status: .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+            result = rolledBack ? "rolled_back" : "failed"
+        case .cancelled(let reason):
+            status.phase = .failed
+            status.message = "cancelled: \(reason)"
+            conditions.set(type: "RotationSucceeded", status: .false, reason: "Cancelled", message: status.message ?? "", observedGeneration: generation, now: time)
+            result = "cancelled"
+        }
+        status.conditions = conditions
+        try await write(&rotation, status, api)
+        let warning = result != "succeeded"
+        event(rotation, warning: warning, reason: result == "succeeded" ? "Rotated" : (result == "rolled_back" ? "RolledBack" : "RotationFailed"),
+              message: status.message ?? result)
+        let dims = MetricDimensions.of(namespace: rotation.metadata.namespace ?? "", "rotation", rotation.metadata.name ?? "")
+        Counter(label: "backstop_rotation_total", dimensions: dims + [("result", result)], factory: factory).increment()
+        if result == "succeeded" {
+            Gauge(label: "backstop_rotation_last_success_timestamp_seconds", dimensions: dims, factory: factory).record(now.timeIntervalSince1970)
+        }
+        if rotation.metadata.finalizers?.contains(SecretRotationController.finalizer) == true { try await removeFinalizer(rotation, api) }
+    }
+}
