@@ -11,19 +11,6 @@ import Testing
 /// in its claim, the server started again and its key count checked before the writers resume.
 /// And several stores under one fence, as the disaster-recovery checklist restores them.
 @Suite(.serialized) struct RedisRestoreTests {
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     func cli(_ port: Int, _ args: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -38,7 +25,7 @@ import Testing
     }
 
     @Test func aRedisRestoreStopsTheServerReplacesDumpRdbAndChecksItsKeysAfterTheRestart() async throws {
-        let port = try Self.freePort()
+        let port = try AgentMotoServer.freePort()
         let h = try await ControllerHarness(workloads: true)
         try h.claim("backups")
         try h.claim("redis-data")

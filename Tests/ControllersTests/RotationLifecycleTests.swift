@@ -83,4 +83,37 @@ import Testing
         #expect(reasons.contains("RollBackSucceeded"), "\(reasons)")
         await h.stop()
     }
+
+    @Test func twoRotationsOfOneSecretStartedTogetherNeverRunAtOnce() async throws {
+        let h = try await ControllerHarness()
+        try h.secret("shared-token", ["token": "first-token-value-0001"])
+        for name in ["first", "second"] {
+            _ = try h.sim.store.create([
+                "apiVersion": "backstop.dev/v1alpha1", "kind": "SecretRotation",
+                "metadata": ["name": .string(name), "namespace": "team", "annotations": .object([Backstop.runNowAnnotation: "together"])],
+                "spec": ["secretRef": ["name": "shared-token"], "keys": [["key": "token", "generate": ["length": 32, "charset": "Alphanumeric"]]]],
+            ])
+        }
+        // Both runs start in the operator's first moments, within the informers' lag of each other.
+        h.startController()
+        for name in ["first", "second"] {
+            let done = try await Rotation.finished(h, name, runNow: "together", within: 60)
+            #expect(done.status?.phase?.rawValue == "Succeeded", "\(name): \(String(describing: done.status?.message))")
+        }
+        // From the API server's history: at no point were both past Validate with their run open.
+        var past: [String: Bool] = [:]
+        var overlap = false
+        for event in try h.sim.store.history("backstop.dev/v1alpha1", "SecretRotation", namespace: "team", name: nil) {
+            let name = event.object["metadata"]?["name"]?.stringValue ?? ""
+            let steps = event.object[path: ["status", "steps"]]?.arrayValue ?? []
+            let validated = steps.contains { $0["name"] == "Validate" && $0["phase"] == "Succeeded" }
+            let open = event.object[path: ["status", "run"]] != nil && event.object[path: ["status", "run", "finishedAt"]] == nil
+            past[name] = validated && open
+            if past.values.filter({ $0 }).count > 1 { overlap = true }
+        }
+        #expect(!overlap, "both rotations ran at once")
+        let waited = try h.events(of: "first").map(\.message) + h.events(of: "second").map(\.message)
+        #expect(waited.contains { $0.contains("which rotates the same Secret") }, "one of them waited for the other: \(waited)")
+        await h.stop()
+    }
 }

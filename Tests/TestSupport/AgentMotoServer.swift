@@ -43,7 +43,8 @@ public final class AgentMotoServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    static func freePort() throws -> Int {
+    /// A free TCP port on 127.0.0.1 (bound, read back, closed).
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -72,15 +72,22 @@ extension RotationReconciler {
         }
         var observed = RotationObserved(rotation: rotation, secrets: seen, discovered: discovered.sorted { $0.key < $1.key },
                                         consumers: consumers, jobs: byStep, results: results, now: now)
-        observed.blockedBy = earlierRotation(of: rotation)
+        // Until Validate has passed, ask the API server itself: two rotations of one Secret that
+        // start within the informers' lag must still see each other's run (both wrote it first).
+        let validated = status.steps?.contains { $0.name == RotationStep.validate.rawValue && $0.phase == .succeeded } ?? false
+        let others = validated ? rotations.cache.list(namespace: rotation.metadata.namespace)
+            : try await client.resource(SecretRotation.self, namespace: rotation.metadata.namespace).listAll().items
+        observed.blockedBy = earlierRotation(of: rotation, among: others)
         return observed
     }
 
     /// Another SecretRotation of the same Secret with a run in progress that started first
-    /// (or, at the same instant, sorts first): this one waits.
-    func earlierRotation(of rotation: SecretRotation) -> String? {
+    /// (or, at the same instant, sorts first by name): this one waits. Every run is in status
+    /// before its Validate, and Validate reads the API, so of two overlapping runs exactly one
+    /// goes on.
+    func earlierRotation(of rotation: SecretRotation, among others: [SecretRotation]) -> String? {
         guard let mine = rotation.status?.run?.startedAt.date else { return nil }
-        return rotations.cache.list(namespace: rotation.metadata.namespace)
+        return others
             .filter { other in
                 guard other.metadata.uid != rotation.metadata.uid, other.spec.secretRef.name == rotation.spec.secretRef.name,
                       let run = other.status?.run, run.finishedAt == nil else { return false }
