@@ -12,11 +12,22 @@ import TestSupport
 /// never two runs at once, every run ends Succeeded or RolledBack, and no value ever shows up
 /// in the operator's log, an Event, a status, a Job or Pod, or an agent's output.
 @Suite(.serialized) struct RotationResilienceTests {
+    /// False only when the server refuses the password: a connection that fails for another
+    /// reason (a timeout on a loaded CI machine) is tried again, it says nothing of the password.
     static func login(_ pg: TestServices.Postgres, _ role: String, _ password: String) async -> Bool {
-        guard let db = try? await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: role, password: password,
-                                                                           connectTimeout: .seconds(3))) else { return false }
-        await db.close()
-        return true
+        for attempt in 0..<5 {
+            do {
+                let db = try await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: role, password: password,
+                                                                             connectTimeout: .seconds(3)))
+                await db.close()
+                return true
+            } catch let error as PostgresError where error.kind == .authenticationFailed {
+                return false
+            } catch {
+                if attempt < 4 { try? await Task.sleep(for: .milliseconds(200)) }
+            }
+        }
+        return false
     }
 
     /// Every value the rotated Secret and the pending Secrets hold now (plain text); not the admin's.
