@@ -42,13 +42,7 @@ import Testing
 
     @Test func theAgentFSRunbooksQuarterlyDrillPassesWithAFreshBackupAMarkerAndItsIntegrityQueries() async throws {
         let pg = try TestServices.postgres()
-        let name = "drill_" + UUID().uuidString.prefix(8).lowercased()
-        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
-        _ = try await admin.execute("CREATE DATABASE \(name)")
-        let db = try await RestoreIntegrationTests.connect(pg, name)
-        _ = try await db.executeScript(SeedSchema.sql)
-        _ = try await db.execute(SeedSchema.auditTrigger)
-        await db.close()
+        let (admin, name) = try await RestoreIntegrationTests.seedDatabase(pg, prefix: "drill")
         let h = try await ControllerHarness()
         try h.secret("db-creds", ["password": pg.password])
         try h.claim("backups")

@@ -15,6 +15,19 @@ import Testing
         try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, database: database, user: pg.user, password: pg.password))
     }
 
+    /// A new database holding the AgentFS runbook's schema and data (audit trigger included);
+    /// the admin connection stays open for the caller's cleanup.
+    static func seedDatabase(_ pg: TestServices.Postgres, prefix: String) async throws -> (Postgres.PostgresConnection, String) {
+        let name = prefix + "_" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        _ = try await admin.execute("CREATE DATABASE \(name)")
+        let db = try await connect(pg, name)
+        _ = try await db.executeScript(SeedSchema.sql)
+        _ = try await db.execute(SeedSchema.auditTrigger)
+        await db.close()
+        return (admin, name)
+    }
+
     static func count(_ pg: TestServices.Postgres, _ database: String) async throws -> Int {
         let db = try await connect(pg, database)
         defer { Task { await db.close() } }
@@ -200,13 +213,7 @@ import Testing
 
     @Test func theAgentFSRunbooksDatabaseRestoredIntoANewDatabasePassesItsIntegrityQueries() async throws {
         let pg = try TestServices.postgres()
-        let name = "seed_" + UUID().uuidString.prefix(8).lowercased()
-        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
-        _ = try await admin.execute("CREATE DATABASE \(name)")
-        let db = try await Self.connect(pg, name)
-        _ = try await db.executeScript(SeedSchema.sql)
-        _ = try await db.execute(SeedSchema.auditTrigger)
-        await db.close()
+        let (admin, name) = try await Self.seedDatabase(pg, prefix: "seed")
         let h = try await ControllerHarness()
         try h.secret("db-creds", ["password": pg.password])
         try h.claim("backups")
