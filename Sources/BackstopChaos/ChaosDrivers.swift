@@ -17,6 +17,8 @@ struct DriverTally: Sendable {
     var kind: String
     var outcomes: [String: Int] = [:]
     var stuck: [String] = []
+    /// Operations that ended other than well, with the status message (what to look at).
+    var failures: [String] = []
     var finished: Int { outcomes.values.reduce(0, +) }
 }
 
@@ -24,6 +26,12 @@ struct DriverTally: Sendable {
 /// backup, a fenced restore of the ledger over itself, a drill of the app database, a
 /// rotation, a cleanup — and starts the next when it ends, until told to stop.
 struct ChaosDrivers: Sendable {
+    /// How an operation ended; `failure` is its status message when it did not end well.
+    struct Outcome {
+        var name: String
+        var failure: String?
+    }
+
     let world: ChaosWorld
     let clock: ChaosClock
 
@@ -32,12 +40,18 @@ struct ChaosDrivers: Sendable {
     }
 
     /// Waits until `outcome` names one, or the deadline passes (nil then: stuck).
-    private func await(_ outcome: () -> String?) async -> String? {
+    private func await(_ outcome: () -> Outcome?) async -> Outcome? {
         while !clock.pastDeadline {
             if let o = outcome() { return o }
             try? await Task.sleep(for: .milliseconds(200))
         }
         return outcome()
+    }
+
+    private func record(_ outcome: Outcome?, _ what: String, into tally: inout DriverTally) {
+        guard let outcome else { tally.stuck.append(what); return }
+        tally.outcomes[outcome.name, default: 0] += 1
+        if let failure = outcome.failure { tally.failures.append("\(what): \(failure)") }
     }
 
     private func pause() async { try? await Task.sleep(for: .milliseconds(Int.random(in: 300...1_500))) }
@@ -52,9 +66,9 @@ struct ChaosDrivers: Sendable {
             let outcome = await self.await {
                 guard let run = world.get("BackupPolicy", policy, as: BackupPolicy.self)?.status?.lastManualRun,
                       run.value == value, run.finishedAt != nil else { return nil }
-                return run.result?.rawValue ?? "finished"
+                return Outcome(name: run.result?.rawValue ?? "finished", failure: run.result == .succeeded ? nil : run.message ?? "-")
             }
-            if let outcome { tally.outcomes[outcome, default: 0] += 1 } else { tally.stuck.append("BackupPolicy/\(policy) run-now \(value)") }
+            record(outcome, "BackupPolicy/\(policy) run-now \(value)", into: &tally)
             await pause()
         }
         return tally
@@ -70,11 +84,11 @@ struct ChaosDrivers: Sendable {
                                    "quiesce": [["kind": "Deployment", "name": .string(ChaosWorld.writer)]]]
             do { try create("RestoreRequest", name, spec) } catch { continue }
             let outcome = await self.await {
-                guard let phase = world.get("RestoreRequest", name, as: RestoreRequest.self)?.status?.phase,
+                guard let s = world.get("RestoreRequest", name, as: RestoreRequest.self)?.status, let phase = s.phase,
                       phase == .succeeded || phase == .failed else { return nil }
-                return phase.rawValue
+                return Outcome(name: phase.rawValue, failure: phase == .succeeded ? nil : s.message ?? "-")
             }
-            if let outcome { tally.outcomes[outcome, default: 0] += 1 } else { tally.stuck.append("RestoreRequest/\(name)") }
+            record(outcome, "RestoreRequest/\(name)", into: &tally)
             await pause()
         }
         return tally
@@ -91,9 +105,9 @@ struct ChaosDrivers: Sendable {
             do { try create("DrillRun", name, spec) } catch { continue }
             let outcome = await self.await {
                 guard let s = world.get("DrillRun", name, as: DrillRun.self)?.status, s.phase == .completed else { return nil }
-                return s.result?.rawValue ?? "Completed"
+                return Outcome(name: s.result?.rawValue ?? "Completed", failure: s.result == .passed ? nil : s.message ?? "-")
             }
-            if let outcome { tally.outcomes[outcome, default: 0] += 1 } else { tally.stuck.append("DrillRun/\(name)") }
+            record(outcome, "DrillRun/\(name)", into: &tally)
             await pause()
         }
         return tally
@@ -109,9 +123,9 @@ struct ChaosDrivers: Sendable {
             let outcome = await self.await {
                 guard let s = world.get("SecretRotation", "api-db", as: SecretRotation.self)?.status,
                       s.lastManualRun?.value == value, s.run?.finishedAt != nil else { return nil }
-                return s.phase?.rawValue ?? "finished"
+                return Outcome(name: s.phase?.rawValue ?? "finished", failure: s.phase?.rawValue == "Succeeded" ? nil : s.message ?? "-")
             }
-            if let outcome { tally.outcomes[outcome, default: 0] += 1 } else { tally.stuck.append("SecretRotation/api-db run-now \(value)") }
+            record(outcome, "SecretRotation/api-db run-now \(value)", into: &tally)
             await pause()
         }
         return tally
@@ -127,9 +141,9 @@ struct ChaosDrivers: Sendable {
             let outcome = await self.await {
                 guard let run = world.get("CleanupPolicy", "events", as: CleanupPolicy.self)?.status?.lastManualRun,
                       run.value == value, run.finishedAt != nil else { return nil }
-                return run.result?.rawValue ?? "finished"
+                return Outcome(name: run.result?.rawValue ?? "finished", failure: run.result == .succeeded ? nil : run.message ?? "-")
             }
-            if let outcome { tally.outcomes[outcome, default: 0] += 1 } else { tally.stuck.append("CleanupPolicy/events run-now \(value)") }
+            record(outcome, "CleanupPolicy/events run-now \(value)", into: &tally)
             await pause()
         }
         return tally

@@ -22,6 +22,8 @@ public struct ChaosReport: Sendable {
     /// Completed operations by kind ("backups", "restores", …) → count, outcomes beside.
     public var operations: [String: Int] = [:]
     public var outcomes: [String: [String: Int]] = [:]
+    /// Operations that ended other than well, with their status messages.
+    public var failures: [String] = []
     public var wallSeconds = 0.0
     /// From the last fault (kill or API fault) until every resource finished what it started.
     public var convergeSeconds: Double?
@@ -41,6 +43,7 @@ public struct ChaosReport: Sendable {
             return "\(kind) \(operations[kind] ?? 0)" + (detail.isEmpty ? "" : " (\(detail))")
         }
         lines.append("operations completed: " + ops.joined(separator: "; "))
+        for f in failures.prefix(10) { lines.append("  not well: \(f)") }
         lines.append(String(format: "wall time %.0f s; converged %@ after the last fault", wallSeconds,
                             convergeSeconds.map { String(format: "%.1f s", $0) } ?? "NOT"))
         lines.append("checked: " + coverage.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))

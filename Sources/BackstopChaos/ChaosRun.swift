@@ -61,6 +61,7 @@ public enum ChaosRun {
             for t in tallies {
                 report.operations[t.kind] = t.finished
                 report.outcomes[t.kind] = t.outcomes
+                report.failures += t.failures
             }
             crashes += await replicas.stopAll()
             report.invariants = await ChaosInvariants(world: world, seen: observer.seen, tallies: tallies, crashes: crashes,
