@@ -393,6 +393,17 @@ import Testing
         #expect(refused.status?.steps?.first { $0.name == "Cleanup" }?.phase == .succeeded)
         #expect(try await Self.markers(pg, readOnly) == -1, "nothing was created in the source")
         #expect(try await Self.exists(pg, database: "\(readOnly)_x") == false)
+
+        // A policy that backs up only some tables would leave the marker out of its backup: refused up front.
+        var partial = BackupIntegrationTests.policy("partial", pg: pg, database: readOnly)
+        partial.spec.source.postgres?.tables = ["entries"]
+        try h.create(partial)
+        _ = try h.sim.store.create(Self.drill("partial", ["policyRef": ["name": "partial"], "scratch": ["postgres": ["database": .string("\(readOnly)_p")]]]))
+        let partialDrill = try await completed(h, "partial")
+        #expect(partialDrill.status?.result == .failed)
+        #expect(partialDrill.status?.message?.contains("add backstop.drill_markers to source.postgres.tables") == true,
+                "\(String(describing: partialDrill.status?.message))")
+        #expect(partialDrill.status?.steps?.first { $0.name == "Validate" }?.phase == .failed)
         _ = try? await admin.execute("DROP DATABASE IF EXISTS \(readOnly) WITH (FORCE)")
         _ = try? await admin.execute("DROP ROLE IF EXISTS \(role)")
         await admin.close()
