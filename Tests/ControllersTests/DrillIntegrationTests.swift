@@ -370,6 +370,23 @@ import Testing
         #expect(markerStart >= restoreEnd, "the drill touched the source only after the restore: marker \(markerStart), restore end \(restoreEnd)")
         #expect(try h.events(of: "after-restore").contains { $0.reason == "ValidateStarted" && $0.message.contains("waiting for RestoreRequest fenced") })
 
+        // The mirror: a restore over the source created while a drill runs waits for the drill.
+        _ = try h.sim.store.create(Self.drill("before-restore", ["policyRef": ["name": "orders"], "scratch": ["postgres": ["database": .string("\(database)_before")]]]))
+        #expect(try await eventually(.seconds(30)) {
+            let s = try await h.client.resource(DrillRun.self, namespace: "team").get("before-restore").status
+            return s?.phase == .running && s?.currentStep != "Validate"
+        })
+        _ = try h.sim.store.create(RestoreIntegrationTests.restore("after-drill", ["policyRef": ["name": "orders"], "allowOverwriteSource": true]))
+        let restores = h.client.resource(RestoreRequest.self, namespace: "team")
+        let drillFirst = try await completed(h, "before-restore", within: 120)
+        #expect(drillFirst.status?.result == .passed, "\(String(describing: drillFirst.status))")
+        #expect(try await eventually(.seconds(90)) { try await restores.get("after-drill").status?.phase == .succeeded })
+        let drillEnd = try #require(drillFirst.status?.finishedAt?.date)
+        let restoreSteps = try await restores.get("after-drill").status?.steps ?? []
+        let restoreStart = try #require(restoreSteps.first { $0.name != "Validate" && $0.startedAt != nil }?.startedAt?.date)
+        #expect(restoreStart >= drillEnd, "the restore touched the source only after the drill: \(restoreStart) vs \(drillEnd)")
+        #expect(try h.events(of: "after-drill").contains { $0.reason == "ValidateStarted" && $0.message.contains("waiting for DrillRun before-restore") })
+
         // A role that may read but not create: the marker cannot be written, the drill says what to do.
         let (_, readOnly) = try await BackupIntegrationTests.database()
         let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
