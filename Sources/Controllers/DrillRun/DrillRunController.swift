@@ -39,6 +39,7 @@ public enum DrillRunController {
         controller.watches(drills)
         controller.watchesOwned(jobs, ownerKind: DrillRun.resourceType.kind)
         controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.drill)
+        controller.reads(requests)
         // A drill waiting for the policy's running Job looks again when the policy's status changes.
         controller.watches(policies) { policy in
             drills.cache.list(namespace: policy.metadata.namespace)

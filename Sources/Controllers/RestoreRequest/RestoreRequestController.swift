@@ -36,6 +36,8 @@ public enum RestoreRequestController {
         controller.watches(requests)
         controller.watchesOwned(jobs, ownerKind: RestoreRequest.resourceType.kind)
         controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.restore)
+        controller.reads(policies)
+        controller.reads(drills)
         return controller
     }
 }
