@@ -79,11 +79,7 @@ public enum StatusReport {
     /// that failed in the last 24 hours with their reason. Empty when there are none.
     public static func renderRestores(_ requests: [RestoreRequest], now: Date) -> String {
         func finished(_ r: RestoreRequest) -> Bool { r.status?.phase == .succeeded || r.status?.phase == .failed }
-        let shown = requests.filter { r in
-            !finished(r) || (r.status?.phase == .failed && (r.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
-        }.sorted { a, b in
-            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
-        }
+        let shown = shownRestores(requests, now: now)
         guard !shown.isEmpty else { return "" }
         var table = [["NAMESPACE", "RESTORE", "POLICY", "BACKUP", "PHASE", "STEP", "STARTED", "DETAIL"]]
         for r in shown {
@@ -97,15 +93,19 @@ public enum StatusReport {
         return "\n" + columns(table) + "\n\(active) restore(s) running, \(shown.count - active) failed in the last 24 h.\n"
     }
 
+    /// Running restores first, then those that failed in the last 24 hours; by namespace and name.
+    public static func shownRestores(_ requests: [RestoreRequest], now: Date) -> [RestoreRequest] {
+        func finished(_ r: RestoreRequest) -> Bool { r.status?.phase == .succeeded || r.status?.phase == .failed }
+        return requests.filter { r in
+            !finished(r) || (r.status?.phase == .failed && (r.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
+        }.sorted { a, b in
+            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
+        }
+    }
+
     /// Reads every BackupPolicy, RestoreRequest, DrillRun, CleanupPolicy and SecretRotation (in `namespace`, or all) through the API and renders them.
     public static func fetch(_ client: KubeClient, namespace: String?, now: Date = Date()) async throws -> String {
-        let list = try await client.resource(BackupPolicy.self, namespace: namespace).listAll()
-        let restores = try await client.resource(RestoreRequest.self, namespace: namespace).listAll()
-        let drills = try await client.resource(DrillRun.self, namespace: namespace).listAll()
-        let cleanups = try await client.resource(CleanupPolicy.self, namespace: namespace).listAll()
-        let rotations = try await client.resource(SecretRotation.self, namespace: namespace).listAll()
-        return render(list.items, now: now) + renderRestores(restores.items, now: now) + renderDrills(drills.items, now: now)
-            + renderCleanups(cleanups.items, now: now) + renderRotations(rotations.items, now: now)
+        render(try await StatusSnapshot.fetch(client, namespace: namespace), now: now)
     }
 
     /// kubectl-style age: `45s`, `12m`, `3h`, `5h12m` below 8 h, `4d`, `2d6h` below 3 days.
