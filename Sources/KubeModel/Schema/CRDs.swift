@@ -80,7 +80,7 @@ extension Backstop {
             spec: S.backupPolicySpec, status: S.backupPolicyStatus,
             columns: [
                 PrinterColumn(name: "Source", type: "string", jsonPath: ".status.source", description: "What is backed up."),
-                PrinterColumn(name: "Schedule", type: "string", jsonPath: ".spec.schedule", description: "Cron schedule.", priority: 1),
+                PrinterColumn(name: "Schedule", type: "string", jsonPath: ".spec.schedule", description: "Cron schedule."),
                 PrinterColumn(name: "Last Success", type: "date", jsonPath: ".status.lastSuccessfulTime", description: "Last successful backup."),
                 PrinterColumn(name: "Last Verified", type: "date", jsonPath: ".status.lastVerifiedTime", description: "Last verified artifact."),
                 PrinterColumn(name: "Last Backup", type: "string", jsonPath: #".status.conditions[?(@.type=="LastBackupSucceeded")].reason"#,
