@@ -66,6 +66,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var id, reason: String
     }
 
+    /// `step` (restores, drills, rotations): the step running now; absent once finished.
     public struct Restore: Codable, Sendable, Equatable {
         public var namespace, name: String
         public var state: StatusAssessment.State
@@ -153,21 +154,21 @@ extension StatusDocument {
             let a = StatusReport.assess(r, now: now), s = r.status
             return Restore(namespace: r.metadata.namespace ?? "", name: r.metadata.name ?? "", state: a.state, reason: a.reason,
                            message: a.message, nextAction: a.nextAction, policy: r.spec.policyRef.name, backup: s?.backup?.id,
-                           phase: s?.phase?.rawValue ?? "Pending", step: s?.currentStep, startedAt: t(s?.startedAt),
+                           phase: s?.phase?.rawValue ?? "Pending", step: a.state == .running ? s?.currentStep : nil, startedAt: t(s?.startedAt),
                            finishedAt: t(s?.finishedAt), durationSeconds: s?.durationSeconds, savedReplicas: s?.savedReplicas)
         }) { ($0.state, $0.namespace, $0.name) }
         drillRuns = order(StatusReport.shownDrills(snapshot.drills, now: now).map { d in
             let a = StatusReport.assess(d), s = d.status
             return Drill(namespace: d.metadata.namespace ?? "", name: d.metadata.name ?? "", state: a.state, reason: a.reason,
                          message: a.message, nextAction: a.nextAction, policy: d.spec.policyRef.name, phase: s?.phase?.rawValue ?? "Pending",
-                         step: s?.currentStep, result: s?.result?.rawValue, rtoSeconds: s?.measured?.rtoSeconds,
+                         step: a.state == .running ? s?.currentStep : nil, result: s?.result?.rawValue, rtoSeconds: s?.measured?.rtoSeconds,
                          rpoSeconds: s?.measured?.rpoSeconds, startedAt: t(s?.startedAt), finishedAt: t(s?.finishedAt), reasons: s?.reasons)
         }) { ($0.state, $0.namespace, $0.name) }
         secretRotations = order(snapshot.rotations.map { r in
             let a = StatusReport.assess(r), s = r.status
             return Rotation(namespace: r.metadata.namespace ?? "", name: r.metadata.name ?? "", state: a.state, reason: a.reason,
                             message: a.message, nextAction: a.nextAction, secret: r.spec.secretRef.name, phase: s?.phase?.rawValue ?? "Pending",
-                            step: s?.currentStep, lastRotationTime: t(s?.lastRotationTime), nextRotationTime: t(s?.nextRotationTime),
+                            step: a.state == .running ? s?.currentStep : nil, lastRotationTime: t(s?.lastRotationTime), nextRotationTime: t(s?.nextRotationTime),
                             consumersReady: s?.consumersReady,
                             consumers: (s?.consumers ?? []).map { Consumer(kind: $0.kind, name: $0.name, restartedAt: t($0.restartedAt), ready: $0.ready) })
         }) { ($0.state, $0.namespace, $0.name) }
