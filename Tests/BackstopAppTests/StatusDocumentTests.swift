@@ -99,6 +99,20 @@ import Testing
         #expect(written.allSatisfy { $0.hasSuffix("\n") && $0.dropLast().contains("\n") == false }, "one line per frame")
         #expect(written[3].contains("\"restoreRequests\":[]"))
     }
+
+    @Test func watchOnATerminalClearsTheScreenAndSaysWhenItChanged() async {
+        let calls = Mutex(0)
+        let frames = Mutex<[String]>([])
+        let watch = StatusWatch(output: .text, interval: .milliseconds(1), clearScreen: true)
+        let drawn = await watch.run(fetch: {
+            guard calls.withLock({ $0 += 1; return $0 }) <= 3 else { throw CancellationError() }
+            return Self.snapshot
+        }, write: { text in frames.withLock { $0.append(text) } }, now: { Self.now })
+        let written = frames.withLock { $0 }
+        #expect(drawn == 1 && written.count == 1)
+        #expect(written.first?.hasPrefix("\u{1B}[H\u{1B}[2Jbackstop status --watch: changed at 2027-01-15T08:00:00Z") == true, "\(written)")
+        #expect(written.first?.contains("\n\n1 failing, 1 running, 2 ok.\n") == true)
+    }
 }
 
 private struct ReadFailed: Error, CustomStringConvertible {
