@@ -55,10 +55,11 @@ struct IncidentScenario {
         try e2e.secret(ns, "app-db", ["password": initialAppPassword])
         try e2e.secret(ns, "pg-admin", ["username": pg.user, "password": pg.password])
         try e2e.apply(pvc("backups"))
-        let runNow: JSONValue = ["metadata": ["annotations": [Backstop.runNowAnnotation: "incident"]]]
-        try e2e.apply(ResilienceTests.pgPolicy(ns, "pg", db: db, pg: pg, schedule: "@every 30m")
+        // Daily schedules: no scheduled backup lands inside the test; run-now takes the first.
+        let runNow: JSONValue = ["metadata": ["annotations": [Backstop.runNowAnnotation: "incident"]], "spec": ["verify": ["staleAfter": "26h"]]]
+        try e2e.apply(ResilienceTests.pgPolicy(ns, "pg", db: db, pg: pg, schedule: "@every 24h")
             .merging(["spec": ["retention": ["keepLast": 1]]]).merging(runNow))
-        try e2e.apply(ResilienceTests.pgPolicy(ns, "broken", db: db, pg: pg, schedule: "@every 30m", secret: "db-wrong").merging(runNow))
+        try e2e.apply(ResilienceTests.pgPolicy(ns, "broken", db: db, pg: pg, schedule: "@every 24h", secret: "db-wrong").merging(runNow))
         // The writer a restore fences, and a Pod with its labels started by hand that cannot go
         // away (a finalizer nobody removes): the restore waits at Quiesce.
         try e2e.apply(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "writer", "namespace": .string(ns)],
