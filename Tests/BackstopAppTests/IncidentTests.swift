@@ -78,6 +78,17 @@ import TestSupport
         let wide = try await s.e2e.kubectl("get", "rr", "-n", ns, "-o", "wide")
         #expect(wide.stdout.contains("Deployment/writer: 1 pod(s) left"), "\(wide.stdout)")
 
+        // kubectl describe: the why in full, and the Events that tell the story.
+        let describeBroken = try await s.e2e.kubectl("describe", "bp", "-n", ns, "broken")
+        let describeRestore = try await s.e2e.kubectl("describe", "rr", "-n", ns, "pg-restore")
+        let describeDrill = try await s.e2e.kubectl("describe", "drill", "-n", ns, "pg-drill")
+        let describeRotation = try await s.e2e.kubectl("describe", "srot", "-n", ns, "app-db")
+        func events(_ r: ChildProcess.Result) -> String { r.stdout.components(separatedBy: "Events:").last ?? "" }
+        #expect(events(describeBroken).contains("BackupFailed") && events(describeBroken).contains("AuthenticationFailed"), "\(describeBroken.stdout)")
+        #expect(describeRestore.stdout.contains("Deployment/writer:  1") && events(describeRestore).contains("QuiesceStarted"), "\(describeRestore.stdout)")
+        #expect(events(describeDrill).contains("VerifySucceeded") && events(describeDrill).contains("DrillFailed"), "\(describeDrill.stdout)")
+        #expect(describeRotation.stdout.contains("Restarted At:") && events(describeRotation).contains("Rotated"), "\(describeRotation.stdout)")
+
         // The same six answers from `backstop status`, text then JSON.
         let backstop = try OperatorSubprocess.backstopBinary()
         let text = try await ChildProcess.run(backstop, ["status", "--kubeconfig", s.e2e.adminKubeconfig.path], timeout: 30)
@@ -122,7 +133,9 @@ import TestSupport
         // BACKSTOP_INCIDENT_DUMP=DIR keeps the outputs (the samples in docs/incident.md come from there).
         if let dir = ProcessInfo.processInfo.environment["BACKSTOP_INCIDENT_DUMP"] {
             for (name, output) in [("kubectl-get.txt", get.stdout), ("kubectl-retention.txt", plan.stdout), ("kubectl-rr-wide.txt", wide.stdout),
-                                   ("status.txt", screen), ("status.json", json.stdout)] {
+                                   ("status.txt", screen), ("status.json", json.stdout), ("describe-bp.txt", describeBroken.stdout),
+                                   ("describe-rr.txt", describeRestore.stdout), ("describe-drill.txt", describeDrill.stdout),
+                                   ("describe-srot.txt", describeRotation.stdout)] {
                 try Data(output.utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name))
             }
         }
