@@ -51,8 +51,9 @@ public enum StatusReport {
     }
 
     /// The table, failing policies first, then by namespace and name; problems are listed
-    /// in full below it (messages are too long for a column).
-    public static func render(_ policies: [BackupPolicy], now: Date) -> String {
+    /// in full below it (messages are too long for a column) unless `listProblems` is false
+    /// (the whole screen lists them at the top, with the next action).
+    public static func render(_ policies: [BackupPolicy], now: Date, listProblems: Bool = true) -> String {
         let rows = policies.map(row).sorted {
             ($0.problem == nil ? 1 : 0, $0.namespace, $0.name) < ($1.problem == nil ? 1 : 0, $1.namespace, $1.name)
         }
@@ -69,7 +70,7 @@ public enum StatusReport {
         var out = columns(table)
         let failing = rows.filter { $0.problem != nil }
         out += "\n\(rows.count) policies, \(rows.count - failing.count) healthy, \(failing.count) need attention.\n"
-        for r in failing {
+        for r in failing where listProblems {
             out += "  \(r.namespace)/\(r.name): \(r.problem!)\n"
         }
         return out

@@ -36,9 +36,9 @@ extension StatusReport {
     /// The whole screen: what is failing (with its reason and next action) first, then one table
     /// per kind — policies with retention's next deletions, restores, drills, cleanups, rotations.
     public static func render(_ snapshot: StatusSnapshot, now: Date) -> String {
-        attention(StatusDocument(snapshot, now: now)) + render(snapshot.policies, now: now) + renderRetention(snapshot.policies, now: now)
-            + renderRestores(snapshot.restores, now: now) + renderDrills(snapshot.drills, now: now)
-            + renderCleanups(snapshot.cleanups, now: now) + renderRotations(snapshot.rotations, now: now)
+        attention(StatusDocument(snapshot, now: now)) + render(snapshot.policies, now: now, listProblems: false)
+            + renderRetention(snapshot.policies, now: now) + renderRestores(snapshot.restores, now: now) + renderDrills(snapshot.drills, now: now)
+            + renderCleanups(snapshot.cleanups, now: now, listProblems: false) + renderRotations(snapshot.rotations, now: now)
     }
 
     /// `N failing, N running, N ok`, then every failing object across kinds with its reason,

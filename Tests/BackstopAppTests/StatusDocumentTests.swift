@@ -69,6 +69,7 @@ import Testing
         #expect(lines[6].hasPrefix("NAMESPACE") && lines[7].contains("orders"), "\(text)")
         #expect(text.contains("Retention, next deletions:\n  prod/billing at 2027-01-15T08:50:00Z (in 50m) deletes 1:\n    20261201T020000Z-aa11  (beyond keepLast 3)\n"), "\(text)")
         #expect(text.contains("waiting: Deployment/api: 1 pod(s) left") && text.contains("1/1 ready"))
+        #expect(text.components(separatedBy: "password authentication failed").count == 2, "the message once, in FAILING: \(text)")
 
         let calm = StatusReport.render(StatusSnapshot(policies: [StatusReportTests.policy("ok", conditions: [StatusReportTests.condition("Ready", .true, "Scheduled")])]),
                                        now: Self.now)
