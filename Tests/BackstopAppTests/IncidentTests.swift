@@ -1,4 +1,5 @@
 import BackstopApp
+import BackstopChaos
 import Foundation
 import KubeModel
 import Testing
