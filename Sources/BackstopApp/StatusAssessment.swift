@@ -68,7 +68,7 @@ extension StatusReport {
         return .ok
     }
 
-    public static func assess(_ r: RestoreRequest, now: Date) -> StatusAssessment {
+    public static func assess(_ r: RestoreRequest) -> StatusAssessment {
         let ns = r.metadata.namespace ?? "", name = r.metadata.name ?? ""
         let s = r.status
         switch s?.phase {

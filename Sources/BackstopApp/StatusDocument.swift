@@ -151,7 +151,7 @@ extension StatusDocument {
                                                                       wouldDelete: ($0.wouldDelete ?? []).map { Deletion(id: $0.id, reason: $0.reason) }) })
         }) { ($0.state, $0.namespace, $0.name) }
         restoreRequests = order(StatusReport.shownRestores(snapshot.restores, now: now).map { r in
-            let a = StatusReport.assess(r, now: now), s = r.status
+            let a = StatusReport.assess(r), s = r.status
             return Restore(namespace: r.metadata.namespace ?? "", name: r.metadata.name ?? "", state: a.state, reason: a.reason,
                            message: a.message, nextAction: a.nextAction, policy: r.spec.policyRef.name, backup: s?.backup?.id,
                            phase: s?.phase?.rawValue ?? "Pending", step: a.state == .running ? s?.currentStep : nil, startedAt: t(s?.startedAt),
