@@ -176,7 +176,8 @@ struct OperatorBench {
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
-        defer { kill(p.processIdentifier, SIGTERM) }
+        // kopf waits on its watches after SIGTERM when the simulator is gone: end it for sure.
+        defer { stop(p, killAfter: .seconds(3)) }
         // Ready once it answers a run-now (it lists every policy first).
         let warmStarted = Date()
         var ready = false
@@ -215,6 +216,10 @@ struct OperatorBench {
                 run.endToEnd.append((job - sent).inSeconds * 1000)
             } else {
                 run.missed += 1
+                let seen = observer.times(namespace: namespace, value: value)
+                let stored = (try? sim.store.list("batch/v1", "Job", namespace: namespace))?
+                    .contains { $0["metadata"]?["annotations"]?[Backstop.runNowAnnotation]?.stringValue == value } ?? false
+                emit("  missed \(namespace)/p-\(i) \(value): policy event seen \(seen.policy != nil), Job in the store \(stored)")
             }
             try await Task.sleep(for: .milliseconds(intervalMs))
         }
@@ -252,8 +257,11 @@ struct OperatorBench {
         return p
     }
 
-    func stop(_ p: Process) {
+    func stop(_ p: Process, killAfter: Duration = .seconds(30)) {
         kill(p.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + killAfter
+        while p.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
     }
 
