@@ -12,6 +12,13 @@ let nio: [Target.Dependency] = [
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 
+// The release `backstop` resident pages: the static-stdlib link exports every symbol of the
+// program (a 2.5 MB dynamic symbol table the loader reads) and writes 110k relative relocations
+// (2.6 MB) that lld packs into 20 KB (RELR, glibc ≥ 2.36). Together 4 MiB less RSS per process.
+let leanRelease: [LinkerSetting] = [.unsafeFlags(
+    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+    .when(platforms: [.linux], configuration: .release))]
+
 var targets: [Target] = [
     // System libraries: each is imported by exactly one Swift module.
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -67,7 +74,7 @@ var targets: [Target] = [
         "AgentCLI", "BackstopApp", "Controllers", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ]),
+    ], linkerSettings: leanRelease),
     .executableTarget(name: "BackstopDemoCLI", dependencies: [
         "AgentCLI", "BackstopDemo", "BackstopApp", "KubeRuntime", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

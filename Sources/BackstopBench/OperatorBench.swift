@@ -2,19 +2,24 @@ import ArgumentParser
 import BackstopApp
 import DynamicJSON
 import Foundation
+import KubeClient
 import KubeModel
 import KubeSim
+import Logging
+import TestSupport
 
 /// `backstop-bench operator`: N BackupPolicies on KubeSim, the operator (`backstop run`, the
-/// binary beside this one) as a separate process bound to manifests/ RBAC. Prints: time to
-/// converge, run-now annotation → backup Job created latency p50/p99, the operator's RSS, and
-/// API requests per idle policy per hour (from KubeSim's request log).
+/// binary beside this one) as a separate process bound to manifests/ RBAC. Prints: the start's
+/// (or, with `--prepare-qps`, a restart's) time until every policy is evaluated and its API
+/// requests, the run-now reaction (policy event → Job event, one observer) and end to end
+/// p50/p99, the operator's RSS, and API requests per idle policy per hour (from KubeSim's
+/// request log); with `--peer kopf`, the same samples against a kopf operator on the same simulator.
 struct OperatorBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator",
-        abstract: "1,000 policies: run-now → Job latency p50/p99, operator RSS, idle API requests per policy per hour.")
+        abstract: "N policies: run-now reaction and end-to-end p50/p99 (optionally beside a kopf peer), restart cost, operator RSS, idle API requests.")
 
-    @Option(help: "BackupPolicies created.") var policies = 1000
+    @Option(help: "BackupPolicies created (0 measures the idle operator alone).") var policies = 1000
     @Option(help: "Namespaces they are spread over.") var namespaces = 10
     @Option(help: "run-now samples (one at a time).") var samples = 200
     @Option(help: "Seconds of idle observation.") var idleSeconds = 60
@@ -25,10 +30,17 @@ struct OperatorBenchCommand: AsyncParsableCommand {
     @Option(help: "Path of the backstop executable (default: beside backstop-bench).") var backstop: String?
     @Flag(help: "Start from new policies: each first runs a catalog Job (no Job runner here, so they stay pending and hold run-now back). By default policies carry an artifact summary, as after an operator restart.")
     var fresh = false
+    @Option(help: "Converge the statuses first with a preparatory operator at this QPS, then measure a restart (0: measure the first start).")
+    var prepareQps: Double = 0
+    @Option(help: "Also measure this peer on the same simulator after Backstop (kopf: hack/kopf-peer.sh).") var peer: String?
+    @Option(help: "Environment variable for the operator process, NAME=VALUE (repeatable; e.g. MALLOC_ARENA_MAX=2).")
+    var operatorEnv: [String] = []
 
     func run() async throws {
+        if let peer, peer != "kopf" { throw ValidationError("the only peer is kopf") }
         try await OperatorBench(policies: policies, namespaces: namespaces, samples: samples, idleSeconds: idleSeconds,
-                                intervalMs: intervalMs, qps: qps, burst: burst, backstop: backstop, fresh: fresh).run()
+                                intervalMs: intervalMs, qps: qps, burst: burst, backstop: backstop, fresh: fresh,
+                                prepareQPS: prepareQps, peer: peer, operatorEnv: operatorEnv).run()
     }
 }
 
@@ -36,6 +48,9 @@ struct OperatorBench {
     var policies: Int, namespaces: Int, samples: Int, idleSeconds: Int, intervalMs: Int, qps: Double, burst: Int
     var backstop: String?
     var fresh: Bool
+    var prepareQPS: Double
+    var peer: String?
+    var operatorEnv: [String]
 
     func run() async throws {
         let exe = backstop ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("backstop").path
@@ -44,6 +59,7 @@ struct OperatorBench {
         }
         var options = KubeSimOptions()
         options.bookmarkInterval = 60
+        options.watchHistory = max(10_000, policies * 3)
         let sim = try await KubeSim.start(options)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("operator-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -66,54 +82,52 @@ struct OperatorBench {
         emit("operator bench: \(policies) policies created (\(fresh ? "fresh" : "cataloged")); starting backstop run")
         let kubeconfig = work.appendingPathComponent("kubeconfig")
         try sim.writeKubeconfig(to: kubeconfig, user: ManifestFiles.operatorUser)
-
-        sim.requestLog.clear()
-        let started = Date()
+        let adminConfig = work.appendingPathComponent("admin-kubeconfig")
+        try sim.writeKubeconfig(to: adminConfig)
+        let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let admin = try KubeClient(config: KubeConfig(server: sim.url, credentials: .token(sim.adminToken),
+                                                      certificateAuthority: sim.caPEM.map { .data(Array($0.utf8)) }),
+                                   options: KubeClientOptions(qps: 10_000, burst: 10_000), logger: quiet)
         let log = work.appendingPathComponent("operator.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["run", "--kubeconfig", kubeconfig.path, "--leader-elect", "false", "--metrics-address", "127.0.0.1:0",
-                       "--log-level", "warning", "--qps", String(qps), "--burst", String(burst)]
-        let handle = try FileHandle(forWritingTo: log)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        defer { kill(p.processIdentifier, SIGTERM) }
 
-        // Converged: every policy has a status for its generation.
-        var converged = false
-        while Date().timeIntervalSince(started) < 600 {
-            let items = try sim.store.list(Backstop.apiVersion, "BackupPolicy")
-            if items.count == policies, items.allSatisfy({ $0["status"]?["observedGeneration"] != nil }) { converged = true; break }
-            try await Task.sleep(for: .milliseconds(200))
+        if prepareQPS > 0 {
+            let prep = try startOperator(exe, kubeconfig: kubeconfig, log: log, qps: prepareQPS, burst: Int(prepareQPS), metrics: "127.0.0.1:0")
+            let ok = try await waitConverged(sim, timeout: 900)
+            stop(prep)
+            emit("operator bench: statuses converged by a preparatory operator (qps \(prepareQPS)): \(ok ? "yes" : "NO"); measuring a restart")
         }
+
+        // The measured start: a first install, or a restart over current statuses.
+        sim.requestLog.clear()
+        let metricsAddress = "127.0.0.1:\(try AgentMotoServer.freePort())"
+        let started = Date()
+        let p = try startOperator(exe, kubeconfig: kubeconfig, log: log, qps: qps, burst: burst, metrics: metricsAddress)
+        defer { kill(p.processIdentifier, SIGTERM) }
+        // Evaluated: the controller finished one reconcile per policy (its own metric).
+        var evaluatedSeconds: Double?
+        while Date().timeIntervalSince(started) < 600 {
+            let reconciles = fetchMetrics(metricsAddress).map {
+                prometheusSum($0, metric: "backstop_reconcile_total", containing: "controller=\"backuppolicy\"")
+            } ?? 0
+            if reconciles >= Double(policies), policies > 0 || fetchMetrics(metricsAddress) != nil {
+                evaluatedSeconds = Date().timeIntervalSince(started); break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let operatorRequests = { sim.requestLog.entries.filter { $0.user == ManifestFiles.operatorUser } }
+        let requestsWhenEvaluated = operatorRequests().count
+        let converged = try await waitConverged(sim, timeout: 600)
         let convergeSeconds = Date().timeIntervalSince(started)
-        let startupRequests = sim.requestLog.entries.filter { $0.user == ManifestFiles.operatorUser }.count
+        try await Task.sleep(for: .seconds(3))
+        let startup = operatorRequests()
         let rssAfterSync = Self.rss(pid: p.processIdentifier)
         let anonAfterSync = Self.anonymous(pid: p.processIdentifier)
-        emit(String(format: "operator bench: converged=%@ after %.1f s; measuring run-now latency", converged ? "yes" : "NO", convergeSeconds))
-        try await Task.sleep(for: .seconds(2))
+        emit(String(format: "operator bench: converged=%@ after %.1f s; measuring run-now reaction", converged ? "yes" : "NO", convergeSeconds))
 
-        // run-now → Job POST answered, one sample at a time.
-        var latencies: [Double] = []
-        var missed = 0
-        for s in 0..<min(samples, policies) {
-            let i = (s * 7919) % policies
-            sim.requestLog.clear()
-            let t0 = sim.clock.now
-            _ = try sim.store.mergePatch(Backstop.apiVersion, "BackupPolicy", namespace: "bench-\(i % namespaces)", name: "p-\(i)",
-                                         patch: ["metadata": ["annotations": [Backstop.runNowAnnotation: .string("bench-\(s)")]]])
-            var found: Date?
-            let deadline = Date().addingTimeInterval(10)
-            while found == nil, Date() < deadline {
-                found = sim.requestLog.entries.first { $0.method == "POST" && $0.path.hasSuffix("/jobs") && $0.status == 201 }?.time
-                if found == nil { try await Task.sleep(for: .milliseconds(1)) }
-            }
-            if let found { latencies.append(found.timeIntervalSince(t0) * 1000) } else { missed += 1 }
-            try await Task.sleep(for: .milliseconds(intervalMs))
-        }
-        latencies.sort()
+        let observer = ReactionObserver(client: admin)
+        try await observer.start()
+        let backstopRun = try await sample(sim, admin: admin, observer: observer, label: "backstop")
         let rssAfterRuns = Self.rss(pid: p.processIdentifier)
         let anonAfterRuns = Self.anonymous(pid: p.processIdentifier)
 
@@ -121,23 +135,157 @@ struct OperatorBench {
         try await Task.sleep(for: .seconds(5))
         sim.requestLog.clear()
         try await Task.sleep(for: .seconds(idleSeconds))
-        let idle = sim.requestLog.entries.filter { $0.user == ManifestFiles.operatorUser }
+        let idle = operatorRequests()
+        let rssIdle = Self.rss(pid: p.processIdentifier)
         var byKind: [String: Int] = [:]
-        for e in idle { byKind["\(e.method) \(Self.resourceOf(e.path))\(e.query["watch"] == "true" || e.query["watch"] == "1" ? " (watch)" : "")", default: 0] += 1 }
-        let perPolicyHour = Double(idle.count) / Double(policies) / Double(idleSeconds) * 3600
+        for e in idle { byKind[Self.describe(e), default: 0] += 1 }
+        var startupByKind: [String: Int] = [:]
+        for e in startup { startupByKind[Self.describe(e), default: 0] += 1 }
+        let perPolicyHour = policies == 0 ? 0 : Double(idle.count) / Double(policies) / Double(idleSeconds) * 3600
 
-        func pct(_ q: Double) -> String {
-            latencies.isEmpty ? "n/a" : String(format: "%.1f ms", latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))])
-        }
         emit("operator bench: \(policies) BackupPolicies in \(namespaces) namespaces, operator qps \(qps) burst \(burst), RBAC from manifests/")
-        emit(String(format: "  converged (status on every policy): %@ in %.1f s, %d API requests", converged ? "yes" : "NO", convergeSeconds, startupRequests))
-        emit("  run-now → backup Job created: p50 \(pct(0.5)), p99 \(pct(0.99)), max \(latencies.last.map { String(format: "%.1f ms", $0) } ?? "n/a") (\(latencies.count) samples \(intervalMs) ms apart, \(missed) without a Job within 10 s)")
-        emit("  operator RSS: \(rssAfterSync.rss >> 20) MiB after sync, \(rssAfterRuns.rss >> 20) MiB after the runs, peak \(rssAfterRuns.peak >> 20) MiB; of which heap (anonymous) \(anonAfterSync >> 20) / \(anonAfterRuns >> 20) MiB, the rest file-backed code and libraries")
+        emit(String(format: "  %@: every policy evaluated in %@, %d API requests by then; converged (status on every policy) %@ in %.1f s, %d requests by 3 s later",
+                    prepareQPS > 0 ? "restart over current statuses" : "first start",
+                    evaluatedSeconds.map { String(format: "%.2f s", $0) } ?? "NOT within 600 s", requestsWhenEvaluated,
+                    converged ? "yes" : "NO", convergeSeconds, startup.count))
+        for (k, v) in startupByKind.sorted(by: { $0.value > $1.value }).prefix(10) { emit("    \(v)\t\(k)") }
+        backstopRun.report()
+        emit("  operator RSS: \(rssAfterSync.rss >> 20) MiB after sync, \(rssAfterRuns.rss >> 20) MiB after the runs, \(rssIdle.rss >> 20) MiB after \(idleSeconds) s idle, peak \(rssIdle.peak >> 20) MiB; of which heap (anonymous) \(anonAfterSync >> 20) / \(anonAfterRuns >> 20) MiB, the rest file-backed code and libraries")
         emit(String(format: "  idle: %d requests in %d s = %.3f requests per policy per hour", idle.count, idleSeconds, perPolicyHour))
         for (k, v) in byKind.sorted(by: { $0.value > $1.value }).prefix(8) { emit("    \(v)\t\(k)") }
         emit("  operator log: \(log.path)")
-        kill(p.processIdentifier, SIGTERM)
+        stop(p)
+
+        if peer == "kopf" {
+            try await measureKopf(sim, admin: admin, observer: observer, adminConfig: adminConfig, work: work, backstop: backstopRun)
+        }
+        observer.stop()
         await sim.shutdown()
+    }
+
+    /// The same run-now samples against the kopf peer (hack/kopf-peer.sh), Backstop stopped.
+    func measureKopf(_ sim: KubeSim, admin: KubeClient, observer: ReactionObserver, adminConfig: URL, work: URL,
+                     backstop: SampleRun) async throws {
+        let script = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("hack/kopf-peer.sh")
+        let p = Process()
+        p.executableURL = script
+        p.environment = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": adminConfig.path]) { _, new in new }
+        let log = work.appendingPathComponent("kopf.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        // kopf waits on its watches after SIGTERM when the simulator is gone: end it for sure.
+        defer { stop(p, killAfter: .seconds(3)) }
+        // Ready once it answers a run-now (it lists every policy first).
+        let warmStarted = Date()
+        var ready = false
+        for attempt in 0..<240 where !ready {
+            _ = try await admin.resource(BackupPolicy.self, namespace: "bench-0")
+                .patch("p-0", .merge(["metadata": ["annotations": [Backstop.runNowAnnotation: .string("kopf-warmup-\(attempt)")]]]))
+            ready = await observer.waitForJob(namespace: "bench-0", value: "kopf-warmup-\(attempt)", timeout: .seconds(1)) != nil
+        }
+        guard ready else { throw ValidationError("the kopf peer never created a Job (log: \(log.path))") }
+        emit(String(format: "operator bench: kopf peer answering after %.1f s; measuring run-now reaction", Date().timeIntervalSince(warmStarted)))
+        try await Task.sleep(for: .seconds(2))
+        let kopfRun = try await sample(sim, admin: admin, observer: observer, label: "kopf")
+        let rss = Self.rss(pid: Self.childPid(of: p.processIdentifier) ?? p.processIdentifier)
+        kopfRun.report()
+        emit("  kopf RSS: \(rss.rss >> 20) MiB after the runs, peak \(rss.peak >> 20) MiB (log: \(log.path))")
+        func ratio(_ q: Double) -> String {
+            guard let b = backstop.reaction.value(q), let k = kopfRun.reaction.value(q), b > 0 else { return "n/a" }
+            return String(format: "%.1f×", k / b)
+        }
+        emit("  reaction, kopf ÷ backstop: p50 \(ratio(0.5)), p99 \(ratio(0.99))")
+    }
+
+    /// One run of run-now samples: PATCH the annotation (admin client), then wait for the Job.
+    func sample(_ sim: KubeSim, admin: KubeClient, observer: ReactionObserver, label: String) async throws -> SampleRun {
+        var run = SampleRun(label: label)
+        for s in 0..<min(samples, policies) {
+            let i = (s * 7919) % policies
+            let namespace = "bench-\(i % namespaces)"
+            let value = "\(label)-\(s)"
+            let sent = ContinuousClock.now
+            _ = try await admin.resource(BackupPolicy.self, namespace: namespace)
+                .patch("p-\(i)", .merge(["metadata": ["annotations": [Backstop.runNowAnnotation: .string(value)]]]))
+            if let job = await observer.waitForJob(namespace: namespace, value: value, timeout: .seconds(10)),
+               let policy = observer.times(namespace: namespace, value: value).policy {
+                run.reactions.append((job - policy).inSeconds * 1000)
+                run.endToEnd.append((job - sent).inSeconds * 1000)
+            } else {
+                run.missed += 1
+                let seen = observer.times(namespace: namespace, value: value)
+                let stored = (try? sim.store.list("batch/v1", "Job", namespace: namespace))?
+                    .contains { $0["metadata"]?["annotations"]?[Backstop.runNowAnnotation]?.stringValue == value } ?? false
+                emit("  missed \(namespace)/p-\(i) \(value): policy event seen \(seen.policy != nil), Job in the store \(stored)")
+            }
+            try await Task.sleep(for: .milliseconds(intervalMs))
+        }
+        return run
+    }
+
+    struct SampleRun {
+        var label: String
+        var reactions: [Double] = []
+        var endToEnd: [Double] = []
+        var missed = 0
+        var reaction: Percentiles { Percentiles(reactions) }
+        func report() {
+            emit("  \(label) reaction (policy event seen → Job ADDED seen, one observer): \(Percentiles(reactions).summary)")
+            emit("  \(label) end to end (PATCH sent → Job ADDED seen): \(Percentiles(endToEnd).summary) (\(reactions.count) samples, \(missed) without a Job within 10 s)")
+        }
+    }
+
+    func startOperator(_ exe: String, kubeconfig: URL, log: URL, qps: Double, burst: Int, metrics: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = ["run", "--kubeconfig", kubeconfig.path, "--leader-elect", "false", "--metrics-address", metrics,
+                       "--log-level", "warning", "--qps", String(qps), "--burst", String(burst)]
+        var environment = ProcessInfo.processInfo.environment
+        for pair in operatorEnv {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { environment[parts[0]] = parts[1] }
+        }
+        p.environment = environment
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        return p
+    }
+
+    func stop(_ p: Process, killAfter: Duration = .seconds(30)) {
+        kill(p.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + killAfter
+        while p.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
+    /// Every policy has a status for its generation.
+    func waitConverged(_ sim: KubeSim, timeout: TimeInterval) async throws -> Bool {
+        let started = Date()
+        while Date().timeIntervalSince(started) < timeout {
+            let items = try sim.store.list(Backstop.apiVersion, "BackupPolicy")
+            if items.count == policies, items.allSatisfy({ $0["status"]?["observedGeneration"] != nil }) { return true }
+            try await Task.sleep(for: .seconds(1))
+        }
+        return false
+    }
+
+    /// `GET jobs (watch)`, `PUT backuppolicies/status`…
+    static func describe(_ e: RequestLog.Entry) -> String {
+        let sub = e.path.hasSuffix("/status") ? "/status" : ""
+        return "\(e.method) \(resourceOf(e.path))\(sub)\(e.query["watch"] == "true" || e.query["watch"] == "1" ? " (watch)" : "")"
+    }
+
+    /// The kopf process itself when `pid` is the wrapper shell (exec makes them the same).
+    static func childPid(of pid: Int32) -> Int32? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.flatMap { Int32($0) }
     }
 
     static func policy(_ i: Int, namespaces: Int) -> JSONValue {

@@ -50,6 +50,7 @@ struct RunCommand: AsyncParsableCommand {
     var testingConfigMapController = false
 
     func run() async throws {
+        FreeMemory.limitArenas()
         let env = ProcessInfo.processInfo.environment
         let levelText = logLevel ?? env["BACKSTOP_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {

@@ -189,8 +189,15 @@ func redactedURL(_ url: String) -> String {
 }
 
 extension String {
-    /// Without leading and trailing whitespace (including "\r\n", a single Character).
+    /// Without leading and trailing ASCII whitespace (space, tab, CR, LF, VT, FF). Byte-wise: it
+    /// runs on every response header line, where Character-wise trimming (grapheme breaking and a
+    /// Unicode property lookup per Character) was 6 % of the operator's CPU.
     var trimmingSpaces: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        let bytes = utf8
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

@@ -41,6 +41,20 @@ import Testing
         #expect(plan.referencedSecrets == ["db-creds"])
     }
 
+    @Test func aSettledPolicyStartsItsJobBeforeItsSecretsAreReadAChangedSpecReadsThemFirst() {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
+        let now = Fx.hour(1).addingTimeInterval(1)
+        let settled = Fx.planner.plan(BackupObserved(policy: p, secrets: nil, now: now))
+        #expect(settled.createdJobs.count == 1 && settled.wantsSecrets && settled.secretsMayFollowStart)
+        var changed = p
+        changed.metadata.generation = 2
+        let afterEdit = Fx.planner.plan(BackupObserved(policy: changed, secrets: nil, now: now))
+        #expect(afterEdit.wantsSecrets && !afterEdit.secretsMayFollowStart)
+        // With the Secrets read, nothing is left to read.
+        let checked = Fx.planner.plan(BackupObserved(policy: p, secrets: Fx.secretsOK, now: now))
+        #expect(checked.createdJobs.count == 1 && !checked.wantsSecrets && !checked.secretsMayFollowStart)
+    }
+
     @Test func anExistingJobForTheSlotIsAdoptedNotDuplicated() {
         let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(0)))
         let existing = Fx.job(p, .backup, token: UTCTimestamp.compact(Fx.hour(1)), created: Fx.hour(1))

@@ -18,6 +18,17 @@ struct MetaTests {
         #expect(try JSONValue.encode(t) == .string(wire))
     }
 
+    @Test func objectMetaSkipsManagedFieldsUnlessTheDecoderAsksForThem() throws {
+        let json = Data(#"{"name":"a","namespace":"n","uid":"u","resourceVersion":"7","generation":2,"labels":{"k":"v"},"annotations":{"x":"y"},"finalizers":["f"],"ownerReferences":[{"apiVersion":"v1","kind":"K","name":"o","uid":"ou"}],"managedFields":[{"manager":"m","fieldsV1":{"f:data":{}}}]}"#.utf8)
+        let meta = try JSONDecoder().decode(ObjectMeta.self, from: json)
+        #expect(meta.managedFields == nil)
+        #expect(meta.name == "a" && meta.namespace == "n" && meta.uid == "u" && meta.resourceVersion == "7" && meta.generation == 2)
+        #expect(meta.labels == ["k": "v"] && meta.annotations == ["x": "y"] && meta.finalizers == ["f"] && meta.ownerReferences?.first?.uid == "ou")
+        let decoder = JSONDecoder()
+        decoder.userInfo[ObjectMeta.decodeManagedFields] = true
+        #expect(try decoder.decode(ObjectMeta.self, from: json).managedFields?.first?["manager"] == "m")
+    }
+
     @Test func microTimeKeepsMicroseconds() throws {
         let t = try JSONValue.string("2026-02-08T12:00:00.123456+00:00").decode(MicroTime.self)
         #expect(try JSONValue.encode(t) == "2026-02-08T12:00:00.123456Z")

@@ -63,6 +63,10 @@ public struct BackupPlan: Sendable {
     public var referencedSecrets: [String] = []
     /// True when the plan would start a Job or must re-check Secrets: gather them and plan again.
     public var wantsSecrets = false
+    /// True when Secrets are wanted only because a Job starts, and the last read found them
+    /// (spec unchanged, not `SecretMissing`): the Job goes first and the Secrets are read after
+    /// it, so a run-now does not wait for a GET. A Secret found missing then stops the new Job.
+    public var secretsMayFollowStart = false
 
     public var createdJobs: [Job] {
         actions.compactMap { if case .createJob(let job) = $0 { job } else { nil } }

@@ -96,7 +96,10 @@ public struct BackupPlanner: Sendable {
         } else {
             replaceIfAsked(&w, active: active, slots: slots)
         }
-        if !w.plan.createdJobs.isEmpty, !refs.isEmpty, o.secrets == nil { w.plan.wantsSecrets = true }
+        if !w.plan.createdJobs.isEmpty, !refs.isEmpty, o.secrets == nil {
+            w.plan.secretsMayFollowStart = !w.plan.wantsSecrets
+            w.plan.wantsSecrets = true
+        }
         staleness(&w)
         readiness(&w, suspended: suspended, next: next, oldReady: oldReady)
         trimHistory(&w)

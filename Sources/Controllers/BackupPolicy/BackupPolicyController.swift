@@ -7,9 +7,10 @@ import KubeRuntime
 import Logging
 
 /// Wiring and I/O of the BackupPolicy controller: gather (informer caches; Secrets by GET
-/// only when a Job may start), plan (`BackupPlanner`, pure), execute (create/delete Jobs,
-/// write /status when changed, mark recorded Jobs, Events, metrics). An idle policy costs no
-/// API request: reads come from caches and the next wake-up is a delayed queue add.
+/// only when a Job may start — after its create when the last read found them), plan
+/// (`BackupPlanner`, pure), execute (create/delete Jobs, write /status when changed, mark
+/// recorded Jobs, Events, metrics). An idle policy costs no API request: reads come from
+/// caches and the next wake-up is a delayed queue add.
 public enum BackupPolicyController {
     public static let name = "backuppolicy"
 
@@ -72,11 +73,49 @@ final class BackupReconciler: Sendable {
                                       catalogWhenStatusMissing: settings.catalogWhenStatusMissing)
         var plan = planner.plan(observed)
         if plan.wantsSecrets, !plan.referencedSecrets.isEmpty {
+            // Job first when the Secrets were present at the last read: the GET follows the create.
+            let started = plan.secretsMayFollowStart ? try await startJobs(plan, namespace: key.namespace, logger: context.logger) : [:]
             observed.secrets = try await SecretChecks.read(plan.referencedSecrets, namespace: key.namespace, client: client)
             plan = planner.plan(observed)
+            if !started.isEmpty { try await settle(&plan, started: started, namespace: key.namespace, logger: context.logger) }
         }
         try await execute(plan, policy: policy, logger: context.logger)
         return plan.requeueAfter.map { .requeue(after: $0) } ?? .done
+    }
+
+    /// Creates (or adopts) the plan's Jobs ahead of its Secret read; returns the UIDs of the
+    /// Jobs this call created (nil for an adopted one), by name.
+    func startJobs(_ plan: BackupPlan, namespace: String, logger: Logger) async throws(KubeError) -> [String: String?] {
+        let api = client.resource(Job.self, namespace: namespace)
+        var started: [String: String?] = [:]
+        for job in plan.createdJobs {
+            let name = job.metadata.name ?? ""
+            var uid: String?
+            do {
+                uid = try await api.create(job).metadata.uid
+            } catch {
+                if error.kind != .alreadyExists { throw error }
+            }
+            started[name] = .some(uid)
+            logger.info(uid == nil ? "adopted existing Job" : "created Job", metadata: ["job": .string(name)])
+        }
+        return started
+    }
+
+    /// After the Secret read: the Jobs already started are not created again; a Job the
+    /// re-plan no longer starts (a Secret went missing) is deleted if this reconcile created it.
+    func settle(_ plan: inout BackupPlan, started: [String: String?], namespace: String, logger: Logger) async throws {
+        let stillWanted = Set(plan.createdJobs.compactMap(\.metadata.name))
+        plan.actions.removeAll { action in
+            if case .createJob(let job) = action { return started[job.metadata.name ?? ""] != nil }
+            return false
+        }
+        let children = ChildJobs(client: client, namespace: namespace)
+        for (name, uid) in started where !stillWanted.contains(name) {
+            guard let uid else { continue }
+            try await children.delete(name, uid: uid)
+            logger.info("deleted the Job just started: a Secret it needs is missing", metadata: ["job": .string(name)])
+        }
     }
 
     /// Running backup Jobs of other policies whose source is this policy's target (from the cache).

@@ -1,0 +1,104 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import Synchronization
+
+/// The benchmark's one observer of an operator's reaction: a watch on BackupPolicies and a watch
+/// on Jobs in the benchmark process. A run-now value's policy event (the first one carrying it)
+/// and the ADDED event of the Job annotated with it are both timed here, so the difference is the
+/// operator's own reaction, not the benchmark client's round trip.
+final class ReactionObserver: Sendable {
+    private struct Seen {
+        var policy: [String: ContinuousClock.Instant] = [:]
+        var job: [String: ContinuousClock.Instant] = [:]
+    }
+    private let seen = Mutex(Seen())
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+    let client: KubeClient
+
+    init(client: KubeClient) { self.client = client }
+
+    /// Opens both watches from the current state (no replay of existing objects).
+    func start() async throws {
+        let policies = client.resource(BackupPolicy.self)
+        let jobs = client.resource(Job.self)
+        let policyVersion = try await policies.list(ListOptions(limit: 1)).resourceVersion
+        let jobVersion = try await jobs.list(ListOptions(limit: 1)).resourceVersion
+        let policyStream = try await policies.watch(WatchOptions(resourceVersion: policyVersion, allowBookmarks: false))
+        let jobStream = try await jobs.watch(WatchOptions(resourceVersion: jobVersion, allowBookmarks: false))
+        let policyTask = Task { [self] in
+            do {
+                for try await event in policyStream {
+                    let now = ContinuousClock.now
+                    guard let policy = event.object, let value = policy.metadata.annotations?[Backstop.runNowAnnotation] else { continue }
+                    let key = Self.key(policy.metadata.namespace, value)
+                    self.seen.withLock { s in if s.policy[key] == nil { s.policy[key] = now } }
+                }
+            } catch {}
+        }
+        let jobTask = Task { [self] in
+            do {
+                for try await event in jobStream {
+                    let now = ContinuousClock.now
+                    guard case .added(let job) = event, let value = job.metadata.annotations?[Backstop.runNowAnnotation] else { continue }
+                    let key = Self.key(job.metadata.namespace, value)
+                    self.seen.withLock { s in if s.job[key] == nil { s.job[key] = now } }
+                }
+            } catch {}
+        }
+        tasks.withLock { $0 += [policyTask, jobTask] }
+    }
+
+    func stop() { for task in tasks.withLock({ $0 }) { task.cancel() } }
+
+    /// When the observer saw the policy event and the Job of `value` in `namespace`.
+    func times(namespace: String, value: String) -> (policy: ContinuousClock.Instant?, job: ContinuousClock.Instant?) {
+        let key = Self.key(namespace, value)
+        return seen.withLock { ($0.policy[key], $0.job[key]) }
+    }
+
+    /// Waits up to `timeout` for the Job of `value`.
+    func waitForJob(namespace: String, value: String, timeout: Duration) async -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let job = times(namespace: namespace, value: value).job { return job }
+            try? await Task.sleep(for: .microseconds(200))
+        }
+        return nil
+    }
+
+    private static func key(_ namespace: String?, _ value: String) -> String { "\(namespace ?? "")/\(value)" }
+}
+
+/// Percentiles of millisecond samples, for the report lines.
+struct Percentiles {
+    var sorted: [Double]
+    init(_ samples: [Double]) { sorted = samples.sorted() }
+    func value(_ q: Double) -> Double? { sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
+    func at(_ q: Double) -> String { value(q).map { String(format: "%.2f ms", $0) } ?? "n/a" }
+    var summary: String { "p50 \(at(0.5)), p99 \(at(0.99)), max \(sorted.last.map { String(format: "%.2f ms", $0) } ?? "n/a")" }
+}
+
+/// The sum of a Prometheus counter's series (all label sets) in a `/metrics` page.
+func prometheusSum(_ text: String, metric: String, containing label: String) -> Double {
+    text.split(separator: "\n").reduce(0) { sum, line in
+        guard line.hasPrefix(metric + "{"), line.contains(label), let value = line.split(separator: " ").last.flatMap({ Double($0) })
+        else { return sum }
+        return sum + value
+    }
+}
+
+/// Fetches `http://address/metrics` with curl's CLI (the operator serves plain HTTP).
+func fetchMetrics(_ address: String) -> String? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    p.arguments = ["-s", "--max-time", "2", "http://\(address)/metrics"]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return p.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+}
