@@ -31,7 +31,10 @@ public struct DrillPlanner: Sendable {
         case .validate:
             return validate(o, policy: policy)
         case .marker:
-            guard spec.markerEnabled else { return .succeeded(job: nil, message: "markers are off (spec.marker: false)") }
+            guard Self.usesMarker(spec, policy: policy) else {
+                let why = spec.marker == false ? "spec.marker: false" : !spec.takesFreshBackup ? "no fresh backup" : Self.markerProblem(policy) ?? "-"
+                return .succeeded(job: nil, message: "no marker (\(why)): the drill proves the backup as it is")
+            }
             return agentStep(.marker, o, policy: policy, status: status) { name in jobs.markerJob(drill: o.drill, policy: policy, name: name) }
         case .backup:
             return backup(o, policy: policy, status: status)
@@ -60,6 +63,34 @@ public struct DrillPlanner: Sendable {
         }
     }
 
+    /// Markers follow freshBackup unless set; by default they are left out where the policy's
+    /// backup could not hold one (`markerProblem`), and asked for there they are refused.
+    static func usesMarker(_ spec: DrillRunSpec, policy: BackupPolicy) -> Bool {
+        spec.marker ?? (spec.takesFreshBackup && markerProblem(policy) == nil)
+    }
+
+    /// Why a marker written into the policy's source would not be in its backup, if it would not.
+    static func markerProblem(_ policy: BackupPolicy) -> String? {
+        let source = policy.spec.source
+        if let tables = source.clickhouse?.tables, !tables.isEmpty, !tables.contains(DrillAgentSpec.Names.clickhouseTable) {
+            return "the policy backs up only the tables \(tables.joined(separator: ", ")), so a marker table would not be in the backup: add \(DrillAgentSpec.Names.clickhouseTable) to source.clickhouse.tables"
+        }
+        if let pg = source.postgres {
+            let markerTable = "\(DrillAgentSpec.Names.postgresSchema).\(DrillAgentSpec.Names.postgresTable)"
+            let covering = [markerTable, "\(DrillAgentSpec.Names.postgresSchema).*"]
+            if let tables = pg.tables, !tables.isEmpty, !tables.contains(where: covering.contains) {
+                return "the policy backs up only the tables \(tables.joined(separator: ", ")), so the marker table would not be in the backup: add \(markerTable) to source.postgres.tables"
+            }
+            if let excluded = pg.excludeTables?.first(where: covering.contains) {
+                return "the policy's excludeTables leaves out \(excluded), so the marker table would not be in the backup: remove it from source.postgres.excludeTables"
+            }
+        }
+        if let s3 = source.s3, s3.bucket == nil {
+            return "the policy mirrors every bucket, so there is no one bucket to put a marker in"
+        }
+        return nil
+    }
+
     func validate(_ o: DrillObserved, policy: BackupPolicy) -> DrillVerdict {
         let spec = o.drill.spec
         let source = policy.spec.source
@@ -71,25 +102,8 @@ public struct DrillPlanner: Sendable {
             if let other = o.blockedBy { return .running(actions: [], message: "waiting for \(other), which writes to this drill's source or scratch target") }
             return .succeeded(job: nil, message: "drill Redis of policy \(policy.metadata.name ?? "") in a throwaway redis-server")
         }
-        if spec.markerEnabled, let tables = source.clickhouse?.tables, !tables.isEmpty, !tables.contains(DrillAgentSpec.Names.clickhouseTable) {
-            return .failed(job: nil, reason: DrillReason.invalidSpec,
-                           message: "the policy backs up only the tables \(tables.joined(separator: ", ")), so a marker table would not be in the backup: add \(DrillAgentSpec.Names.clickhouseTable) to source.clickhouse.tables, or set marker: false")
-        }
-        if spec.markerEnabled, let pg = source.postgres {
-            let markerTable = "\(DrillAgentSpec.Names.postgresSchema).\(DrillAgentSpec.Names.postgresTable)"
-            let covering = [markerTable, "\(DrillAgentSpec.Names.postgresSchema).*"]
-            if let tables = pg.tables, !tables.isEmpty, !tables.contains(where: covering.contains) {
-                return .failed(job: nil, reason: DrillReason.invalidSpec,
-                               message: "the policy backs up only the tables \(tables.joined(separator: ", ")), so the marker table would not be in the backup: add \(markerTable) to source.postgres.tables, or set marker: false")
-            }
-            if let excluded = pg.excludeTables?.first(where: covering.contains) {
-                return .failed(job: nil, reason: DrillReason.invalidSpec,
-                               message: "the policy's excludeTables leaves out \(excluded), so the marker table would not be in the backup: remove it from source.postgres.excludeTables, or set marker: false")
-            }
-        }
-        if spec.markerEnabled, let s3 = source.s3, s3.bucket == nil {
-            return .failed(job: nil, reason: DrillReason.invalidSpec,
-                           message: "the policy mirrors every bucket, so there is no one bucket to put a marker in: set marker: false")
+        if spec.marker == true, let problem = Self.markerProblem(policy) {
+            return .failed(job: nil, reason: DrillReason.invalidSpec, message: problem + ", or set marker: false")
         }
         if let s3 = spec.scratch.s3, s3.bucket == nil, s3.prefix == nil {
             return .failed(job: nil, reason: DrillReason.invalidSpec,
