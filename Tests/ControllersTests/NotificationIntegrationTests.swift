@@ -161,4 +161,50 @@ import Testing
         })
         await h.stop()
     }
+
+    /// A drill or restore with its own `notify` uses it; without one, its policy's. Both fail at
+    /// Validate here (no agent Job), which is enough to see the verdict announced once.
+    @Test func drillsAndRestoresNotifyThroughTheirOwnWebhookOrTheirPolicys() async throws {
+        let pg = try TestServices.postgres()
+        let server = try await HTTPTestServer.start()
+        defer { server.stop() }
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.secret("chat-policy", ["url": server.url("/webhook/policy")])
+        try h.secret("chat-own", ["url": server.url("/webhook/own")])
+        try h.claim("backups")
+        var policy = BackupIntegrationTests.policy("agentfs", pg: pg, database: "postgres")
+        policy.spec.notify = Self.notify("chat-policy", [.drillFailed, .drillPassed, .restoreFailed])
+        try h.create(policy)
+        h.startController()
+        func own(_ event: String) -> JSONValue { [["webhook": ["urlSecretRef": ["name": "chat-own", "key": "url"]], "events": [.string(event)]]] }
+        // Through the policy: a marker without a fresh backup is refused at Validate.
+        _ = try h.sim.store.create(DrillIntegrationTests.drill("via-policy", [
+            "policyRef": ["name": "agentfs"], "scratch": ["postgres": ["database": "scratch_a"]], "marker": true, "freshBackup": false]))
+        // Its own: a scratch that is the live source is refused at Validate.
+        _ = try h.sim.store.create(DrillIntegrationTests.drill("own-hook", [
+            "policyRef": ["name": "agentfs"], "scratch": ["postgres": ["database": "postgres"]], "notify": own("DrillFailed")]))
+        _ = try h.sim.store.create(["apiVersion": "backstop.dev/v1alpha1", "kind": "RestoreRequest",
+                                    "metadata": ["name": "no-policy", "namespace": "team"],
+                                    "spec": ["policyRef": ["name": "nope"], "allowOverwriteSource": true, "notify": own("RestoreFailed")]])
+        func delivered<R: KubeResource & StatusBearing>(_ type: R.Type, _ name: String) async throws -> NotificationDelivery?
+        where R.Status: NotifyingStatus {
+            try await h.client.resource(R.self, namespace: "team").get(name).status?.notifications?.lastDelivery
+        }
+        #expect(try await eventually(.seconds(60)) {
+            let a = try await delivered(DrillRun.self, "via-policy")
+            let b = try await delivered(DrillRun.self, "own-hook")
+            let c = try await delivered(RestoreRequest.self, "no-policy")
+            return a != nil && b != nil && c != nil
+        })
+        try await Task.sleep(for: .seconds(1))
+        let viaPolicy = try await Self.received(server, "policy").compactMap(\.json)
+        #expect(viaPolicy.map { [$0["kind"]?.stringValue, $0["name"]?.stringValue, $0["event"]?.stringValue] } == [["DrillRun", "via-policy", "DrillFailed"]])
+        let viaOwn = try await Self.received(server, "own").compactMap(\.json)
+        let pairs = Set(viaOwn.map { "\($0["kind"]?.stringValue ?? "") \($0["name"]?.stringValue ?? "") \($0["event"]?.stringValue ?? "")" })
+        #expect(viaOwn.count == 2 && pairs == ["DrillRun own-hook DrillFailed", "RestoreRequest no-policy RestoreFailed"], "\(viaOwn)")
+        #expect(viaOwn.allSatisfy { $0["text"]?.stringValue?.hasPrefix("🚨 ") == true })
+        #expect(try await delivered(DrillRun.self, "via-policy")?.result == .delivered)
+        await h.stop()
+    }
 }

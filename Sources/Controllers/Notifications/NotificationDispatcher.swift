@@ -76,13 +76,20 @@ public final class NotificationDispatcher: Sendable {
         var attempts = 0
         var failures: [String] = []
         var details: [String] = []
+        var skipped = 0
         let listening = targets.filter { $0.events.contains(item.event) }
         if listening.isEmpty { failures.append("no webhook in spec.notify lists \(item.event.rawValue) any more") }
         for (index, target) in listening.enumerated() {
             let label = listening.count > 1 ? "webhook \(index + 1): " : ""
             switch await url(target.webhook.urlSecretRef, namespace: namespace) {
             case .failure(let why):
-                failures.append(label + why.description)
+                // `optional: true`: a missing Secret or key means "this webhook is switched off".
+                if target.webhook.urlSecretRef.optional == true, why.missing {
+                    skipped += 1
+                    details.append(label + why.description + " (optional: skipped)")
+                } else {
+                    failures.append(label + why.description)
+                }
             case .success(let url):
                 let r = await sender.send(body, to: url)
                 attempts += r.attempts
@@ -91,10 +98,11 @@ public final class NotificationDispatcher: Sendable {
             }
         }
         let ok = failures.isEmpty
-        let delivery = NotificationDelivery(id: item.id, event: item.event, time: Time(clock()), result: ok ? .delivered : .failed,
+        let result: DeliveryResult = !ok ? .failed : (skipped == listening.count ? .skipped : .delivered)
+        let delivery = NotificationDelivery(id: item.id, event: item.event, time: Time(clock()), result: result,
                                             attempts: attempts, message: String((failures + details).joined(separator: "; ").prefix(1000)))
         Counter(label: "backstop_notifications_total",
-                dimensions: [("kind", kind), ("event", item.event.rawValue), ("result", ok ? "delivered" : "failed")], factory: factory).increment()
+                dimensions: [("kind", kind), ("event", item.event.rawValue), ("result", result.rawValue.lowercased())], factory: factory).increment()
         if !ok {
             recorder.record(object, type: .warning, reason: "NotificationFailed",
                             message: "\(item.event.rawValue) notification \(item.id) was not delivered: \(delivery.message ?? "")")
@@ -109,12 +117,12 @@ public final class NotificationDispatcher: Sendable {
     func url(_ ref: SecretKeySelector, namespace: String) async -> Result<String, Failure> {
         do {
             guard let secret = try await client.resource(Secret.self, namespace: namespace).getIfExists(ref.name) else {
-                return .failure(Failure("Secret \(ref.name) not found"))
+                return .failure(Failure("Secret \(ref.name) not found", missing: true))
             }
             if let text = secret.stringData?[ref.key] { return .success(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
             guard let encoded = secret.data?[ref.key], let data = Data(base64Encoded: encoded),
                   let text = String(data: data, encoding: .utf8) else {
-                return .failure(Failure("Secret \(ref.name) has no key \(ref.key)"))
+                return .failure(Failure("Secret \(ref.name) has no key \(ref.key)", missing: true))
             }
             return .success(text.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch {
@@ -124,7 +132,12 @@ public final class NotificationDispatcher: Sendable {
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
-        init(_ description: String) { self.description = description }
+        /// The Secret or its key does not exist (as opposed to a failed read).
+        var missing = false
+        init(_ description: String, missing: Bool = false) {
+            self.description = description
+            self.missing = missing
+        }
     }
 
     /// Removes the message from `pending` and sets `lastDelivery`, on the object as it is now.

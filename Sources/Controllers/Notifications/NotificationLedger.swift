@@ -60,7 +60,7 @@ public enum NotificationLedger {
         for t in triggers where listened.contains(t.event) {
             let id = id(uid: uid, event: t.event, token: t.token)
             guard !pending.contains(where: { $0.id == id }), status?.lastDelivery?.id != id else { continue }
-            pending.append(PendingNotification(id: id, event: t.event, reason: t.reason,
+            pending.append(PendingNotification(id: id, event: t.event, reason: String(t.reason.prefix(128)),
                                                message: String(t.message.prefix(4000)), time: now))
             changed = true
         }

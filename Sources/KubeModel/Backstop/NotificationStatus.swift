@@ -36,7 +36,9 @@ public struct DeliveryResult: OpenEnum {
     public init(rawValue: String) { self.rawValue = rawValue }
     public static let delivered: Self = "Delivered"
     public static let failed: Self = "Failed"
-    public static let knownValues: [Self] = [.delivered, .failed]
+    /// Every webhook listening to the event had `urlSecretRef.optional` and no Secret: none was called.
+    public static let skipped: Self = "Skipped"
+    public static let knownValues: [Self] = [.delivered, .failed, .skipped]
 }
 
 /// How the last notification went.

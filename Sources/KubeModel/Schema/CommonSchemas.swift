@@ -150,7 +150,7 @@ enum S {
             "id": .string("The message id.", maxLength: 128).required,
             "event": .enumeration("The event.", NotificationEvent.self).required,
             "time": .time("When delivery finished.").required,
-            "result": .enumeration("Delivered or Failed (after all retries).", DeliveryResult.self).required,
+            "result": .enumeration("Delivered; Failed (after all retries); Skipped (every listening webhook is optional and its Secret is missing).", DeliveryResult.self).required,
             "attempts": .integer("HTTP attempts made.", min: 0).required,
             "message": .string("The HTTP outcome or why it failed.", maxLength: 1024),
         ]),
