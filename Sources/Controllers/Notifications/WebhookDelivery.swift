@@ -87,8 +87,11 @@ struct WebhookSender: Sendable {
         let request = HTTPRequest(method: .post, url: url, headers: ["Content-Type": "application/json"],
                                   body: .bytes(body), idleTimeout: timeout, totalTimeout: timeout)
         do {
-            let (head, _) = try await http.data(request, maxBytes: 64 << 10)
-            return .status(head.status, retryAfter: head.headers["retry-after"])
+            let response = try await http.execute(request)
+            // The status decides; the body is read (to reuse the connection) but never used, and
+            // a large one is no reason to send the message again.
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            return .status(response.head.status, retryAfter: response.head.headers["retry-after"])
         } catch {
             // Only the kind: HTTPError's text names the request's host and path.
             return .transport(Self.words(error.kind), retryable: error.kind != .invalidRequest)
