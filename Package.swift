@@ -48,6 +48,8 @@ var targets: [Target] = [
     .target(name: "BackstopDemo", dependencies: [
         "BackstopApp", "KubeSim", "KubeRuntime", "KubeClient", "KubeModel", "YAML", "DynamicJSON", log,
     ]),
+    // The chaos run (kills, API faults, two replicas, invariants): backstop-bench chaos and its CI profile.
+    .target(name: "BackstopChaos", dependencies: ["BackstopApp", "BackstopCore", "BackstopDemo", "DynamicJSON", "KubeModel", "KubeSim"]),
     // `agent …` as a subcommand of both executables (the demo's Jobs run the demo binary).
     .target(name: "AgentCLI", dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .target(name: "KubeSim", dependencies: [
@@ -74,7 +76,7 @@ var targets: [Target] = [
         "KubeSim", log, .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .executableTarget(name: "BackstopBench", dependencies: [
-        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "BackstopApp", "BackstopDemo", "Controllers", "TestSupport", log,
+        "HTTP", "Postgres", "KubeSim", "KubeClient", "KubeRuntime", "Agent", "BackstopCore", "BackstopApp", "BackstopChaos", "BackstopDemo", "Controllers", "TestSupport", log,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 ]
@@ -90,7 +92,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("BackstopCoreTests", ["BackstopCore", "CivilCalendar", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
     ("ControllersTests", ["Controllers", "KubeSim", "Agent", "HTTP", "TestSupport"]),
-    ("BackstopAppTests", ["BackstopApp", "BackstopDemo", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
+    ("BackstopAppTests", ["BackstopApp", "BackstopChaos", "BackstopDemo", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
 ]
 for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {
     // Fixture folders that tests read by path, not compiled sources.

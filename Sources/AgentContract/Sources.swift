@@ -38,6 +38,10 @@ public struct PostgresSourceSpec: Codable, Sendable {
     public var guards: [TriggerGuard]?
     /// Back up a database without any table (refused by default: usually a wrong name).
     public var allowEmpty: Bool?
+    /// Only the tables matching these `pg_dump --table` patterns (all when nil or empty).
+    public var tables: [String]?
+    /// Leave out the tables matching these `pg_dump --exclude-table` patterns.
+    public var excludeTables: [String]?
 
     public struct TriggerGuard: Codable, Sendable, Hashable {
         public var trigger: String
@@ -48,11 +52,14 @@ public struct PostgresSourceSpec: Codable, Sendable {
         }
     }
 
-    public init(connection: PostgresEndpoint, rowCounts: [String]? = nil, guards: [TriggerGuard]? = nil, allowEmpty: Bool? = nil) {
+    public init(connection: PostgresEndpoint, rowCounts: [String]? = nil, guards: [TriggerGuard]? = nil, allowEmpty: Bool? = nil,
+                tables: [String]? = nil, excludeTables: [String]? = nil) {
         self.connection = connection
         self.rowCounts = rowCounts
         self.guards = guards
         self.allowEmpty = allowEmpty
+        self.tables = tables
+        self.excludeTables = excludeTables
     }
 
     /// Accepts the connection fields inline, as the CRD spells them (`postgres: {host, …, rowCounts}`).
@@ -62,6 +69,8 @@ public struct PostgresSourceSpec: Codable, Sendable {
         rowCounts = try c.decodeIfPresent([String].self, forKey: .rowCounts)
         guards = try c.decodeIfPresent([TriggerGuard].self, forKey: .guards)
         allowEmpty = try c.decodeIfPresent(Bool.self, forKey: .allowEmpty)
+        tables = try c.decodeIfPresent([String].self, forKey: .tables)
+        excludeTables = try c.decodeIfPresent([String].self, forKey: .excludeTables)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,9 +79,19 @@ public struct PostgresSourceSpec: Codable, Sendable {
         try c.encodeIfPresent(rowCounts, forKey: .rowCounts)
         try c.encodeIfPresent(guards, forKey: .guards)
         try c.encodeIfPresent(allowEmpty, forKey: .allowEmpty)
+        try c.encodeIfPresent(tables, forKey: .tables)
+        try c.encodeIfPresent(excludeTables, forKey: .excludeTables)
     }
 
-    enum CodingKeys: String, CodingKey { case rowCounts, guards, allowEmpty }
+    enum CodingKeys: String, CodingKey { case rowCounts, guards, allowEmpty, tables, excludeTables }
+
+    /// The pg_dump arguments that select tables: `--table=` and `--exclude-table=` per pattern;
+    /// `--strict-names` so a `tables` pattern that matches nothing (a typo) fails the backup
+    /// instead of silently leaving that table out.
+    public var tableArguments: [String] {
+        let only = (tables ?? []).map { "--table=\($0)" }
+        return (only.isEmpty ? [] : ["--strict-names"] + only) + (excludeTables ?? []).map { "--exclude-table=\($0)" }
+    }
 }
 
 public struct RedisSourceSpec: Codable, Sendable, Hashable {

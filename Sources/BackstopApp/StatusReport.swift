@@ -51,8 +51,9 @@ public enum StatusReport {
     }
 
     /// The table, failing policies first, then by namespace and name; problems are listed
-    /// in full below it (messages are too long for a column).
-    public static func render(_ policies: [BackupPolicy], now: Date) -> String {
+    /// in full below it (messages are too long for a column) unless `listProblems` is false
+    /// (the whole screen lists them at the top, with the next action).
+    public static func render(_ policies: [BackupPolicy], now: Date, listProblems: Bool = true) -> String {
         let rows = policies.map(row).sorted {
             ($0.problem == nil ? 1 : 0, $0.namespace, $0.name) < ($1.problem == nil ? 1 : 0, $1.namespace, $1.name)
         }
@@ -69,7 +70,7 @@ public enum StatusReport {
         var out = columns(table)
         let failing = rows.filter { $0.problem != nil }
         out += "\n\(rows.count) policies, \(rows.count - failing.count) healthy, \(failing.count) need attention.\n"
-        for r in failing {
+        for r in failing where listProblems {
             out += "  \(r.namespace)/\(r.name): \(r.problem!)\n"
         }
         return out
@@ -79,11 +80,7 @@ public enum StatusReport {
     /// that failed in the last 24 hours with their reason. Empty when there are none.
     public static func renderRestores(_ requests: [RestoreRequest], now: Date) -> String {
         func finished(_ r: RestoreRequest) -> Bool { r.status?.phase == .succeeded || r.status?.phase == .failed }
-        let shown = requests.filter { r in
-            !finished(r) || (r.status?.phase == .failed && (r.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
-        }.sorted { a, b in
-            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
-        }
+        let shown = shownRestores(requests, now: now)
         guard !shown.isEmpty else { return "" }
         var table = [["NAMESPACE", "RESTORE", "POLICY", "BACKUP", "PHASE", "STEP", "STARTED", "DETAIL"]]
         for r in shown {
@@ -97,15 +94,19 @@ public enum StatusReport {
         return "\n" + columns(table) + "\n\(active) restore(s) running, \(shown.count - active) failed in the last 24 h.\n"
     }
 
+    /// Running restores first, then those that failed in the last 24 hours; by namespace and name.
+    public static func shownRestores(_ requests: [RestoreRequest], now: Date) -> [RestoreRequest] {
+        func finished(_ r: RestoreRequest) -> Bool { r.status?.phase == .succeeded || r.status?.phase == .failed }
+        return requests.filter { r in
+            !finished(r) || (r.status?.phase == .failed && (r.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
+        }.sorted { a, b in
+            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
+        }
+    }
+
     /// Reads every BackupPolicy, RestoreRequest, DrillRun, CleanupPolicy and SecretRotation (in `namespace`, or all) through the API and renders them.
     public static func fetch(_ client: KubeClient, namespace: String?, now: Date = Date()) async throws -> String {
-        let list = try await client.resource(BackupPolicy.self, namespace: namespace).listAll()
-        let restores = try await client.resource(RestoreRequest.self, namespace: namespace).listAll()
-        let drills = try await client.resource(DrillRun.self, namespace: namespace).listAll()
-        let cleanups = try await client.resource(CleanupPolicy.self, namespace: namespace).listAll()
-        let rotations = try await client.resource(SecretRotation.self, namespace: namespace).listAll()
-        return render(list.items, now: now) + renderRestores(restores.items, now: now) + renderDrills(drills.items, now: now)
-            + renderCleanups(cleanups.items, now: now) + renderRotations(rotations.items, now: now)
+        render(try await StatusSnapshot.fetch(client, namespace: namespace), now: now)
     }
 
     /// kubectl-style age: `45s`, `12m`, `3h`, `5h12m` below 8 h, `4d`, `2d6h` below 3 days.

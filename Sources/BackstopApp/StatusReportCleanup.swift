@@ -14,7 +14,7 @@ extension StatusReport {
         return nil
     }
 
-    public static func renderCleanups(_ policies: [CleanupPolicy], now: Date) -> String {
+    public static func renderCleanups(_ policies: [CleanupPolicy], now: Date, listProblems: Bool = true) -> String {
         guard !policies.isEmpty else { return "" }
         let sorted = policies.sorted {
             (problem($0) == nil ? 1 : 0, $0.metadata.namespace ?? "", $0.metadata.name ?? "")
@@ -37,7 +37,7 @@ extension StatusReport {
         }
         let failing = sorted.filter { problem($0) != nil }
         var out = "\n" + columns(table) + "\n\(sorted.count) cleanup policies, \(failing.count) need attention.\n"
-        for p in failing {
+        for p in failing where listProblems {
             out += "  \(p.metadata.namespace ?? "")/\(p.metadata.name ?? ""): \(problem(p)!)\n"
         }
         return out

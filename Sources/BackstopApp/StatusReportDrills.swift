@@ -17,11 +17,7 @@ extension StatusReport {
 
     public static func renderDrills(_ drills: [DrillRun], now: Date) -> String {
         func finished(_ d: DrillRun) -> Bool { d.status?.phase == .completed }
-        let shown = drills.filter { d in
-            !finished(d) || (d.status?.result == .failed && (d.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
-        }.sorted { a, b in
-            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
-        }
+        let shown = shownDrills(drills, now: now)
         guard !shown.isEmpty else { return "" }
         var table = [["NAMESPACE", "DRILL", "POLICY", "PHASE", "STEP", "STARTED", "DETAIL"]]
         for d in shown {
@@ -33,5 +29,15 @@ extension StatusReport {
         }
         let active = shown.filter { !finished($0) }.count
         return "\n" + columns(table) + "\n\(active) drill(s) running, \(shown.count - active) failed in the last 24 h.\n"
+    }
+
+    /// Running drills first, then those that failed in the last 24 hours; by namespace and name.
+    public static func shownDrills(_ drills: [DrillRun], now: Date) -> [DrillRun] {
+        func finished(_ d: DrillRun) -> Bool { d.status?.phase == .completed }
+        return drills.filter { d in
+            !finished(d) || (d.status?.result == .failed && (d.status?.finishedAt?.date).map { now.timeIntervalSince($0) < 86400 } == true)
+        }.sorted { a, b in
+            (finished(a) ? 1 : 0, a.metadata.namespace ?? "", a.metadata.name ?? "") < (finished(b) ? 1 : 0, b.metadata.namespace ?? "", b.metadata.name ?? "")
+        }
     }
 }

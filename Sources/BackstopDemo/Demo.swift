@@ -52,7 +52,8 @@ public struct DemoResult: Sendable {
 /// `backstop-demo`: KubeSim with its Job runner + a local PostgreSQL + a directory store, the
 /// CRDs and the seed examples that fit, the operator in-process; narrates status changes, then
 /// restores the first verified backup twice (`DemoRestore`), drills every policy (`DemoDrill`),
-/// shows `kubectl get bp`, lists the artifacts and cleans up what it started.
+/// rotates a password (`DemoRotation`), previews and runs a cleanup (`DemoCleanup`), shows
+/// `kubectl get bp` and the `backstop status` screen, lists the artifacts and cleans up what it started.
 public enum Demo {
     static let agentImage = "backstop.dev/demo-agent:local"
 
@@ -141,6 +142,9 @@ public enum Demo {
             for r in restores { say("Restore \(r.metadata.namespace ?? "")/\(r.metadata.name ?? ""): \(DemoRestore.summary(r))") }
             for d in drills { say("Drill \(d.metadata.namespace ?? "")/\(d.metadata.name ?? ""): \(DemoDrill.summary(d))") }
             if let cleanup { say("Cleanup \(cleanup.metadata.namespace ?? "")/\(cleanup.metadata.name ?? ""): \(DemoCleanup.summary(cleanup))") }
+            say("")
+            say("$ backstop status")
+            say(await statusScreen(cluster))
             let files = artifactFiles(cluster, namespaces: seed.namespaces)
             say("Artifacts (\(files.count) files):")
             for dir in Set(files.map { $0.deletingLastPathComponent().path }).sorted() { say("  \(dir)") }
@@ -212,6 +216,17 @@ public enum Demo {
         guard let r = try? await ChildProcess.run(kubectl, ["--kubeconfig", kubeconfig.path, "get", "bp", "-A"],
                                                   environment: ["HOME": home.path], timeout: 30), r.succeeded else { return nil }
         return "$ kubectl get bp -A\n" + r.stdout
+    }
+
+    /// The `backstop status` screen, read through the API as the command reads it.
+    static func statusScreen(_ sim: KubeSim) async -> String {
+        let config = KubeConfig(server: sim.url, credentials: .token(sim.adminToken), certificateAuthority: sim.caPEM.map { .data(Array($0.utf8)) })
+        do {
+            let client = try KubeClient(config: config, logger: Logger(label: "demo-status", factory: { _ in SwiftLogNoOpLogHandler() }))
+            return try await StatusReport.fetch(client, namespace: nil)
+        } catch {
+            return "backstop status: \(error)"
+        }
     }
 
     /// Every file under the backup PVCs' local directories.

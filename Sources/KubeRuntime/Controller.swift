@@ -84,6 +84,12 @@ public final class Controller: Service, Sendable {
         syncWaits.withLock { $0.append { await informer.waitUntilSynced() } }
     }
 
+    /// A kind the reconciler only reads from the cache (changes enqueue nothing): workers still
+    /// wait for its first list, so a not-yet-synced cache never reads as "the object is gone".
+    public func reads<R: KubeResource>(_ informer: Informer<R>) {
+        syncWaits.withLock { $0.append { await informer.waitUntilSynced() } }
+    }
+
     /// Children: each change enqueues the key of the controlling owner of `ownerKind`.
     public func watchesOwned<R: KubeResource>(_ informer: Informer<R>, ownerKind: String) {
         watches(informer) { object in

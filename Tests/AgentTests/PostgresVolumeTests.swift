@@ -91,6 +91,50 @@ struct PostgresVolumeTests {
         #expect(try await !h.databaseExists(scratch))
     }
 
+    @Test("tables and excludeTables select what pg_dump writes; a tables pattern that matches nothing fails the backup")
+    func tableSelection() async throws {
+        let h = try AgentHarness("pg-tables")
+        let source = uniqueDB("tables")
+        try await h.createSeedDatabase(source)
+        defer { Task { await h.dropDatabase(source) } }
+        let store = try volumeSpec(h)
+        let root = store["volume"]!["path"]!.stringValue!
+        /// The tables whose data the artifact holds (`pg_restore -l`).
+        func dumpedTables(_ run: AgentHarness.Run) throws -> Set<String> {
+            let key = try #require(run.result["artifact"]?["key"]?.stringValue)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "\(try TestServices.postgres().bindir)/pg_restore")
+            p.arguments = ["-l", "\(root)/\(key)"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            // e.g. "3425; 0 16391 TABLE DATA public entries postgres"
+            return Set(text.split(separator: "\n").filter { $0.contains(" TABLE DATA ") }.compactMap { $0.split(separator: " ").dropLast().last.map(String.init) })
+        }
+        var only = h.sourceSpec(source)
+        only["postgres"]?["tables"] = ["tenants", "entries"]
+        let selected = try await h.run("backup", ["policy": "only", "destination": store, "source": only])
+        #expect(selected.exitCode == 0, "\(selected.stdout)")
+        #expect(try dumpedTables(selected) == ["tenants", "entries"])
+
+        var without = h.sourceSpec(source)
+        without["postgres"]?["excludeTables"] = ["api_keys"]
+        let excluded = try await h.run("backup", ["policy": "without", "destination": store, "source": without])
+        #expect(excluded.exitCode == 0, "\(excluded.stdout)")
+        let rest = try dumpedTables(excluded)
+        #expect(!rest.contains("api_keys") && rest.isSuperset(of: ["tenants", "entries", "agent_audit_log"]), "\(rest)")
+
+        var typo = h.sourceSpec(source)
+        typo["postgres"]?["tables"] = ["entries", "entires"]
+        let failed = try await h.run("backup", ["policy": "typo", "destination": store, "source": typo])
+        #expect(failed.exitCode != 0 && failed.reason == "ToolFailed", "\(failed.stdout)")
+        #expect(failed.stdout.contains("entires"), "the message names the pattern: \(failed.stdout)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/agentfs/pg/typo")) ?? []
+        #expect(left.isEmpty, "nothing left in the store: \(left)")
+    }
+
     @Test("a missing audit trigger flags the backup (it still succeeds)")
     func guardFlags() async throws {
         let h = try AgentHarness("pg-guard")

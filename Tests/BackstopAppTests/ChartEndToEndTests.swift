@@ -1,4 +1,5 @@
 import BackstopApp
+import BackstopChaos
 import BackstopDemo
 import DynamicJSON
 import Foundation
@@ -123,6 +124,6 @@ import TestSupport
         #expect(operatorPods.count == 1 && operatorPods.allSatisfy {
             $0[path: ["spec", "serviceAccountName"]] == "backstop" && $0[path: ["status", "phase"]] == "Running"
         })
-        try? await server.psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        _ = try? await server.psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
     }
 }

@@ -1,4 +1,5 @@
 import BackstopApp
+import BackstopChaos
 import BackstopDemo
 import Foundation
 import KubeModel
@@ -63,6 +64,12 @@ import Testing
         // The narration shows the kubectl view with printer columns and where things are.
         #expect(text.contains("kubectl --kubeconfig \(result.kubeconfig.path) get bp -A"))
         #expect(text.contains("LAST SUCCESS") || text.contains("LAST-SUCCESS"), "\(text)")
+        // The story ends on the incident screen, read through the API: nothing failing, every kind on it.
+        let screen = try #require(text.components(separatedBy: "$ backstop status\n").dropFirst().first, "\(text)")
+        #expect(screen.hasPrefix("0 failing, "), "\(screen)")
+        #expect(screen.contains("LAST DRILL") && screen.contains("Passed ") && screen.contains(", RTO "), "\(screen)")
+        #expect(screen.contains("CLEANUP") && screen.contains("retention"), "\(screen)")
+        #expect(screen.contains("ROTATION") && screen.contains("demo-app-db") && screen.contains("1/1 ready"), "\(screen)")
         #expect(text.contains("PostgreSQL: stopped"))
         // The local PostgreSQL is gone: its postmaster.pid was removed by the shutdown.
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("postgres/data/postmaster.pid").path))

@@ -1,4 +1,5 @@
 import BackstopApp
+import BackstopChaos
 import BackstopDemo
 import DynamicJSON
 import Foundation

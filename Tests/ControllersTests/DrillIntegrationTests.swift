@@ -63,7 +63,9 @@ import Testing
         #expect(s.steps?.allSatisfy { $0.phase == .succeeded } == true, "\(String(describing: s.steps))")
         // The fresh backup went through the policy: its catalog and status have it.
         let p = try await h.policy("agentfs")
-        #expect(p.status?.lastManualRun?.value == s.freshBackup?.value && s.freshBackup?.result == .succeeded)
+        #expect(s.freshBackup?.result == .succeeded)
+        // lastManualRun answers the user's own run-now annotation only, never the drill's token.
+        #expect(p.status?.lastManualRun == nil, "\(String(describing: p.status?.lastManualRun))")
         // (In its recent backups: a scheduled slot may have come right after it.)
         let recorded = p.status?.recentBackups?.first { $0.id == s.backup?.id }
         #expect(s.backup?.id != nil && recorded?.job == s.freshBackup?.job, "\(String(describing: s.backup)) vs \(String(describing: p.status?.recentBackups))")
@@ -234,7 +236,6 @@ import Testing
         }
         #expect(seen.count == 3 && seen.allSatisfy { $0.hasPrefix("vol-drill-") }, "\(seen)")
         #expect(try await eventually(.seconds(30)) { try passed() == 1 }, "historyLimit 1: older passed drills are deleted")
-        let p = try await h.policy("vol")
         #expect(try await eventually(.seconds(10)) {
             let p = try await h.policy("vol")
             return p.status?.lastDrill?.result == .passed && seen.contains(p.status?.lastDrill?.name ?? "")
@@ -369,6 +370,23 @@ import Testing
         #expect(markerStart >= restoreEnd, "the drill touched the source only after the restore: marker \(markerStart), restore end \(restoreEnd)")
         #expect(try h.events(of: "after-restore").contains { $0.reason == "ValidateStarted" && $0.message.contains("waiting for RestoreRequest fenced") })
 
+        // The mirror: a restore over the source created while a drill runs waits for the drill.
+        _ = try h.sim.store.create(Self.drill("before-restore", ["policyRef": ["name": "orders"], "scratch": ["postgres": ["database": .string("\(database)_before")]]]))
+        #expect(try await eventually(.seconds(30)) {
+            let s = try await h.client.resource(DrillRun.self, namespace: "team").get("before-restore").status
+            return s?.phase == .running && s?.currentStep != "Validate"
+        })
+        _ = try h.sim.store.create(RestoreIntegrationTests.restore("after-drill", ["policyRef": ["name": "orders"], "allowOverwriteSource": true]))
+        let restores = h.client.resource(RestoreRequest.self, namespace: "team")
+        let drillFirst = try await completed(h, "before-restore", within: 120)
+        #expect(drillFirst.status?.result == .passed, "\(String(describing: drillFirst.status))")
+        #expect(try await eventually(.seconds(90)) { try await restores.get("after-drill").status?.phase == .succeeded })
+        let drillEnd = try #require(drillFirst.status?.finishedAt?.date)
+        let restoreSteps = try await restores.get("after-drill").status?.steps ?? []
+        let restoreStart = try #require(restoreSteps.first { $0.name != "Validate" && $0.startedAt != nil }?.startedAt?.date)
+        #expect(restoreStart >= drillEnd, "the restore touched the source only after the drill: \(restoreStart) vs \(drillEnd)")
+        #expect(try h.events(of: "after-drill").contains { $0.reason == "ValidateStarted" && $0.message.contains("waiting for DrillRun before-restore") })
+
         // A role that may read but not create: the marker cannot be written, the drill says what to do.
         let (_, readOnly) = try await BackupIntegrationTests.database()
         let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
@@ -392,6 +410,17 @@ import Testing
         #expect(refused.status?.steps?.first { $0.name == "Cleanup" }?.phase == .succeeded)
         #expect(try await Self.markers(pg, readOnly) == -1, "nothing was created in the source")
         #expect(try await Self.exists(pg, database: "\(readOnly)_x") == false)
+
+        // A policy that backs up only some tables would leave the marker out of its backup: refused up front.
+        var partial = BackupIntegrationTests.policy("partial", pg: pg, database: readOnly)
+        partial.spec.source.postgres?.tables = ["entries"]
+        try h.create(partial)
+        _ = try h.sim.store.create(Self.drill("partial", ["policyRef": ["name": "partial"], "scratch": ["postgres": ["database": .string("\(readOnly)_p")]]]))
+        let partialDrill = try await completed(h, "partial")
+        #expect(partialDrill.status?.result == .failed)
+        #expect(partialDrill.status?.message?.contains("add backstop.drill_markers to source.postgres.tables") == true,
+                "\(String(describing: partialDrill.status?.message))")
+        #expect(partialDrill.status?.steps?.first { $0.name == "Validate" }?.phase == .failed)
         _ = try? await admin.execute("DROP DATABASE IF EXISTS \(readOnly) WITH (FORCE)")
         _ = try? await admin.execute("DROP ROLE IF EXISTS \(role)")
         await admin.close()

@@ -166,6 +166,28 @@ import Testing
         #expect(plan.status.lastManualRun?.finishedAt != nil)
     }
 
+    /// Found by the chaos run: a drill's fresh backup (the drill's own run-now token) must not
+    /// replace the user's answered run-now, or that value runs again once its Job is trimmed.
+    @Test func aDrillsFreshBackupLeavesTheUsersAnsweredRunNowAlone() {
+        var status = Fx.settled(lastSlot: Fx.hour(1))
+        var run = ManualRun(value: "v1")
+        run.result = .succeeded
+        run.finishedAt = Time(Fx.hour(1))
+        status.lastManualRun = run
+        var p = Fx.policy(status: status)
+        p.metadata.annotations = [Backstop.runNowAnnotation: "v1"]
+        var drillBackup = Fx.job(p, .backup, token: "drill/d1", created: Fx.hour(1).addingTimeInterval(60), finished: true,
+                                 annotations: [BackstopLabels.runNow: "drill-d1-token"])
+        drillBackup.metadata.labels?[BackstopLabels.drill] = "d1"
+        let pod = Fx.pod(for: drillBackup, exitCode: 0, message: Fx.backupResult(id: "20260528T210105Z-ef56"))
+        // The user's v1 Job is gone (trimmed): only the drill's backup is left.
+        let plan = Fx.planner.plan(BackupObserved(policy: p, jobs: [drillBackup], pods: [pod], secrets: Fx.secretsOK,
+                                                  now: Fx.hour(1).addingTimeInterval(120)))
+        #expect(plan.status.lastBackup?.id == "20260528T210105Z-ef56")
+        #expect(plan.status.lastManualRun == run)
+        #expect(!plan.createdJobs.contains { $0.metadata.annotations?[BackstopLabels.runNow] == "v1" })
+    }
+
     @Test(arguments: ["61 * * * *", "@every 10s"])
     func anInvalidScheduleGivesReadyFalseAndNoJob(schedule: String) {
         let p = Fx.policy(schedule: schedule, status: Fx.settled(lastSlot: Fx.hour(0)))

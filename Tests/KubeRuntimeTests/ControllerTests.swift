@@ -21,6 +21,36 @@ func markSeen(_ client: KubeClient, _ informer: Informer<ConfigMap>) -> Reconcil
 }
 
 @Suite(.serialized) struct ControllerTests {
+    /// A kind read only from the cache (`reads`) holds the workers back until its first list:
+    /// a slow list must not read as "the object is gone" (the chaos run found a restore failed so).
+    @Test func workersWaitForTheFirstListOfAKindTheyOnlyRead() async throws {
+        let sim = try await Sim.start()
+        defer { Task { await sim.shutdown() } }
+        _ = try sim.store.create(JSONValue.encode(Sim.configMap("primary", data: ["v": "1"])))
+        _ = try sim.store.create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "needed", "namespace": "default"]])
+        sim.faults.addLatency(1.5, matching: Faults.Match(method: "GET", pathContains: "/secrets", watch: false))
+        let client = try Sim.client(sim, qps: 100, burst: 50)
+        let primary = Informer<ConfigMap>(client: client, namespaces: ["default"])
+        let secrets = Informer<Secret>(client: client, namespaces: ["default"])
+        let sawSecret = Mutex<[Bool]>([])
+        let controller = Controller(name: "reads", workers: 1, logger: Logger(label: "t")) { _, _ in
+            sawSecret.withLock { $0.append(secrets.cache.get(ObjectKey(namespace: "default", name: "needed")) != nil) }
+            return .done
+        }
+        controller.watches(primary)
+        controller.reads(secrets)
+        let run = Task {
+            await withThrowingTaskGroup(of: Void.self) { g in
+                g.addTask { try await primary.run() }
+                g.addTask { try await secrets.run() }
+                g.addTask { try await controller.run() }
+            }
+        }
+        defer { run.cancel() }
+        #expect(await Sim.eventually(.seconds(10)) { !sawSecret.withLock { $0 }.isEmpty })
+        #expect(sawSecret.withLock { $0 }.allSatisfy { $0 }, "a reconcile ran before the Secret cache was listed")
+    }
+
     @Test func fiveHundredObjectsConvergeUnderFaultsWithinTheQPSBudget() async throws {
         let sim = try await Sim.start()
         defer { Task { await sim.shutdown() } }

@@ -91,9 +91,10 @@ struct PreparedPostgresBackup: PreparedBackup {
         let password = try endpoint.password()
         let passfile = try password.map { try PostgresPasswordFile(password: $0, directory: context.workDirectory) }
         defer { passfile?.remove() }
-        let process = try Subprocess(executable: pgDump, arguments: ["--format=custom", "--no-password", "--snapshot=\(snapshot)"],
+        let process = try Subprocess(executable: pgDump, arguments: ["--format=custom", "--no-password", "--snapshot=\(snapshot)"] + spec.tableArguments,
                                      environment: endpoint.toolEnvironment(passwordFile: passfile))
-        context.progress("backup: pg_dump -Fc \(endpoint.database) started")
+        let selection = spec.tableArguments.isEmpty ? "" : " " + spec.tableArguments.joined(separator: " ")
+        context.progress("backup: pg_dump -Fc \(endpoint.database)\(selection) started")
         do {
             try await output.copy(from: process.stdout!)
         } catch {

@@ -71,7 +71,8 @@ public struct AgentJobBuilder: Sendable {
                                             passwordFile: p.passwordSecretRef.map { m.secretFile($0) }, sslMode: p.sslMode?.rawValue)
             return SourceSpec(postgres: PostgresSourceSpec(
                 connection: endpoint, rowCounts: p.rowCounts,
-                guards: p.guards?.map { PostgresSourceSpec.TriggerGuard(trigger: $0.trigger, table: $0.table) }))
+                guards: p.guards?.map { PostgresSourceSpec.TriggerGuard(trigger: $0.trigger, table: $0.table) },
+                tables: p.tables, excludeTables: p.excludeTables))
         }
         if let r = s.redis {
             return SourceSpec(redis: RedisSourceSpec(host: r.host, port: r.port ?? 6379, user: r.user,

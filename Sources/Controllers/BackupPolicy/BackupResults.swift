@@ -27,7 +27,10 @@ enum StatusFolding {
     static func backup(_ r: AgentResult, job: Job, status s: inout BackupPolicyStatus, conditions c: inout [Condition],
                        generation: Int64?, now: Time, metrics: inout [BackupMetricUpdate]) -> [PlannedEvent] {
         var events: [PlannedEvent] = []
-        let manual = job.annotations[BackstopLabels.runNow]
+        // A drill's fresh backup carries the drill's own run-now token, not the user's annotation:
+        // recording it as lastManualRun would make the user's answered value look unanswered
+        // (and run it again once its Job is trimmed).
+        let manual = job.labels[BackstopLabels.drill] == nil ? job.annotations[BackstopLabels.runNow] : nil
         if r.ok, let artifact = r.report.artifact, let id = artifact.id {
             let created = time(artifact.createdAt) ?? Time(job.finishedAt ?? now.date)
             let verified = r.report.verification?.passed ?? false

@@ -75,6 +75,18 @@ public struct DrillPlanner: Sendable {
             return .failed(job: nil, reason: DrillReason.invalidSpec,
                            message: "the policy backs up only the tables \(tables.joined(separator: ", ")), so a marker table would not be in the backup: add \(DrillAgentSpec.Names.clickhouseTable) to source.clickhouse.tables, or set marker: false")
         }
+        if spec.markerEnabled, let pg = source.postgres {
+            let markerTable = "\(DrillAgentSpec.Names.postgresSchema).\(DrillAgentSpec.Names.postgresTable)"
+            let covering = [markerTable, "\(DrillAgentSpec.Names.postgresSchema).*"]
+            if let tables = pg.tables, !tables.isEmpty, !tables.contains(where: covering.contains) {
+                return .failed(job: nil, reason: DrillReason.invalidSpec,
+                               message: "the policy backs up only the tables \(tables.joined(separator: ", ")), so the marker table would not be in the backup: add \(markerTable) to source.postgres.tables, or set marker: false")
+            }
+            if let excluded = pg.excludeTables?.first(where: covering.contains) {
+                return .failed(job: nil, reason: DrillReason.invalidSpec,
+                               message: "the policy's excludeTables leaves out \(excluded), so the marker table would not be in the backup: remove it from source.postgres.excludeTables, or set marker: false")
+            }
+        }
         if spec.markerEnabled, let s3 = source.s3, s3.bucket == nil {
             return .failed(job: nil, reason: DrillReason.invalidSpec,
                            message: "the policy mirrors every bucket, so there is no one bucket to put a marker in: set marker: false")

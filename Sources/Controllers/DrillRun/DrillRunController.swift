@@ -40,6 +40,7 @@ public enum DrillRunController {
         controller.watches(drills)
         controller.watchesOwned(jobs, ownerKind: DrillRun.resourceType.kind)
         controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.drill)
+        controller.reads(requests)
         // A drill waiting for the policy's running Job looks again when the policy's status changes.
         controller.watches(policies) { policy in
             drills.cache.list(namespace: policy.metadata.namespace)
@@ -102,7 +103,7 @@ final class DrillReconciler: Sendable {
         status.observedGeneration = drill.metadata.generation
         var machine = StepMachine(DrillStep.definitions, recorded: status.steps ?? [])
         if drill.metadata.deletionTimestamp != nil { machine.cancel(reason: "the DrillRun was deleted") }
-        let observed = gather(drill, now: now)
+        let observed = try await gather(drill, now: now)
         let time = Time(now)
         for _ in 0..<DrillStep.allCases.count * 2 {
             switch machine.next(now: time) {
@@ -179,7 +180,7 @@ final class DrillReconciler: Sendable {
         return steps
     }
 
-    func gather(_ drill: DrillRun, now: Date) -> DrillObserved {
+    func gather(_ drill: DrillRun, now: Date) async throws -> DrillObserved {
         let ns = drill.metadata.namespace ?? ""
         let uid = drill.metadata.uid ?? ""
         var byStep: [DrillStep: Job] = [:]
@@ -199,14 +200,20 @@ final class DrillReconciler: Sendable {
             byStep[step] = job
             if job.isFinished, let result = AgentResultReader.result(of: job, pods: podList, now: now, grace: 30) { results[name] = result }
         }
+        // Until Validate has passed, restores are read from the API server itself: a restore that
+        // got under way within the informers' lag must still hold this drill back.
+        let validated = drill.status?.steps?.contains { $0.name == DrillStep.validate.rawValue && $0.phase == .succeeded } ?? false
+        let restores = validated ? requests.cache.list(namespace: ns) : try await client.resource(RestoreRequest.self, namespace: ns).listAll().items
         return DrillObserved(drill: drill, policy: policy,
-                             jobs: byStep, results: results, blockedBy: blocker(of: drill), now: now)
+                             jobs: byStep, results: results, blockedBy: blocker(of: drill, restores: restores), now: now)
     }
 
-    /// What a drill must not overlap with: a running RestoreRequest that writes to its source
-    /// or its scratch target (by location, whatever policy it names), or an earlier running
-    /// drill of the same source or the same scratch target.
-    func blocker(of drill: DrillRun) -> String? {
+    /// What a drill must not overlap with: an unfinished RestoreRequest that writes to its
+    /// source or its scratch target (by location, whatever policy it names) and goes first —
+    /// it is past Validate already, or was created earlier — or an earlier running drill of the
+    /// same source or the same scratch target. Any other restore waits for this drill instead
+    /// (RestoreReconciler.earlierDrill).
+    func blocker(of drill: DrillRun, restores: [RestoreRequest]) -> String? {
         let ns = drill.metadata.namespace
         guard let policy = policies.cache.get(namespace: ns ?? "", name: drill.spec.policyRef.name) else { return nil }
         func identities(_ d: DrillRun, _ p: BackupPolicy) -> Set<TargetIdentity> {
@@ -214,7 +221,10 @@ final class DrillReconciler: Sendable {
                 .compactMap { $0 })
         }
         let mine = identities(drill, policy)
-        for restore in requests.cache.list(namespace: ns) where restore.status?.phase != .succeeded && restore.status?.phase != .failed {
+        func created(_ o: some KubeResource) -> (Date, String) { (o.metadata.creationTimestamp?.date ?? .distantPast, o.metadata.name ?? "") }
+        for restore in restores
+        where restore.status?.phase != .succeeded && restore.status?.phase != .failed
+            && ((restore.status?.phase).map { $0 != .pending } ?? false || created(restore) < created(drill)) {
             guard let p = policies.cache.get(namespace: ns ?? "", name: restore.spec.policyRef.name) else { continue }
             let target = (try? RestoreJobBuilder.target(restore.spec, policy: p).get()).flatMap { TargetIdentity(source: $0) }
             if restore.spec.policyRef.name == policy.metadata.name || target.map(mine.contains) == true {

@@ -66,7 +66,7 @@ public struct RestorePlanner: Sendable {
             kinds.append("\(target.kindWord) from policy \(policy.metadata.name ?? "")")
         }
         if let other = o.blockedBy {
-            return .running(actions: [], message: "waiting for RestoreRequest \(other), which restores the same target or fences the same workloads")
+            return .running(actions: [], message: "waiting for \(other), created earlier, which restores or drills the same database or fences the same workloads")
         }
         let missing = spec.fenced.filter { o.workloads[$0.key]?.replicas == nil }
         if !missing.isEmpty {

@@ -1,4 +1,5 @@
 import AgentContract
+import BackstopCore
 import DynamicJSON
 import Foundation
 import KubeClient
@@ -24,10 +25,11 @@ public enum RestoreRequestController {
     public static func setup(_ manager: Manager, _ settings: ControllerSettings) -> Controller {
         let requests = manager.informer(RestoreRequest.self)
         let policies = manager.informer(BackupPolicy.self)
+        let drills = manager.informer(DrillRun.self)
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.restore)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.restore)
         let reconciler = RestoreReconciler(client: manager.client, recorder: manager.recorder, requests: requests, policies: policies,
-                                           jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory,
+                                           drills: drills, jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory,
                                            notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: 2) { key, context in
             try await reconciler.reconcile(key, context)
@@ -35,6 +37,8 @@ public enum RestoreRequestController {
         controller.watches(requests)
         controller.watchesOwned(jobs, ownerKind: RestoreRequest.resourceType.kind)
         controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.restore)
+        controller.reads(policies)
+        controller.reads(drills)
         return controller
     }
 }
@@ -44,6 +48,9 @@ final class RestoreReconciler: Sendable {
     let recorder: EventRecorder
     let requests: Informer<RestoreRequest>
     let policies: Informer<BackupPolicy>
+    /// Drills of the same database go first when created first (their marker and fresh backup
+    /// must not straddle a restore over the source).
+    let drills: Informer<DrillRun>
     let jobs: Informer<Job>
     let pods: Informer<Pod>
     let settings: ControllerSettings
@@ -54,12 +61,14 @@ final class RestoreReconciler: Sendable {
     let poll: Duration = .seconds(1)
 
     init(client: KubeClient, recorder: EventRecorder, requests: Informer<RestoreRequest>, policies: Informer<BackupPolicy>,
-         jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory, notifier: NotificationDispatcher) {
+         drills: Informer<DrillRun>, jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory,
+         notifier: NotificationDispatcher) {
         self.notifier = notifier
         self.client = client
         self.recorder = recorder
         self.requests = requests
         self.policies = policies
+        self.drills = drills
         self.jobs = jobs
         self.pods = pods
         self.settings = settings
@@ -181,7 +190,12 @@ final class RestoreReconciler: Sendable {
         }
         var observed = RestoreObserved(request: request, policy: policies[request.spec.policyRef.name], policies: policies,
                                        jobs: byName, results: results, workloads: workloads, now: now)
-        observed.blockedBy = earlierRestore(than: request)
+        // Until Validate has passed, drills are read from the API server itself: a drill that
+        // got under way within the informers' lag must still hold this restore back.
+        let validated = status.steps?.contains { $0.name == RestoreStep.validate.rawValue && $0.phase == .succeeded } ?? false
+        let drillRuns = validated ? drills.cache.list(namespace: ns) : try await client.resource(DrillRun.self, namespace: ns).listAll().items
+        observed.blockedBy = earlierRestore(than: request).map { "RestoreRequest \($0)" }
+            ?? earlierDrill(than: request, among: drillRuns, policies: policies)
         return observed
     }
 
@@ -198,6 +212,29 @@ final class RestoreReconciler: Sendable {
                 return sharedPolicy || !mine.isDisjoint(with: other.spec.fenced.map(\.key))
             }
             .min { order($0) < order($1) }?.metadata.name
+    }
+
+    /// An unfinished DrillRun whose source or scratch target is one of this request's targets,
+    /// or that drills one of its policies, and that goes first: it is past Validate already, or
+    /// was created earlier (name breaks a tie within the second). DrillRunController.blocker is
+    /// the mirror, so of a drill and a restore on one database exactly one waits.
+    func earlierDrill(than request: RestoreRequest, among drillRuns: [DrillRun], policies: [String: BackupPolicy]) -> String? {
+        let ns = request.metadata.namespace ?? ""
+        let names = Set(request.spec.entries.map(\.policyRef.name))
+        let targets = Set(request.spec.entries.compactMap { entry -> TargetIdentity? in
+            guard let p = policies[entry.policyRef.name], case .success(let t) = RestoreJobBuilder.target(entry, policy: p) else { return nil }
+            return TargetIdentity(source: t)
+        })
+        func order(_ o: some KubeResource) -> (Date, String) { (o.metadata.creationTimestamp?.date ?? .distantPast, o.metadata.name ?? "") }
+        return drillRuns
+            .filter { drill in
+                guard drill.status?.phase != .completed, drill.status?.phase == .running || order(drill) < order(request) else { return false }
+                if names.contains(drill.spec.policyRef.name) { return true }
+                guard let p = self.policies.cache.get(namespace: ns, name: drill.spec.policyRef.name) else { return false }
+                let touched = [TargetIdentity(source: p.spec.source), (try? DrillPlanner.scratch(drill.spec, policy: p).get()).flatMap { TargetIdentity(source: $0) }]
+                return touched.contains { $0.map(targets.contains) == true }
+            }
+            .min { order($0) < order($1) }.map { "DrillRun \($0.metadata.name ?? "")" }
     }
 
     func perform(_ actions: [RestoreAction], namespace: String, logger: Logger) async throws {

@@ -66,6 +66,9 @@ public struct KindDescription: Sendable {
 
 private let ready = PrinterColumn(name: "Ready", type: "string", jsonPath: #".status.conditions[?(@.type=="Ready")].status"#,
                                   description: "Ready condition status.")
+/// The Ready condition's reason: why a resource is not ready, next to READY, in `kubectl get` itself.
+private let reason = PrinterColumn(name: "Reason", type: "string", jsonPath: #".status.conditions[?(@.type=="Ready")].reason"#,
+                                   description: "Ready condition reason: why it is (not) ready.")
 private let age = PrinterColumn(name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Age.")
 
 extension Backstop {
@@ -80,10 +83,15 @@ extension Backstop {
                 PrinterColumn(name: "Schedule", type: "string", jsonPath: ".spec.schedule", description: "Cron schedule."),
                 PrinterColumn(name: "Last Success", type: "date", jsonPath: ".status.lastSuccessfulTime", description: "Last successful backup."),
                 PrinterColumn(name: "Last Verified", type: "date", jsonPath: ".status.lastVerifiedTime", description: "Last verified artifact."),
+                PrinterColumn(name: "Last Backup", type: "string", jsonPath: #".status.conditions[?(@.type=="LastBackupSucceeded")].reason"#,
+                              description: "Outcome of the newest backup: BackupSucceeded, or why it failed (e.g. AuthenticationFailed)."),
                 PrinterColumn(name: "Next", type: "string", jsonPath: ".status.nextScheduleTime", description: "Next slot (UTC)."),
                 PrinterColumn(name: "Artifacts", type: "integer", jsonPath: ".status.artifacts.count", description: "Artifacts in the store."),
                 PrinterColumn(name: "Last Drill", type: "string", jsonPath: ".status.lastDrill.result", description: "Result of the newest finished drill."),
-                ready, age,
+                PrinterColumn(name: "Drilled", type: "date", jsonPath: ".status.lastDrill.time", description: "When the newest drill finished.", priority: 1),
+                PrinterColumn(name: "Next Prune", type: "string", jsonPath: ".status.retentionPlan.nextPruneTime",
+                              description: "When retention next deletes (status.retentionPlan.wouldDelete lists what).", priority: 1),
+                ready, reason, age,
             ]),
         KindDescription(
             kind: "RestoreRequest", plural: "restorerequests", shortName: "rr",
@@ -95,6 +103,9 @@ extension Backstop {
                 PrinterColumn(name: "Phase", type: "string", jsonPath: ".status.phase", description: "Phase."),
                 PrinterColumn(name: "Step", type: "string", jsonPath: ".status.currentStep", description: "Current step."),
                 PrinterColumn(name: "Duration", type: "integer", jsonPath: ".status.durationSeconds", description: "Seconds."),
+                reason,
+                PrinterColumn(name: "Waiting For", type: "string", jsonPath: #".status.steps[?(@.phase=="Running")].message"#,
+                              description: "What the running step waits for.", priority: 1),
                 age,
             ]),
         KindDescription(
@@ -104,9 +115,12 @@ extension Backstop {
             columns: [
                 PrinterColumn(name: "Policy", type: "string", jsonPath: ".spec.policyRef.name", description: "BackupPolicy."),
                 PrinterColumn(name: "Phase", type: "string", jsonPath: ".status.phase", description: "Phase."),
+                PrinterColumn(name: "Step", type: "string", jsonPath: ".status.currentStep", description: "Current step (the failed one after a failure)."),
                 PrinterColumn(name: "Result", type: "string", jsonPath: ".status.result", description: "Passed or Failed."),
                 PrinterColumn(name: "RTO", type: "integer", jsonPath: ".status.measured.rtoSeconds", description: "Measured RTO, seconds."),
                 PrinterColumn(name: "RPO", type: "integer", jsonPath: ".status.measured.rpoSeconds", description: "Measured RPO, seconds."),
+                PrinterColumn(name: "Finished", type: "date", jsonPath: ".status.finishedAt", description: "When the drill finished."),
+                PrinterColumn(name: "Why", type: "string", jsonPath: ".status.reasons[0]", description: "First reason a drill failed.", priority: 1),
                 age,
             ]),
         KindDescription(
@@ -119,7 +133,7 @@ extension Backstop {
                 PrinterColumn(name: "Next", type: "string", jsonPath: ".status.nextRotationTime", description: "Next rotation (UTC)."),
                 PrinterColumn(name: "Phase", type: "string", jsonPath: ".status.phase", description: "Phase."),
                 PrinterColumn(name: "Consumers Ready", type: "string", jsonPath: ".status.consumersReady", description: "ready/total."),
-                age,
+                reason, age,
             ]),
         KindDescription(
             kind: "CleanupPolicy", plural: "cleanuppolicies", shortName: "cleanup",
@@ -129,8 +143,10 @@ extension Backstop {
                 PrinterColumn(name: "Schedule", type: "string", jsonPath: ".spec.schedule", description: "Cron schedule."),
                 PrinterColumn(name: "Last Run", type: "date", jsonPath: ".status.lastRunTime", description: "Last run."),
                 PrinterColumn(name: "Deleted", type: "integer", jsonPath: ".status.lastRunDeleted", description: "Deleted by the last run."),
+                PrinterColumn(name: "Dry Run", type: "boolean", jsonPath: ".status.lastRunDryRun",
+                              description: "The last run only counted (status.results[].wouldDelete)."),
                 PrinterColumn(name: "Next", type: "string", jsonPath: ".status.nextRunTime", description: "Next slot (UTC)."),
-                ready, age,
+                ready, reason, age,
             ]),
     ]
 

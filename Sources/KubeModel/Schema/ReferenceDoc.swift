@@ -13,7 +13,9 @@ extension KindDescription {
         out += "# \(kind) (`\(Backstop.apiVersion)`)\n\n\(description)\n\n"
         out += "Short name `\(shortName)`, category `\(Backstop.category)`, namespaced, status subresource.\n\n"
         out += "## Printer columns\n\n| Column | Type | JSONPath | Meaning |\n|---|---|---|---|\n"
-        for c in columns { out += "| \(c.name) | \(c.type) | `\(c.jsonPath)` | \(c.description) |\n" }
+        for c in columns {
+            out += "| \(c.name) | \(c.type) | `\(c.jsonPath)` | \(c.description)\(c.priority > 0 ? " Only with `-o wide`." : "") |\n"
+        }
         for (title, schema, root) in [("spec", spec, "spec"), ("status", status, "status")] {
             out += "\n## \(title)\n\n\(schema.description)\n\n"
             out += rulesText(schema, root)

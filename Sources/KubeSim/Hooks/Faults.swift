@@ -52,6 +52,10 @@ public final class Faults: Sendable {
 
     private let state = Mutex(State())
     private let hooks: Mutex<Hooks?> = Mutex(nil)
+    private let answered = Atomic<Int>(0)
+
+    /// Requests answered with an injected failure since the simulator started (`clear()` keeps it).
+    public var injectedCount: Int { answered.load(ordering: .relaxed) }
 
     struct Hooks: Sendable {
         var dropWatches: @Sendable () -> Void
@@ -91,6 +95,12 @@ public final class Faults: Sendable {
     public func restart() { hooks.withLock { $0 }?.restart() }
 
     func check(_ req: APIRequest) -> (error: KubeAPIError?, delay: TimeInterval) {
+        let verdict = decide(req)
+        if verdict.error != nil { answered.add(1, ordering: .relaxed) }
+        return verdict
+    }
+
+    private func decide(_ req: APIRequest) -> (error: KubeAPIError?, delay: TimeInterval) {
         state.withLock { s in
             let delay = s.latency.filter { $0.0.matches(req) }.map(\.1).reduce(0, +)
             for i in s.rules.indices where s.rules[i].match.matches(req) {

@@ -1,13 +1,13 @@
-import BackstopApp
 import BackstopDemo
 import Foundation
 import Synchronization
 
-/// `backstop run` as a child process (the binary built next to the test bundle), with a
-/// kubeconfig bound to manifests/ RBAC. Logs go to a file; `kill9()` is a real SIGKILL.
-final class OperatorSubprocess: Sendable {
-    let process: Process
-    let log: URL
+/// `backstop run` as a child process (the binary built next to the test bundle or the
+/// benchmark), with a kubeconfig bound to manifests/ RBAC. Logs go to a file; `kill9()` is a
+/// real SIGKILL.
+public final class OperatorSubprocess: Sendable {
+    public let process: Process
+    public let log: URL
     private let exited = ExitState()
 
     final class ExitState: Sendable {
@@ -15,7 +15,7 @@ final class OperatorSubprocess: Sendable {
     }
 
     /// `.build-app/debug/backstop` beside the test bundle (or the repository's build folder).
-    static func backstopBinary() throws -> String {
+    public static func backstopBinary() throws -> String {
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         var candidates = [bundleDir.appendingPathComponent("backstop").path,
                           bundleDir.deletingLastPathComponent().appendingPathComponent("backstop").path]
@@ -27,7 +27,7 @@ final class OperatorSubprocess: Sendable {
         return found
     }
 
-    init(kubeconfig: URL, agentImage: String, extraArgs: [String] = [], logDirectory: URL, name: String = "operator",
+    public init(kubeconfig: URL, agentImage: String, extraArgs: [String] = [], logDirectory: URL, name: String = "operator",
          metricsAddress: String = "127.0.0.1:0") throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Self.backstopBinary())
@@ -58,10 +58,10 @@ final class OperatorSubprocess: Sendable {
         try p.run()
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { exited.state.withLock { $0.status == nil } }
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { exited.state.withLock { $0.status == nil } }
 
-    func waitForExit() async -> Int32 {
+    public func waitForExit() async -> Int32 {
         await withCheckedContinuation { c in
             let status = exited.state.withLock { e -> Int32? in
                 if let s = e.status { return s }
@@ -74,17 +74,17 @@ final class OperatorSubprocess: Sendable {
 
     /// kill -9, then wait until the process is gone.
     @discardableResult
-    func kill9() async -> Int32 {
+    public func kill9() async -> Int32 {
         if isRunning { kill(pid, SIGKILL) }
         return await waitForExit()
     }
 
     /// SIGTERM (graceful), then wait.
     @discardableResult
-    func terminate() async -> Int32 {
+    public func terminate() async -> Int32 {
         if isRunning { kill(pid, SIGTERM) }
         return await waitForExit()
     }
 
-    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 }
