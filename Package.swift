@@ -45,7 +45,7 @@ var targets: [Target] = [
         "AgentContract", "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
         .product(name: "Crypto", package: "swift-crypto"),
     ]),
-    .target(name: "Controllers", dependencies: ["AgentContract", "BackstopCore", "DynamicJSON", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
+    .target(name: "Controllers", dependencies: ["AgentContract", "BackstopCore", "DynamicJSON", "HTTP", "KubeRuntime", "KubeClient", "KubeModel", log, metrics]),
     .target(name: "BackstopApp", dependencies: [
         "Controllers", "KubeRuntime", "KubeClient", "KubeModel", "BackstopCore", "YAML", "DynamicJSON", log, metrics,
         .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,7 +98,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("KubeRuntimeTests", ["KubeRuntime", "KubeClient", "KubeSim", "TestSupport"]),
     ("BackstopCoreTests", ["BackstopCore", "CivilCalendar", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
-    ("ControllersTests", ["Controllers", "KubeSim", "Agent", "TestSupport"]),
+    ("ControllersTests", ["Controllers", "KubeSim", "Agent", "HTTP", "TestSupport"]),
     ("BackstopAppTests", ["BackstopApp", "BackstopChaos", "BackstopDemo", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
 ]
 for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {

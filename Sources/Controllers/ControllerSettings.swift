@@ -25,13 +25,17 @@ public struct ControllerSettings: Sendable {
     /// A policy without artifact status (new or re-created) first runs an agent `catalog` Job
     /// to rediscover its store. Benchmarks with many policies on one machine may turn it off.
     public var catalogWhenStatusMissing: Bool
+    /// Delivers `spec.notify` webhooks for every controller started with these settings (one
+    /// in-flight ledger per process; its `WebhookRetry` sets attempts and backoff).
+    public var notifications: NotificationHub
 
     public static let defaultAgentImage = "ghcr.io/backstop-dev/backstop:0.1.0"
 
     public init(agentImage: String = ControllerSettings.defaultAgentImage, operatorNamespace: String? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() }, backupWorkers: Int = 4,
                 secretRecheckInterval: Duration = .seconds(30), jobHistoryLimit: Int = 3,
-                resultGracePeriod: Duration = .seconds(30), catalogWhenStatusMissing: Bool = true) {
+                resultGracePeriod: Duration = .seconds(30), catalogWhenStatusMissing: Bool = true,
+                notifications: NotificationHub = NotificationHub()) {
         self.agentImage = agentImage
         self.operatorNamespace = operatorNamespace
         self.clock = clock
@@ -40,6 +44,7 @@ public struct ControllerSettings: Sendable {
         self.jobHistoryLimit = jobHistoryLimit
         self.resultGracePeriod = resultGracePeriod
         self.catalogWhenStatusMissing = catalogWhenStatusMissing
+        self.notifications = notifications
     }
 }
 

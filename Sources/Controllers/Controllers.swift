@@ -7,6 +7,10 @@
 /// - CleanupPolicy: `CleanupPlanner` (pure, scheduled like a BackupPolicy through `SlotPlanner`),
 ///   `CleanupJobBuilder` (one `backstop agent cleanup` Job per run, the guard filled in),
 ///   `CleanupResults` (per-target results → status). Its Jobs carry `backstop.dev/cleanup`.
+/// - Notifications (`Notifications/`): each controller stages the transitions its `spec.notify`
+///   listens to into `status.notifications.pending` in the status write that records them
+///   (`NotificationTriggers` + `NotificationLedger`, pure); `NotificationDispatcher` delivers them
+///   off the reconcile path (`WebhookRetry`, `NotificationMessage`) and writes the outcome back.
 /// - `ControllerSettings`: `agentImage` (the operator's image; `spec.jobTemplate.image` wins),
 ///   `clock`, `backupWorkers`, `secretRecheckInterval`, `jobHistoryLimit`, `resultGracePeriod`,
 ///   `catalogWhenStatusMissing` (turn off for very large benchmarks).
@@ -49,6 +53,10 @@
 /// - `""` `pods`: list, watch (the agent's result is the Pod's termination message)
 /// - `""` `secrets`: get (existence and key names of the Secrets a policy names; never list/watch);
 ///   create, delete (a rotation's pending Secret), patch (the Secret a rotation rotates)
+/// - `backstop.dev` `restorerequests`, `drillruns`, `cleanuppolicies`, `secretrotations`: get too
+///   (a webhook delivery writes its outcome into `status.notifications` after a fresh GET; see
+///   `Notifications/NotificationDispatcher`)
+/// - `""` `secrets`: get also reads a `spec.notify` webhook URL at delivery (never cached or logged)
 /// - `""` `events`: create, patch (the EventRecorder)
 /// - `coordination.k8s.io` `leases`: get, create, update (leader election, operator namespace)
 enum ControllersModule {}

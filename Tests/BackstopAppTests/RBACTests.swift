@@ -104,6 +104,10 @@ import Testing
         #expect(await Self.allowed { _ = try await op.dynamic(Self.cleanups, namespace: ns).updateStatus(cleanup) })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).get("api") })
         #expect(await Self.allowed { _ = try await op.dynamic(Self.deployments, namespace: ns).scale("api", replicas: 0) })
+        // A webhook delivery writes its outcome into status.notifications after a fresh GET.
+        for kind in [Self.policies, Self.restores, Self.drills, Self.cleanups, Self.rotations] {
+            #expect(await Self.allowed { _ = try await op.dynamic(kind, namespace: ns).get("x") }, "get \(kind.plural)")
+        }
         // A rotation: its runs, its pending Secret, the rotated Secret, the consumers' restart.
         let rotation: JSONValue = ["apiVersion": "backstop.dev/v1alpha1", "kind": "SecretRotation",
                                    "metadata": ["name": "missing", "namespace": "team-a"], "status": [:]]

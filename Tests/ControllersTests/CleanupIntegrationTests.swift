@@ -214,6 +214,9 @@ import Testing
             INSERT INTO agent_runs (created_at) SELECT now() - interval '700 days' - g * interval '1 minute' FROM generate_series(1, 200) g;
             """)
         let h = try await harness()
+        let receiver = try await HTTPTestServer.start()
+        defer { receiver.stop() }
+        try h.secret("chat", ["url": receiver.url("/webhook/cleanup")])
         try h.claim("reports")
         var claimDir: String?
         _ = try await eventually(.seconds(30)) { claimDir = try h.claimDirectory("reports"); return claimDir != nil }
@@ -225,7 +228,8 @@ import Testing
         let refused = try await createAndRun(h, "runs", [
             "schedule": "@daily",
             "targets": [try sqlTarget("agent-runs", database: dbName, table: "agent_runs", maxAge: "7d"),
-                        ["name": "reports", "maxDeletePercent": 100, "volume": ["claimName": "reports", "maxAge": "30d"]]]])
+                        ["name": "reports", "maxDeletePercent": 100, "volume": ["claimName": "reports", "maxAge": "30d"]]],
+            "notify": [["webhook": ["urlSecretRef": ["name": "chat", "key": "url"]], "events": ["Failed"]]]])
         let last = refused?.conditions?.find(CleanupPolicyConditions.LastRunSucceeded.self)
         #expect(last?.status == .false && last?.reason == "DeleteLimitExceeded")
         #expect(last?.message.contains("would delete 200 of 200 rows (100.0%), over maxDeletePercent=50; nothing was deleted") == true,
@@ -249,6 +253,14 @@ import Testing
         #expect(result(acknowledged, "agent-runs")?.deleted == 200)
         #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 0)
         #expect(acknowledged?.conditions?.find(CleanupPolicyConditions.Ready.self)?.status == .true)
+        // spec.notify lists Failed: each refused run is one message (a guard refusal is a failure), the good run none.
+        #expect(try await eventually(.seconds(20)) { try await NotificationIntegrationTests.received(receiver, "cleanup").count >= 2 })
+        try await Task.sleep(for: .seconds(1))
+        let messages = try await NotificationIntegrationTests.received(receiver, "cleanup").compactMap(\.json)
+        #expect(messages.map { $0["event"]?.stringValue } == ["Failed", "Failed"], "\(messages)")
+        #expect(messages.allSatisfy { $0["reason"]?.stringValue == "DeleteLimitExceeded" && $0["kind"]?.stringValue == "CleanupPolicy" })
+        #expect(Set(messages.compactMap { $0["id"]?.stringValue }).count == 2)
+        #expect(messages.first?["text"]?.stringValue?.hasPrefix("🚨 CleanupPolicy team/runs: cleanup failed (DeleteLimitExceeded)") == true)
         await db.close()
         await h.stop()
     }

@@ -162,7 +162,12 @@ import Testing
         _ = try h.sim.store.create(Rotation.consumer("legacy", env: [("PGPASSWORD", "db-creds", "password")],
                                                      probe: Rotation.pgProbe(pg, role, truncateTo: 20)))
         #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "legacy") })
-        _ = try h.sim.store.create(Rotation.resource("db", Rotation.pgSpec(pg, role: role, timeout: "8s")))
+        let receiver = try await HTTPTestServer.start()
+        defer { receiver.stop() }
+        try h.secret("chat", ["url": receiver.url("/webhook/rotation")])
+        var spec = Rotation.pgSpec(pg, role: role, timeout: "8s")
+        spec["notify"] = [["webhook": ["urlSecretRef": ["name": "chat", "key": "url"]], "events": ["RotationRolledBack", "RotationFailed"]]]
+        _ = try h.sim.store.create(Rotation.resource("db", spec))
         h.startController()
         try await Rotation.runNow(h, "db", "try")
         let done = try await Rotation.finished(h, "db", runNow: "try", within: 120)
@@ -183,6 +188,13 @@ import Testing
         let text = try Rotation.nonSecretText(h)
         #expect(!text.contains(Self.oldPassword) && !text.contains(Data(Self.oldPassword.utf8).base64EncodedString()))
         #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil })
+        // One message: rolled back, naming the consumer; no password in it.
+        #expect(try await eventually(.seconds(20)) { try await Rotation.get(h, "db").status?.notifications?.lastDelivery != nil })
+        let messages = try await NotificationIntegrationTests.received(receiver, "rotation")
+        #expect(messages.compactMap { $0.json?["event"]?.stringValue } == ["RotationRolledBack"], "\(messages.map(\.body))")
+        #expect(messages.first?.json?["reason"]?.stringValue == "ConsumerNotReady")
+        #expect(messages.first?.json?["text"]?.stringValue?.contains("secret rotation rolled back") == true)
+        #expect(messages.allSatisfy { !$0.body.contains(Self.oldPassword) && !$0.body.contains(Data(Self.oldPassword.utf8).base64EncodedString()) })
         await h.stop()
     }
 

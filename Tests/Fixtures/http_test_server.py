@@ -15,6 +15,9 @@ port to --port-file, and exits when its parent dies. Routes:
   GET  /stats               {"connections": accepted so far, "open": still open}
   GET  /pattern-sha256?n=N  sha256 of what /bytes?n=N sends
   PUT|POST /upload          {"bytes": n, "sha256": hex, "chunked": bool, "pattern": body == /bytes?n=bytes}
+  POST /webhook/NAME?fail=N&status=S   a webhook receiver: records the request; the first N
+                            requests to NAME get status S (default 500), later ones 200
+  GET  /webhook/NAME        what NAME received: [{"status", "contentType", "body"}], in order
 """
 import argparse, hashlib, json, os, socket, ssl, threading, time
 
@@ -22,6 +25,7 @@ PATTERN = bytes(i % 251 for i in range(251 * 4178))  # ~1 MiB, whole periods
 connections = 0
 open_connections = 0
 lock = threading.Lock()
+webhooks = {}  # name -> list of {"status", "contentType", "body"}
 
 
 class Closed(Exception):
@@ -100,6 +104,20 @@ def handle_request(conn):
         body = json.dumps({"bytes": count[0], "sha256": digest.hexdigest(), "chunked": chunked,
                            "pattern": pattern[0]}).encode()
         return respond(conn, 200, body, [("Content-Type", "application/json")])
+    if path.startswith("/webhook/"):
+        name = path[len("/webhook/"):]
+        if method == "GET":
+            with lock:
+                body = json.dumps(webhooks.get(name, [])).encode()
+            return respond(conn, 200, body, [("Content-Type", "application/json")])
+        chunks = []
+        read_body(conn, headers, chunks.append)
+        with lock:
+            received = webhooks.setdefault(name, [])
+            status = int(params.get("status", "500")) if len(received) < int(params.get("fail", "0")) else 200
+            received.append({"status": status, "contentType": headers.get("content-type", ""),
+                             "body": b"".join(chunks).decode("utf-8", "replace")})
+        return respond(conn, status, b"{}", [("Content-Type", "application/json")], reason="OK" if status == 200 else "Failing")
     read_body(conn, headers, lambda b: None)
     if path == "/hello":
         respond(conn, 200, b"hello")

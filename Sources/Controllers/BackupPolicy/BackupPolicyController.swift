@@ -27,7 +27,8 @@ public enum BackupPolicyController {
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.policy)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.policy)
         let reconciler = BackupReconciler(client: manager.client, recorder: manager.recorder, policies: policies, jobs: jobs,
-                                          pods: pods, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory))
+                                          pods: pods, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory),
+                                          notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: settings.backupWorkers) { key, context in
             try await reconciler.reconcile(key, context)
         }
@@ -47,9 +48,10 @@ final class BackupReconciler: Sendable {
     let settings: ControllerSettings
     let planner: BackupPlanner
     let metrics: BackupMetrics
+    let notifier: NotificationDispatcher
 
     init(client: KubeClient, recorder: EventRecorder, policies: Informer<BackupPolicy>, jobs: Informer<Job>,
-         pods: Informer<Pod>, settings: ControllerSettings, metrics: BackupMetrics) {
+         pods: Informer<Pod>, settings: ControllerSettings, metrics: BackupMetrics, notifier: NotificationDispatcher) {
         self.client = client
         self.recorder = recorder
         self.policies = policies
@@ -57,6 +59,7 @@ final class BackupReconciler: Sendable {
         self.pods = pods
         self.settings = settings
         self.metrics = metrics
+        self.notifier = notifier
         planner = BackupPlanner(builder: AgentJobBuilder(agentImage: settings.agentImage), secretRecheck: settings.secretRecheckInterval,
                                 historyLimit: settings.jobHistoryLimit,
                                 resultGrace: Requeue.seconds(settings.resultGracePeriod))
@@ -133,9 +136,17 @@ final class BackupReconciler: Sendable {
     func execute(_ plan: BackupPlan, policy: BackupPolicy, logger: Logger) async throws {
         let namespace = policy.metadata.namespace ?? ""
         let children = ChildJobs(client: client, namespace: namespace)
+        // Transitions to announce are staged in the same write that records them.
+        var status = plan.status
+        status.notifications = NotificationLedger.stage(NotificationTriggers.backupPolicy(old: policy.status, new: status),
+                                                        targets: policy.spec.notify, uid: policy.metadata.uid ?? "",
+                                                        into: status.notifications, now: Time(settings.clock()))
         try await children.perform(plan.actions, logger: logger) {
-            try await StatusWriter(client: client).write(policy, status: plan.status)
+            try await StatusWriter(client: client).write(policy, status: status)
         }
+        var written = policy
+        written.status = status
+        notifier.submit(written, targets: policy.spec.notify)
         for event in plan.events {
             recorder.record(policy, type: event.warning ? .warning : .normal, reason: event.reason, message: event.message)
         }

@@ -22,7 +22,8 @@ public enum CleanupPolicyController {
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.cleanup)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.cleanup)
         let reconciler = CleanupReconciler(client: manager.client, recorder: manager.recorder, policies: policies, jobs: jobs, pods: pods,
-                                           settings: settings, metrics: CleanupMetrics(factory: manager.metricsFactory))
+                                           settings: settings, metrics: CleanupMetrics(factory: manager.metricsFactory),
+                                           notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: 2) { key, context in
             try await reconciler.reconcile(key, context)
         }
@@ -42,9 +43,10 @@ final class CleanupReconciler: Sendable {
     let settings: ControllerSettings
     let planner: CleanupPlanner
     let metrics: CleanupMetrics
+    let notifier: NotificationDispatcher
 
     init(client: KubeClient, recorder: EventRecorder, policies: Informer<CleanupPolicy>, jobs: Informer<Job>, pods: Informer<Pod>,
-         settings: ControllerSettings, metrics: CleanupMetrics) {
+         settings: ControllerSettings, metrics: CleanupMetrics, notifier: NotificationDispatcher) {
         self.client = client
         self.recorder = recorder
         self.policies = policies
@@ -52,6 +54,7 @@ final class CleanupReconciler: Sendable {
         self.pods = pods
         self.settings = settings
         self.metrics = metrics
+        self.notifier = notifier
         planner = CleanupPlanner(builder: CleanupJobBuilder(agentImage: settings.agentImage), secretRecheck: settings.secretRecheckInterval,
                                  historyLimit: settings.jobHistoryLimit, resultGrace: Requeue.seconds(settings.resultGracePeriod))
     }
@@ -69,9 +72,14 @@ final class CleanupReconciler: Sendable {
             plan = planner.plan(observed)
         }
         let namespace = policy.metadata.namespace ?? ""
+        let status = NotificationLedger.staging(NotificationTriggers.cleanupPolicy(old: policy.status, new: plan.status),
+                                                targets: policy.spec.notify, uid: uid, into: plan.status, now: Time(settings.clock()))
         try await ChildJobs(client: client, namespace: namespace).perform(plan.actions, logger: context.logger) {
-            try await StatusWriter(client: client).write(policy, status: plan.status)
+            try await StatusWriter(client: client).write(policy, status: status)
         }
+        var written = policy
+        written.status = status
+        notifier.submit(written, targets: policy.spec.notify)
         for event in plan.events {
             recorder.record(policy, type: event.warning ? .warning : .normal, reason: event.reason, message: event.message)
         }

@@ -41,10 +41,13 @@ extension DrillReconciler {
         conditions.set(type: "Passed", status: passed ? .true : .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
         conditions.set(type: "Ready", status: passed ? .true : .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
         status.conditions = conditions
+        status = NotificationLedger.staging(NotificationTriggers.drillRun(old: drill.status, new: status),
+                                            targets: notifyTargets(drill), uid: drill.metadata.uid ?? "", into: status, now: time)
         if drill.status != status {
             drill.status = status
             drill = try await api.updateStatus(drill)
         }
+        notifier.submit(drill, targets: notifyTargets(drill))
         event(drill, warning: !passed, reason: reason, message: status.message ?? reason)
         recordMetrics(drill, passed: passed, measured: measured, now: now)
         try await recordOnPolicy(drill, now: now)

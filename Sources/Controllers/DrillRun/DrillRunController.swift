@@ -32,7 +32,8 @@ public enum DrillRunController {
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.drill)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.drill)
         let reconciler = DrillReconciler(client: manager.client, recorder: manager.recorder, drills: drills, policies: policies,
-                                         requests: requests, jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory)
+                                         requests: requests, jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory,
+                                         notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: 2) { key, context in
             try await reconciler.reconcile(key, context)
         }
@@ -61,10 +62,13 @@ final class DrillReconciler: Sendable {
     let settings: ControllerSettings
     let planner: DrillPlanner
     let factory: any MetricsFactory
+    let notifier: NotificationDispatcher
     let poll: Duration = .seconds(1)
 
     init(client: KubeClient, recorder: EventRecorder, drills: Informer<DrillRun>, policies: Informer<BackupPolicy>,
-         requests: Informer<RestoreRequest>, jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory) {
+         requests: Informer<RestoreRequest>, jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory,
+         notifier: NotificationDispatcher) {
+        self.notifier = notifier
         self.client = client
         self.recorder = recorder
         self.drills = drills
@@ -83,6 +87,8 @@ final class DrillReconciler: Sendable {
         let finalizers = drill.metadata.finalizers ?? []
         let now = settings.clock()
         if drill.status?.phase == .completed {
+            // Still pending after a restart (or a lost write-back): deliver it now.
+            notifier.submit(drill, targets: notifyTargets(drill))
             if finalizers.contains(DrillRunController.finalizer) { try await removeFinalizer(drill, api) }
             return .done
         }
@@ -252,6 +258,11 @@ final class DrillReconciler: Sendable {
         do { _ = try await api.update(updated) } catch {
             if error.kind != .notFound { throw error }
         }
+    }
+
+    /// The drill's own `notify`, else its policy's (a scheduled drill has none of its own).
+    func notifyTargets(_ drill: DrillRun) -> [KubeModel.Notification]? {
+        drill.spec.notify ?? policies.cache.get(namespace: drill.metadata.namespace ?? "", name: drill.spec.policyRef.name)?.spec.notify
     }
 
     func event(_ drill: DrillRun, warning: Bool = false, reason: String, message: String) {

@@ -29,7 +29,8 @@ public enum RestoreRequestController {
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.restore)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.restore)
         let reconciler = RestoreReconciler(client: manager.client, recorder: manager.recorder, requests: requests, policies: policies,
-                                           drills: drills, jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory)
+                                           drills: drills, jobs: jobs, pods: pods, settings: settings, factory: manager.metricsFactory,
+                                           notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: 2) { key, context in
             try await reconciler.reconcile(key, context)
         }
@@ -55,11 +56,14 @@ final class RestoreReconciler: Sendable {
     let settings: ControllerSettings
     let planner: RestorePlanner
     let factory: any MetricsFactory
+    let notifier: NotificationDispatcher
     /// How often a running restore looks again (workloads and their pods are not watched).
     let poll: Duration = .seconds(1)
 
     init(client: KubeClient, recorder: EventRecorder, requests: Informer<RestoreRequest>, policies: Informer<BackupPolicy>,
-         drills: Informer<DrillRun>, jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory) {
+         drills: Informer<DrillRun>, jobs: Informer<Job>, pods: Informer<Pod>, settings: ControllerSettings, factory: any MetricsFactory,
+         notifier: NotificationDispatcher) {
+        self.notifier = notifier
         self.client = client
         self.recorder = recorder
         self.requests = requests
@@ -78,6 +82,8 @@ final class RestoreReconciler: Sendable {
         let finalizers = request.metadata.finalizers ?? []
         let now = settings.clock()
         if let phase = request.status?.phase, phase == .succeeded || phase == .failed {
+            // Still pending after a restart (or a lost write-back): deliver it now.
+            notifier.submit(request, targets: notifyTargets(request))
             if finalizers.contains(RestoreRequestController.finalizer) { try await removeFinalizer(request, api) }
             return try await expire(request, api, now: now)
         }
@@ -281,10 +287,13 @@ final class RestoreReconciler: Sendable {
             result = "cancelled"
         }
         status.conditions = conditions
+        status = NotificationLedger.staging(NotificationTriggers.restoreRequest(old: request.status, new: status),
+                                            targets: notifyTargets(request), uid: request.metadata.uid ?? "", into: status, now: time)
         if request.status != status {
             request.status = status
             request = try await api.updateStatus(request)
         }
+        notifier.submit(request, targets: notifyTargets(request))
         // Not "RestoreSucceeded": that is the Restore step's own Event.
         event(request, warning: result != "succeeded", reason: result == "succeeded" ? "Completed" : "Failed", message: status.message ?? result)
         let dims = MetricDimensions.of(namespace: request.metadata.namespace ?? "", "policy", request.spec.policyRef.name)
@@ -312,6 +321,11 @@ final class RestoreReconciler: Sendable {
             if error.kind != .notFound { throw error }
         }
         return .done
+    }
+
+    /// The request's own `notify`, else its policy's.
+    func notifyTargets(_ request: RestoreRequest) -> [KubeModel.Notification]? {
+        request.spec.notify ?? policies.cache.get(namespace: request.metadata.namespace ?? "", name: request.spec.policyRef.name)?.spec.notify
     }
 
     func event(_ request: RestoreRequest, warning: Bool = false, reason: String, message: String) {

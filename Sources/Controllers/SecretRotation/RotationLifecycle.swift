@@ -58,6 +58,8 @@ extension RotationReconciler {
                                            generation, now)
         }
         try await write(&rotation, status, api)
+        // Still pending after a restart (or a lost write-back): deliver it now.
+        notifier.submit(rotation, targets: rotation.spec.notify)
         guard let next = status.nextRotationTime?.date else { return .done }
         return .requeue(after: .milliseconds(Int64(max(0.05, min(3600, next.timeIntervalSince(now))) * 1000)))
     }
@@ -124,7 +126,10 @@ extension RotationReconciler {
             result = "cancelled"
         }
         status.conditions = conditions
+        status = NotificationLedger.staging(NotificationTriggers.secretRotation(old: rotation.status, new: status),
+                                            targets: rotation.spec.notify, uid: rotation.metadata.uid ?? "", into: status, now: time)
         try await write(&rotation, status, api)
+        notifier.submit(rotation, targets: rotation.spec.notify)
         let warning = result != "succeeded"
         event(rotation, warning: warning, reason: result == "succeeded" ? "Rotated" : (result == "rolled_back" ? "RolledBack" : "RotationFailed"),
               message: status.message ?? result)

@@ -29,7 +29,8 @@ public enum SecretRotationController {
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.rotation)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.rotation)
         let reconciler = RotationReconciler(client: manager.client, recorder: manager.recorder, rotations: rotations, jobs: jobs,
-                                            pods: pods, settings: settings, factory: manager.metricsFactory)
+                                            pods: pods, settings: settings, factory: manager.metricsFactory,
+                                            notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: 2) { key, context in
             try await reconciler.reconcile(key, context)
         }
@@ -49,11 +50,13 @@ final class RotationReconciler: Sendable {
     let settings: ControllerSettings
     let planner: RotationPlanner
     let factory: any MetricsFactory
+    let notifier: NotificationDispatcher
     /// How often a running rotation looks again (Secrets and workloads are not watched).
     let poll: Duration = .seconds(1)
 
     init(client: KubeClient, recorder: EventRecorder, rotations: Informer<SecretRotation>, jobs: Informer<Job>, pods: Informer<Pod>,
-         settings: ControllerSettings, factory: any MetricsFactory) {
+         settings: ControllerSettings, factory: any MetricsFactory, notifier: NotificationDispatcher) {
+        self.notifier = notifier
         self.client = client
         self.recorder = recorder
         self.rotations = rotations

@@ -107,6 +107,8 @@ public struct BackupPolicyStatus: Codable, Sendable, Hashable {
     public var lastManualRun: ManualRun?
     /// The newest finished DrillRun of this policy (scheduled or created by hand).
     public var lastDrill: DrillRecord?
+    /// Webhook deliveries: what is still to send and how the last one went.
+    public var notifications: NotificationStatus?
     public init() {}
 }
 

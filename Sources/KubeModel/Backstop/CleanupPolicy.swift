@@ -134,6 +134,8 @@ public struct CleanupPolicyStatus: Codable, Sendable, Hashable {
     public var results: [CleanupResult]?
     public var activeJob: ActiveJob?
     public var lastManualRun: ManualRun?
+    /// Webhook deliveries: what is still to send and how the last one went.
+    public var notifications: NotificationStatus?
     public init() {}
 }
 

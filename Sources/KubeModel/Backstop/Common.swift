@@ -111,6 +111,9 @@ public struct JobTemplate: Codable, Sendable, Hashable {
     public init(image: String? = nil) { self.image = image }
 }
 
+/// What a webhook can be told about. `Succeeded`/`Failed` are the own runs of the kind that lists
+/// them (a backup, a cleanup); the prefixed ones come from the other kinds, so a BackupPolicy's
+/// `notify` can also cover its drills and restores.
 public struct NotificationEvent: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -118,7 +121,23 @@ public struct NotificationEvent: OpenEnum {
     public static let failed: Self = "Failed"
     public static let stale: Self = "Stale"
     public static let verificationFailed: Self = "VerificationFailed"
-    public static let knownValues: [Self] = [.succeeded, .failed, .stale, .verificationFailed]
+    public static let drillPassed: Self = "DrillPassed"
+    public static let drillFailed: Self = "DrillFailed"
+    public static let restoreSucceeded: Self = "RestoreSucceeded"
+    public static let restoreFailed: Self = "RestoreFailed"
+    public static let rotationSucceeded: Self = "RotationSucceeded"
+    public static let rotationFailed: Self = "RotationFailed"
+    public static let rotationRolledBack: Self = "RotationRolledBack"
+    public static let knownValues: [Self] = [.succeeded, .failed, .stale, .verificationFailed, .drillPassed, .drillFailed,
+                                             .restoreSucceeded, .restoreFailed, .rotationSucceeded, .rotationFailed, .rotationRolledBack]
+
+    /// The events each kind's `spec.notify` accepts (its schema rejects the others).
+    public static let backupPolicy: [Self] = [.succeeded, .failed, .stale, .verificationFailed, .drillPassed, .drillFailed,
+                                              .restoreSucceeded, .restoreFailed]
+    public static let cleanupPolicy: [Self] = [.succeeded, .failed]
+    public static let drillRun: [Self] = [.drillPassed, .drillFailed]
+    public static let restoreRequest: [Self] = [.restoreSucceeded, .restoreFailed]
+    public static let secretRotation: [Self] = [.rotationSucceeded, .rotationFailed, .rotationRolledBack]
 }
 
 /// Where and when to send a notification. (Named `events`, not `on`: YAML 1.1 parsers such as

@@ -26,6 +26,8 @@ public struct DrillRunSpec: Codable, Sendable, Hashable {
     public var verify: RestoreVerification?
     public var objectives: DrillObjectives?
     public var cleanup: Bool?
+    /// Webhooks for this drill's result; the policy's `notify` when omitted (scheduled drills use it).
+    public var notify: [Notification]?
     public init(policyRef: LocalObjectReference, scratch: RestoreTarget) {
         self.policyRef = policyRef
         self.scratch = scratch
@@ -114,6 +116,8 @@ public struct DrillRunStatus: Codable, Sendable, Hashable {
     public var freshBackup: ManualRun?
     /// The outcome, or what the drill waits for, in one sentence.
     public var message: String?
+    /// Webhook deliveries: what is still to send and how the last one went.
+    public var notifications: NotificationStatus?
     public init() {}
 }
 

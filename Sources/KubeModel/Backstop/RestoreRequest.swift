@@ -28,6 +28,8 @@ public struct RestoreRequestSpec: Codable, Sendable, Hashable {
     /// More stores restored under the same fence, in order, after the one `policyRef` names
     /// (a disaster-recovery restore: stop every service once, restore each store, start again).
     public var stores: [RestoreStore]?
+    /// Webhooks for this restore's outcome; the policy's `notify` when omitted.
+    public var notify: [Notification]?
     public init(policyRef: LocalObjectReference, backup: BackupSelector? = nil, target: RestoreTarget? = nil,
                 mode: RestoreMode? = nil, allowOverwriteSource: Bool? = nil) {
         self.policyRef = policyRef
@@ -106,5 +108,7 @@ public struct RestoreRequestStatus: Codable, Sendable, Hashable {
     public var message: String?
     /// With `spec.stores`: the artifact chosen for each store, in order (the first is `backup`).
     public var backups: [BackupReference]?
+    /// Webhook deliveries: what is still to send and how the last one went.
+    public var notifications: NotificationStatus?
     public init() {}
 }

@@ -28,6 +28,7 @@ public struct SecretRotationSpec: Codable, Sendable, Hashable {
     public var consumers: RotationConsumers?
     public var rollout: RotationRollout?
     public var keepPrevious: Bool?
+    public var notify: [Notification]?
     public init(secretRef: LocalObjectReference, schedule: String? = nil, keys: [RotatedKey]) {
         self.secretRef = secretRef
         self.schedule = schedule
@@ -169,6 +170,8 @@ public struct SecretRotationStatus: Codable, Sendable, Hashable {
     public var run: RotationRun?
     public var currentStep: String?
     public var steps: [StepStatus]?
+    /// Webhook deliveries: what is still to send and how the last one went.
+    public var notifications: NotificationStatus?
     public init() {}
 }
 

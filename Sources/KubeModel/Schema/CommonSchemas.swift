@@ -126,15 +126,35 @@ enum S {
             "podAnnotations": .map("Extra annotations on the pod.", .string("Annotation value.", maxLength: 4096)),
         ])
 
-    static let notify: Schema = .array(
-        "Webhooks to call on events.", .object("One webhook and the events it receives.", [
-            "webhook": .object("An HTTP endpoint that receives a JSON POST.", [
+    /// `spec.notify` accepting only the events a kind can emit (see docs/notifications.md).
+    static func notify(_ events: [NotificationEvent], _ description: String = "Webhooks to call on events.") -> Schema {
+        .array(description, .object("One webhook and the events it receives.", [
+            "webhook": .object("An HTTP endpoint that receives a JSON POST (a Slack-compatible `text` plus structured fields).", [
                 "urlSecretRef": secretKeyRef("the webhook URL (URLs of chat webhooks are credentials)").required,
             ]).required,
             "events": .array("Events that trigger the webhook (named `events`, not `on`, because YAML 1.1 reads `on` as true).",
-                             .enumeration("An event.", NotificationEvent.self), minItems: 1, maxItems: 8,
+                             .string("An event.", enum: events.map(\.rawValue)), minItems: 1, maxItems: 11,
                              listType: .set).required,
         ]), maxItems: 8, listType: .atomic)
+    }
+
+    static let notificationStatus: Schema = .object("Webhook deliveries (no URL or Secret value is ever recorded).", [
+        "pending": .array("Messages decided but not yet delivered, oldest first.", .object("One message.", [
+            "id": .string("Stable per transition: a receiver may drop a repeat.", maxLength: 128).required,
+            "event": .enumeration("The event.", NotificationEvent.self).required,
+            "reason": .string("CamelCase reason.", maxLength: 128).required,
+            "message": .string("What happened.", maxLength: 4096).required,
+            "time": .time("When the transition was observed.").required,
+        ]), maxItems: 10, listType: .atomic),
+        "lastDelivery": .object("How the last delivery went.", [
+            "id": .string("The message id.", maxLength: 128).required,
+            "event": .enumeration("The event.", NotificationEvent.self).required,
+            "time": .time("When delivery finished.").required,
+            "result": .enumeration("Delivered; Failed (after all retries); Skipped (every listening webhook is optional and its Secret is missing).", DeliveryResult.self).required,
+            "attempts": .integer("HTTP attempts made.", min: 0).required,
+            "message": .string("The HTTP outcome or why it failed.", maxLength: 1024),
+        ]),
+    ])
 
     static let sqlCheck: Schema = .object("A query whose single result must equal `expect`.", [
         "name": .string("Name of the check, shown in status.", pattern: dnsLabelPattern, minLength: 1, maxLength: 63,

@@ -58,7 +58,7 @@ extension S {
             "template": drillTemplate.required,
         ]),
         "jobTemplate": jobTemplate,
-        "notify": notify,
+        "notify": notify(NotificationEvent.backupPolicy, "Webhooks to call on this policy's events, and on its drills' and restores' results unless those name their own."),
     ])
 
     static let backupRecord: Schema = .object("One backup.", [
@@ -110,6 +110,7 @@ extension S {
             "rpoSeconds": .integer("Measured RPO, seconds.", min: 0),
             "message": .string("Why it failed, or its summary.", maxLength: 4096),
         ]),
+        "notifications": notificationStatus,
     ])
 
     static let restoreRequestSpec: Schema = .object("What to restore, where, and how. Immutable once created.", [
@@ -130,6 +131,7 @@ extension S {
                             "mode": .enumeration("Clean or Create, as for the first store.", RestoreMode.self, default: .clean),
                             "verify": restoreVerification,
                          ]), maxItems: 16, listType: .atomic),
+        "notify": notify(NotificationEvent.restoreRequest, "Webhooks for this restore's outcome; the policy's notify when omitted."),
     ], rules: [
         Rule("has(self.target) || self.allowOverwriteSource",
              message: "without target the restore overwrites the policy's live source: set allowOverwriteSource: true to confirm, or set target to restore elsewhere",
@@ -150,10 +152,12 @@ extension S {
         "durationSeconds": .integer("Wall time in seconds.", min: 0),
         "message": .string("Summary for a person.", maxLength: 4096),
         "backups": .array("With stores: the artifact chosen for each store, in order.", backupReference, maxItems: 17, listType: .atomic),
+        "notifications": notificationStatus,
     ])
 
     static let drillRunSpec: Schema = drillTemplate.describing("The drill. Immutable once created.")
         .prepending(["policyRef": .object("The BackupPolicy to drill.", ["name": name("BackupPolicy").required]).required])
+        .adding(["notify": notify(NotificationEvent.drillRun, "Webhooks for this drill's result; the policy's notify when omitted (scheduled drills use it).")])
         .with(rules: [.immutable("spec is immutable: create a new DrillRun instead")])
 
     static let drillRunStatus: Schema = .object("Progress, measurements and verdict.", [
@@ -180,6 +184,7 @@ extension S {
         ]),
         "freshBackup": manualRun,
         "message": .string("Outcome, or what the drill waits for.", maxLength: 4096),
+        "notifications": notificationStatus,
     ])
 }
 

@@ -53,6 +53,7 @@ extension S {
             "timeout": duration("Roll back when consumers are not ready within this.", default: "10m", example: "10m"),
         ]),
         "keepPrevious": .boolean("Keep the previous value as `<key>.previous` until consumers are healthy.", default: true),
+        "notify": notify(NotificationEvent.secretRotation, "Webhooks to call when a rotation succeeds, fails or is rolled back."),
     ], rules: [
         Rule("!has(self.apply) || !has(self.apply.postgres) || self.keys.exists(k, k.key == self.apply.postgres.passwordKey)",
              message: "apply.postgres.passwordKey must name one of the keys in spec.keys", fieldPath: ".apply.postgres.passwordKey",
@@ -92,6 +93,7 @@ extension S {
         ]),
         "currentStep": .string("Step in progress, or the last one.", maxLength: 63),
         "steps": .array("Generate, Apply, Update, Restart, Verify, Finalize, RollBack.", step, maxItems: 16, listType: .atomic),
+        "notifications": notificationStatus,
     ])
 
     static let cleanupTarget: Schema = .object("One store to prune: a name plus exactly one of sql, s3, volume, clickhouse.", [
@@ -150,7 +152,7 @@ extension S {
         "startingDeadlineSeconds": .integer("A slot missed by more than this is skipped.", min: 1, default: 3600, format: "int64"),
         "targets": .array("Stores to prune.", cleanupTarget, minItems: 1, maxItems: 32, listType: .map(keys: ["name"])).required,
         "jobTemplate": jobTemplate,
-        "notify": notify,
+        "notify": notify(NotificationEvent.cleanupPolicy, "Webhooks to call when a run fails (a guard refusal counts) or succeeds."),
     ])
 
     static let cleanupPolicyStatus: Schema = .object("Outcome of the last run.", [
@@ -178,5 +180,6 @@ extension S {
         ]), maxItems: 32, listType: .atomic),
         "activeJob": activeJob,
         "lastManualRun": manualRun,
+        "notifications": notificationStatus,
     ])
 }

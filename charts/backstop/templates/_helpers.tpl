@@ -43,6 +43,8 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 */}}
 {{- define "backstop.operatorRules" -}}
 # The Backstop resources: watched through informers; only status is written (never a spec).
+# Each kind is also read with GET when a webhook delivery writes its outcome into
+# status.notifications (a fresh read, so it never overwrites a reconcile's write).
 # A finished drill writes lastDrill into its policy's status after a GET (never the spec).
 - apiGroups: [backstop.dev]
   resources: [backuppolicies]
@@ -54,7 +56,7 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 # added and removed (update); a finished one is deleted after ttlSecondsAfterFinished.
 - apiGroups: [backstop.dev]
   resources: [restorerequests]
-  verbs: [list, watch, update, delete]
+  verbs: [list, watch, get, update, delete]
 - apiGroups: [backstop.dev]
   resources: [restorerequests/status]
   verbs: [update]
@@ -62,14 +64,14 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 # limit (create, delete); the finalizer that keeps one until its cleanup ran (update).
 - apiGroups: [backstop.dev]
   resources: [drillruns]
-  verbs: [list, watch, create, update, delete]
+  verbs: [list, watch, get, create, update, delete]
 - apiGroups: [backstop.dev]
   resources: [drillruns/status]
   verbs: [update]
 # CleanupPolicy: read from a cache, status written; no finalizer, the annotations are the user's.
 - apiGroups: [backstop.dev]
   resources: [cleanuppolicies]
-  verbs: [list, watch]
+  verbs: [list, watch, get]
 - apiGroups: [backstop.dev]
   resources: [cleanuppolicies/status]
   verbs: [update]
@@ -77,7 +79,7 @@ Why each rule exists: docs/install.md, "RBAC rule by rule".
 # is added and removed (update).
 - apiGroups: [backstop.dev]
   resources: [secretrotations]
-  verbs: [list, watch, update]
+  verbs: [list, watch, get, update]
 - apiGroups: [backstop.dev]
   resources: [secretrotations/status]
   verbs: [update]
