@@ -28,6 +28,8 @@ public struct AgentSpec: Codable, Sendable {
     public var mode: String?
     /// prune.
     public var retention: RetentionRules?
+    /// prune: artifact ids a running RestoreRequest or DrillRun uses; kept whatever the rules say.
+    public var inUse: [String]?
     public var timeZone: String?
     public var dryRun: Bool?
     /// cleanup.

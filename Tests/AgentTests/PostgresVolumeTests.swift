@@ -135,6 +135,26 @@ struct PostgresVolumeTests {
         #expect(left.isEmpty, "nothing left in the store: \(left)")
     }
 
+    @Test("prune keeps an artifact a running restore or drill uses, whatever the rules say")
+    func pruneKeepsWhatIsInUse() async throws {
+        let h = try AgentHarness("pg-inuse")
+        let source = uniqueDB("inuse")
+        try await h.createSeedDatabase(source)
+        defer { Task { await h.dropDatabase(source) } }
+        let store = try volumeSpec(h)
+        var ids: [String] = []
+        for _ in 0..<2 {
+            let backup = try await h.run("backup", ["policy": "inuse", "destination": store, "source": h.sourceSpec(source)])
+            #expect(backup.exitCode == 0, "\(backup.stdout)")
+            ids.append(try #require(backup.result["artifact"]?["id"]?.stringValue))
+        }
+        let kept = try await h.run("prune", ["policy": "inuse", "store": store, "retention": ["keepLast": 1], "inUse": [.string(ids[0])]])
+        #expect(kept.exitCode == 0 && kept.result["deleted"] == 0, "\(kept.stdout)")
+        #expect(h.lines.lines.contains { $0.contains("keeping \(ids[0]): a running restore or drill uses it") })
+        let pruned = try await h.run("prune", ["policy": "inuse", "store": store, "retention": ["keepLast": 1]])
+        #expect(pruned.exitCode == 0 && pruned.result["deleted"] == 1, "\(pruned.stdout)")
+    }
+
     @Test("a missing audit trigger flags the backup (it still succeeds)")
     func guardFlags() async throws {
         let h = try AgentHarness("pg-guard")

@@ -166,6 +166,22 @@ import Testing
         #expect(plan.status.lastManualRun?.finishedAt != nil)
     }
 
+    /// A prune keeps what unfinished restores and drills have chosen (keepLast 1 would delete it
+    /// the moment the next scheduled backup lands).
+    @Test func aPruneCarriesTheArtifactsRunningRestoresAndDrillsUse() throws {
+        let p = Fx.policy(status: Fx.settled(lastSlot: Fx.hour(1)))
+        let job = Fx.job(p, .backup, token: slot, created: Fx.hour(1), finished: true)
+        let pod = Fx.pod(for: job, exitCode: 0, message: Fx.backupResult(id: "20260528T210005Z-ab12"))
+        var observed = BackupObserved(policy: p, jobs: [job], pods: [pod], secrets: Fx.secretsOK, now: Fx.hour(1).addingTimeInterval(60))
+        observed.inUse = ["20260527T210005Z-0001"]
+        let prune = try #require(Fx.planner.plan(observed).createdJobs.first)
+        #expect(prune.metadata.labels?[BackstopLabels.operation] == "prune")
+        #expect(try CleanupPlannerTests.agentSpec(prune).inUse == ["20260527T210005Z-0001"])
+        observed.inUse = []
+        let plain = try #require(Fx.planner.plan(observed).createdJobs.first)
+        #expect(try CleanupPlannerTests.agentSpec(plain).inUse == nil)
+    }
+
     /// Found by the chaos run: a drill's fresh backup (the drill's own run-now token) must not
     /// replace the user's answered run-now, or that value runs again once its Job is trimmed.
     @Test func aDrillsFreshBackupLeavesTheUsersAnsweredRunNowAlone() {

@@ -16,7 +16,14 @@ extension AgentRunner {
         }
         let now = try spec.clock(context)
         let (store, layout, catalog) = try await openCatalog(spec)
-        let items = catalog.manifests.map { RetentionItem(id: $0.id.description, createdAt: $0.createdAt, pinned: $0.pinned) }
+        // An artifact a running restore or drill uses counts as pinned for this prune.
+        let inUse = Set(spec.inUse ?? [])
+        for m in catalog.manifests where inUse.contains(m.id.description) && !m.pinned {
+            context.progress("prune: keeping \(m.id): a running restore or drill uses it")
+        }
+        let items = catalog.manifests.map {
+            RetentionItem(id: $0.id.description, createdAt: $0.createdAt, pinned: $0.pinned || inUse.contains($0.id.description))
+        }
         let plan = RetentionPlanner.plan(items, rules: rules, now: now, timeZone: zone)
         let dryRun = spec.dryRun ?? false
         var deleted: [JSONValue] = []

@@ -33,7 +33,7 @@ public struct AgentJobBuilder: Sendable {
 
     /// The agent spec for `operation` plus the env vars and volumes it refers to. The policy
     /// was validated before any Job is planned (durations parse), so `try?` drops nothing real.
-    func spec(for policy: BackupPolicy, operation: BackupOperation, jobName: String) -> (spec: AgentSpec, mounts: AgentMounts) {
+    func spec(for policy: BackupPolicy, operation: BackupOperation, jobName: String, inUse: [String] = []) -> (spec: AgentSpec, mounts: AgentMounts) {
         var m = AgentMounts()
         let spec = policy.spec
         var doc = AgentSpec(policy: policy.metadata.name ?? "",
@@ -58,6 +58,7 @@ public struct AgentJobBuilder: Sendable {
                                            keepMonthly: r.keepMonthly, maxAge: r.maxAge.flatMap { try? RetentionAge(parsing: $0) },
                                            keepForever: r.keepForever)
             doc.timeZone = spec.timeZone ?? "UTC"
+            doc.inUse = inUse.isEmpty ? nil : inUse.sorted()
         case .catalog:
             break
         }
@@ -98,9 +99,10 @@ public struct AgentJobBuilder: Sendable {
 
     /// The Job for `operation`, named `name`, answering `slot` (labels/annotations say which).
     /// `extraLabels`: e.g. a drill's label on the backup it asked for, so the drill sees the Job too.
+    /// `inUse` (prune): artifact ids running restores and drills use, kept by this prune.
     public func job(for policy: BackupPolicy, operation: BackupOperation, name: String, slotLabel: String,
-                    annotations: [String: String] = [:], extraLabels: [String: String] = [:]) -> Job {
-        let (spec, mounts) = spec(for: policy, operation: operation, jobName: name)
+                    annotations: [String: String] = [:], extraLabels: [String: String] = [:], inUse: [String] = []) -> Job {
+        let (spec, mounts) = spec(for: policy, operation: operation, jobName: name, inUse: inUse)
         let labels = [BackstopLabels.policy: policy.metadata.name ?? "", BackstopLabels.operation: operation.rawValue,
                       BackstopLabels.slot: slotLabel].merging(extraLabels) { ours, _ in ours }
         return template.job(AgentJobTemplate.Request(owner: ChildOwner(policy), name: name, command: operation.rawValue, spec: spec,

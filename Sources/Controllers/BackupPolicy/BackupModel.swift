@@ -25,6 +25,9 @@ public struct BackupObserved: Sendable {
     public var targetBusyWith: [String]
     /// Start a catalog Job for a policy without artifact status (off for large benchmarks).
     public var catalogWhenStatusMissing: Bool
+    /// Artifact ids an unfinished RestoreRequest or DrillRun of this policy has chosen: the
+    /// next prune keeps them, so retention never deletes a backup while it is being restored.
+    public var inUse: [String] = []
 
     public init(policy: BackupPolicy, jobs: [Job] = [], pods: [Pod] = [], secrets: [String: SecretState]? = nil,
                 now: Date, targetBusyWith: [String] = [], catalogWhenStatusMissing: Bool = true) {

@@ -170,7 +170,7 @@ public struct BackupPlanner: Sendable {
         if jobNamed(jobName, w) == nil {
             let stamp = [BackstopLabels.createdAt: String(format: "%.6f", w.o.now.timeIntervalSince1970)]
             let job = builder.job(for: w.o.policy, operation: op, name: jobName, slotLabel: slot,
-                                  annotations: annotations.merging(stamp) { mine, _ in mine })
+                                  annotations: annotations.merging(stamp) { mine, _ in mine }, inUse: op == .prune ? w.o.inUse : [])
             w.plan.actions.append(.createJob(job))
             w.plan.status.activeJob = ActiveJob(name: jobName, startedAt: w.now)
         }

@@ -26,8 +26,10 @@ public enum BackupPolicyController {
         let policies = manager.informer(BackupPolicy.self)
         let jobs = manager.informer(Job.self, labelSelector: BackstopLabels.policy)
         let pods = manager.informer(Pod.self, labelSelector: BackstopLabels.policy)
+        let restores = manager.informer(RestoreRequest.self)
+        let drills = manager.informer(DrillRun.self)
         let reconciler = BackupReconciler(client: manager.client, recorder: manager.recorder, policies: policies, jobs: jobs,
-                                          pods: pods, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory),
+                                          pods: pods, restores: restores, drills: drills, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory),
                                           notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: settings.backupWorkers) { key, context in
             try await reconciler.reconcile(key, context)
@@ -35,6 +37,8 @@ public enum BackupPolicyController {
         controller.watches(policies)
         controller.watchesOwned(jobs, ownerKind: BackupPolicy.resourceType.kind)
         controller.watchesAgentPods(pods, ownerLabel: BackstopLabels.policy)
+        controller.reads(restores)
+        controller.reads(drills)
         return controller
     }
 }
@@ -45,18 +49,24 @@ final class BackupReconciler: Sendable {
     let policies: Informer<BackupPolicy>
     let jobs: Informer<Job>
     let pods: Informer<Pod>
+    /// Read for the artifacts unfinished restores and drills have chosen (a prune keeps them).
+    let restores: Informer<RestoreRequest>
+    let drills: Informer<DrillRun>
     let settings: ControllerSettings
     let planner: BackupPlanner
     let metrics: BackupMetrics
     let notifier: NotificationDispatcher
 
     init(client: KubeClient, recorder: EventRecorder, policies: Informer<BackupPolicy>, jobs: Informer<Job>,
-         pods: Informer<Pod>, settings: ControllerSettings, metrics: BackupMetrics, notifier: NotificationDispatcher) {
+         pods: Informer<Pod>, restores: Informer<RestoreRequest>, drills: Informer<DrillRun>, settings: ControllerSettings,
+         metrics: BackupMetrics, notifier: NotificationDispatcher) {
         self.client = client
         self.recorder = recorder
         self.policies = policies
         self.jobs = jobs
         self.pods = pods
+        self.restores = restores
+        self.drills = drills
         self.settings = settings
         self.metrics = metrics
         self.notifier = notifier
@@ -74,6 +84,8 @@ final class BackupReconciler: Sendable {
         var observed = BackupObserved(policy: policy, jobs: owned, pods: podList, now: settings.clock(),
                                       targetBusyWith: otherBackups(onTargetOf: policy, namespace: key.namespace),
                                       catalogWhenStatusMissing: settings.catalogWhenStatusMissing)
+        observed.inUse = artifactsInUse(of: key)
+        observed.inUse = artifactsInUse(of: key)
         var plan = planner.plan(observed)
         if plan.wantsSecrets, !plan.referencedSecrets.isEmpty {
             // Job first when the Secrets were present at the last read: the GET follows the create.
@@ -119,6 +131,19 @@ final class BackupReconciler: Sendable {
             try await children.delete(name, uid: uid)
             logger.info("deleted the Job just started: a Secret it needs is missing", metadata: ["job": .string(name)])
         }
+    }
+
+    /// The artifacts unfinished RestoreRequests and DrillRuns of this policy have chosen.
+    func artifactsInUse(of key: ObjectKey) -> [String] {
+        var ids = Set<String>()
+        for r in restores.cache.list(namespace: key.namespace) where r.status?.phase != .succeeded && r.status?.phase != .failed {
+            let chosen = r.status?.backups ?? (r.status?.backup.map { [$0] } ?? [])
+            for (entry, backup) in zip(r.spec.entries, chosen) where entry.policyRef.name == key.name { ids.insert(backup.id) }
+        }
+        for d in drills.cache.list(namespace: key.namespace) where d.status?.phase != .completed && d.spec.policyRef.name == key.name {
+            if let id = d.status?.backup?.id { ids.insert(id) }
+        }
+        return ids.sorted()
     }
 
     /// Running backup Jobs of other policies whose source is this policy's target (from the cache).
