@@ -143,7 +143,9 @@ struct PostgresVolumeTests {
         defer { Task { await h.dropDatabase(source) } }
         let store = try volumeSpec(h)
         var ids: [String] = []
-        for _ in 0..<2 {
+        for n in 0..<2 {
+            // Artifact times have whole seconds: the second backup must be the newer one.
+            if n > 0 { try await Task.sleep(for: .milliseconds(1_100)) }
             let backup = try await h.run("backup", ["policy": "inuse", "destination": store, "source": h.sourceSpec(source)])
             #expect(backup.exitCode == 0, "\(backup.stdout)")
             ids.append(try #require(backup.result["artifact"]?["id"]?.stringValue))
