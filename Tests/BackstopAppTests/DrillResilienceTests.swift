@@ -46,13 +46,17 @@ import TestSupport
             // Two rounds in three wait for a drill to be under way before the random delay, so kills
             // land mid-drill however slowly the operator starts on a loaded machine; the third
             // kills at any moment, startup included.
-            if round % 3 != 0 { _ = await eventually(.seconds(15)) { anyRunning() } }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 150...2500)))
+            if round % 3 != 0 {
+                _ = await eventually(.seconds(15)) { anyRunning() }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...1_000)))
+            } else {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 150...2500)))
+            }
             if anyRunning() { killedMidDrill += 1 }
             await op.kill9()
             #expect(op.process.terminationReason == .uncaughtSignal, "round \(round) exited by itself: \(op.output.suffix(2000))")
         }
-        #expect(killedMidDrill >= 5, "kills landed mid-drill only \(killedMidDrill) times")
+        #expect(killedMidDrill >= 4, "kills landed mid-drill only \(killedMidDrill) times")
 
         let last = try e2e.startOperator(name: "final")
         defer { Task { await last.kill9() } }

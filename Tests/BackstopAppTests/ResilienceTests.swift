@@ -102,9 +102,17 @@ import TestSupport
         for round in 0..<20 {
             let op = try e2e.startOperator(name: "round-\(round)")
             try e2e.runNow(ns, "pg", "round-\(round)")
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...2500)))
-            let active = e2e.jobs(ns, policy: "pg").contains { ($0["status"]?["active"]?.intValue ?? 0) > 0 }
-            if active { killedWhileActive += 1 }
+            func active() -> Bool { e2e.jobs(ns, policy: "pg").contains { ($0["status"]?["active"]?.intValue ?? 0) > 0 } }
+            // Two rounds in three wait for the backup Job to run (the operator may start slowly on a
+            // loaded machine, the dump may be quick), then kill within a short random delay; the
+            // third kills at any moment, startup included.
+            if round % 3 != 0 {
+                _ = await eventually(.seconds(15)) { active() }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...300)))
+            } else {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 200...2500)))
+            }
+            if active() { killedWhileActive += 1 }
             await op.kill9()
             #expect(op.process.terminationReason == .uncaughtSignal, "round \(round) exited by itself: \(op.output.suffix(2000))")
         }
