@@ -56,97 +56,79 @@ struct ChaosDrivers: Sendable {
 
     private func pause() async { try? await Task.sleep(for: .milliseconds(Int.random(in: 300...1_500))) }
 
-    func backups() async -> DriverTally {
-        var tally = DriverTally(kind: "backups")
+    /// One operation of a kind after another until the clock stops: `start(n)` starts the n-th
+    /// and names it; `outcome(n)` says how it ended, nil while it runs.
+    private func drive(_ kind: String, start: (Int) throws -> String, outcome: @escaping (Int) -> Outcome?) async -> DriverTally {
+        var tally = DriverTally(kind: kind)
         var n = 0
         while !clock.stopped {
             n += 1
-            let policy = n % 2 == 0 ? "app" : "ledger", value = "b\(n)"
-            do { try world.runNow("BackupPolicy", policy, value) } catch { continue }
-            let outcome = await self.await {
-                guard let run = world.get("BackupPolicy", policy, as: BackupPolicy.self)?.status?.lastManualRun,
-                      run.value == value, run.finishedAt != nil else { return nil }
-                return Outcome(name: run.result?.rawValue ?? "finished", failure: run.result == .succeeded ? nil : run.message ?? "-")
-            }
-            record(outcome, "BackupPolicy/\(policy) run-now \(value)", into: &tally)
+            guard let what = try? start(n) else { continue }
+            let ended = await self.await { [n] in outcome(n) }
+            record(ended, what, into: &tally)
             await pause()
         }
         return tally
+    }
+
+    /// A run-now request answered in `lastManualRun` (policies).
+    private func answered(_ run: ManualRun?, _ value: String) -> Outcome? {
+        guard let run, run.value == value, run.finishedAt != nil else { return nil }
+        return Outcome(name: run.result?.rawValue ?? "finished", failure: run.result == .succeeded ? nil : run.message ?? "-")
+    }
+
+    private static func backupPolicy(_ n: Int) -> String { n % 2 == 0 ? "app" : "ledger" }
+
+    func backups() async -> DriverTally {
+        await drive("backups", start: { n in
+            try world.runNow("BackupPolicy", Self.backupPolicy(n), "b\(n)")
+            return "BackupPolicy/\(Self.backupPolicy(n)) run-now b\(n)"
+        }, outcome: { n in
+            answered(world.get("BackupPolicy", Self.backupPolicy(n), as: BackupPolicy.self)?.status?.lastManualRun, "b\(n)")
+        })
     }
 
     func restores() async -> DriverTally {
-        var tally = DriverTally(kind: "restores")
-        var n = 0
-        while !clock.stopped {
-            n += 1
-            let name = "restore-\(n)"
-            let spec: JSONValue = ["policyRef": ["name": "ledger"], "allowOverwriteSource": true,
-                                   "quiesce": [["kind": "Deployment", "name": .string(ChaosWorld.writer)]]]
-            do { try create("RestoreRequest", name, spec) } catch { continue }
-            let outcome = await self.await {
-                guard let s = world.get("RestoreRequest", name, as: RestoreRequest.self)?.status, let phase = s.phase,
-                      phase == .succeeded || phase == .failed else { return nil }
-                return Outcome(name: phase.rawValue, failure: phase == .succeeded ? nil : s.message ?? "-")
-            }
-            record(outcome, "RestoreRequest/\(name)", into: &tally)
-            await pause()
-        }
-        return tally
+        await drive("restores", start: { n in
+            try create("RestoreRequest", "restore-\(n)", ["policyRef": ["name": "ledger"], "allowOverwriteSource": true,
+                                                         "quiesce": [["kind": "Deployment", "name": .string(ChaosWorld.writer)]]])
+            return "RestoreRequest/restore-\(n)"
+        }, outcome: { n in
+            guard let s = world.get("RestoreRequest", "restore-\(n)", as: RestoreRequest.self)?.status, let phase = s.phase,
+                  phase == .succeeded || phase == .failed else { return nil }
+            return Outcome(name: phase.rawValue, failure: phase == .succeeded ? nil : s.message ?? "-")
+        })
     }
 
     func drills() async -> DriverTally {
-        var tally = DriverTally(kind: "drills")
-        var n = 0
-        while !clock.stopped {
-            n += 1
-            let name = "drill-\(n)"
-            let spec: JSONValue = ["policyRef": ["name": "app"], "scratch": ["postgres": ["database": .string("\(world.appDB)_s\(n)")]],
-                                   "objectives": ["rpo": "1h"]]
-            do { try create("DrillRun", name, spec) } catch { continue }
-            let outcome = await self.await {
-                guard let s = world.get("DrillRun", name, as: DrillRun.self)?.status, s.phase == .completed else { return nil }
-                return Outcome(name: s.result?.rawValue ?? "Completed", failure: s.result == .passed ? nil : s.message ?? "-")
-            }
-            record(outcome, "DrillRun/\(name)", into: &tally)
-            await pause()
-        }
-        return tally
+        await drive("drills", start: { n in
+            try create("DrillRun", "drill-\(n)", ["policyRef": ["name": "app"], "objectives": ["rpo": "1h"],
+                                                 "scratch": ["postgres": ["database": .string("\(world.appDB)_s\(n)")]]])
+            return "DrillRun/drill-\(n)"
+        }, outcome: { n in
+            guard let s = world.get("DrillRun", "drill-\(n)", as: DrillRun.self)?.status, s.phase == .completed else { return nil }
+            return Outcome(name: s.result?.rawValue ?? "Completed", failure: s.result == .passed ? nil : s.message ?? "-")
+        })
     }
 
     func rotations() async -> DriverTally {
-        var tally = DriverTally(kind: "rotations")
-        var n = 0
-        while !clock.stopped {
-            n += 1
-            let value = "r\(n)"
-            do { try world.runNow("SecretRotation", "api-db", value) } catch { continue }
-            let outcome = await self.await {
-                guard let s = world.get("SecretRotation", "api-db", as: SecretRotation.self)?.status,
-                      s.lastManualRun?.value == value, s.run?.finishedAt != nil else { return nil }
-                return Outcome(name: s.phase?.rawValue ?? "finished", failure: s.phase?.rawValue == "Succeeded" ? nil : s.message ?? "-")
-            }
-            record(outcome, "SecretRotation/api-db run-now \(value)", into: &tally)
-            await pause()
-        }
-        return tally
+        await drive("rotations", start: { n in
+            try world.runNow("SecretRotation", "api-db", "r\(n)")
+            return "SecretRotation/api-db run-now r\(n)"
+        }, outcome: { n in
+            guard let s = world.get("SecretRotation", "api-db", as: SecretRotation.self)?.status,
+                  s.lastManualRun?.value == "r\(n)", s.run?.finishedAt != nil else { return nil }
+            return Outcome(name: s.phase?.rawValue ?? "finished", failure: s.phase?.rawValue == "Succeeded" ? nil : s.message ?? "-")
+        })
     }
 
     func cleanups() async -> DriverTally {
-        var tally = DriverTally(kind: "cleanups")
-        var n = 0
-        while !clock.stopped {
-            n += 1
-            let value = "c\(n)"
-            do { try world.runNow("CleanupPolicy", "events", value) } catch { continue }
-            let outcome = await self.await {
-                guard let run = world.get("CleanupPolicy", "events", as: CleanupPolicy.self)?.status?.lastManualRun,
-                      run.value == value, run.finishedAt != nil else { return nil }
-                return Outcome(name: run.result?.rawValue ?? "finished", failure: run.result == .succeeded ? nil : run.message ?? "-")
-            }
-            record(outcome, "CleanupPolicy/events run-now \(value)", into: &tally)
-            await pause()
-        }
-        return tally
+        await drive("cleanups", start: { n in
+            try world.runNow("CleanupPolicy", "events", "c\(n)")
+            return "CleanupPolicy/events run-now c\(n)"
+        }, outcome: { n in
+            answered(world.get("CleanupPolicy", "events", as: CleanupPolicy.self)?.status?.lastManualRun, "c\(n)")
+        })
     }
 
     private func create(_ kind: String, _ name: String, _ spec: JSONValue) throws {
