@@ -98,7 +98,7 @@ let testTargets: [(String, [Target.Dependency])] = [
     ("KubeRuntimeTests", ["KubeRuntime", "KubeClient", "KubeSim", "TestSupport"]),
     ("BackstopCoreTests", ["BackstopCore", "CivilCalendar", "KubeModel"]),
     ("AgentTests", ["Agent", "BackstopCore", "Postgres", "HTTP", "TestSupport"]),
-    ("ControllersTests", ["Controllers", "KubeSim", "Agent", "HTTP", "TestSupport"]),
+    ("ControllersTests", ["Controllers", "BackstopApp", "BackstopChaos", "KubeSim", "Agent", "HTTP", "TestSupport"]),
     ("BackstopAppTests", ["BackstopApp", "BackstopChaos", "BackstopDemo", "Controllers", "KubeSim", "Agent", "KubeClient", "Postgres", "HTTP", "TestSupport"]),
 ]
 for (name, deps) in testTargets where FileManager.default.fileExists(atPath: "Tests/\(name)") {

@@ -30,6 +30,10 @@ public struct OperatorOptions: Sendable {
     public var retryPeriod: Duration = .seconds(2)
     /// The image of agent Jobs (the operator's own image).
     public var agentImage = ControllerSettings.defaultAgentImage
+    /// How often a policy whose Secret is missing looks again (ControllerSettings).
+    public var secretRecheckInterval: Duration = .seconds(30)
+    /// How long a finished Job may lack its Pod's result before it is recorded without it.
+    public var resultGracePeriod: Duration = .seconds(30)
     /// Test aid: the ConfigMap controller of the runtime's process-level tests.
     public var testingConfigMapController = false
 
@@ -114,7 +118,9 @@ public final class OperatorProcess: Sendable {
             logger: logger)
         self.manager = manager
         let settings = ControllerSettings(agentImage: options.agentImage,
-                                          operatorNamespace: options.leaderElectionNamespace ?? config.namespace)
+                                          operatorNamespace: options.leaderElectionNamespace ?? config.namespace,
+                                          secretRecheckInterval: options.secretRecheckInterval,
+                                          resultGracePeriod: options.resultGracePeriod)
         for registration in backstopControllers(settings) {
             try registration.setup(manager)
         }

@@ -46,6 +46,10 @@ struct RunCommand: AsyncParsableCommand {
     var renewDeadlineSeconds: Int = 10
     @Option(help: .hidden)
     var retryPeriodMilliseconds: Int = 2000
+    @Option(help: .hidden)
+    var secretRecheckSeconds: Int = 30
+    @Option(help: .hidden)
+    var resultGraceSeconds: Int = 30
     @Flag(help: .hidden)
     var testingConfigMapController = false
 
@@ -83,6 +87,8 @@ struct RunCommand: AsyncParsableCommand {
         options.leaseDuration = .seconds(leaseDurationSeconds)
         options.renewDeadline = .seconds(renewDeadlineSeconds)
         options.retryPeriod = .milliseconds(retryPeriodMilliseconds)
+        options.secretRecheckInterval = .seconds(secretRecheckSeconds)
+        options.resultGracePeriod = .seconds(resultGraceSeconds)
         options.testingConfigMapController = testingConfigMapController
 
         let process: OperatorProcess

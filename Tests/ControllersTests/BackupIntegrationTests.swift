@@ -82,8 +82,8 @@ import Testing
         for reason in expected {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
-        _ = await eventually(.seconds(10)) { h.metricsText().contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1") }
-        let metrics = h.metricsText()
+        _ = try await eventually(.seconds(10)) { (try await h.metricsText()).contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1") }
+        let metrics = (try await h.metricsText())
         #expect(metrics.contains("backstop_backup_last_success_timestamp_seconds{namespace=\"team\",policy=\"orders\"}"))
         #expect(metrics.contains("backstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 1"))
         #expect(metrics.contains("backstop_backup_duration_seconds_count{namespace=\"team\",policy=\"orders\"} 1"))
@@ -100,7 +100,7 @@ import Testing
 
     @Test func aWrongPasswordFailsWithTheAgentsReasonAndTheNextSlotStillRuns() async throws {
         let (pg, database) = try await Self.database()
-        let h = try await ControllerHarness()
+        let h = try await ControllerHarness(operator: .inProcess)
         try h.secret("db-creds", ["password": "definitely-not-" + pg.password])
         try h.claim("backups")
         try h.create(Self.policy("wrongpw", pg: pg, database: database))
@@ -119,8 +119,8 @@ import Testing
         #expect(try await eventually(.seconds(10)) {
             try h.events(of: "wrongpw").contains { $0.type == "Warning" && $0.reason == "BackupFailed" }
         })
-        #expect(await eventually(.seconds(10)) {
-            h.metricsText().contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 1")
+        #expect(try await eventually(.seconds(10)) {
+            (try await h.metricsText()).contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 1")
         })
         // The next slot (one hour later on the controller's clock) still gets its Job.
         let before = try h.jobs(of: "wrongpw").count
@@ -131,8 +131,8 @@ import Testing
         }
         #expect(scheduled)
         #expect(try h.jobs(of: "wrongpw").count == before + 1)
-        #expect(await eventually(.seconds(60)) {
-            h.metricsText().contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 2")
+        #expect(try await eventually(.seconds(60)) {
+            (try await h.metricsText()).contains("backstop_backup_failures_total{namespace=\"team\",policy=\"wrongpw\"} 2")
         })
         await h.stop()
     }

@@ -44,8 +44,9 @@ import Testing
         return ["name": .string(name), "sql": .object(sql)]
     }
 
-    func harness() async throws -> ControllerHarness {
-        let h = try await ControllerHarness()
+    /// `.inProcess` where the test moves the operator's clock.
+    func harness(_ mode: ControllerHarness.Operator = .subprocess) async throws -> ControllerHarness {
+        let h = try await ControllerHarness(operator: mode)
         try h.secret("db-creds", ["password": try TestServices.postgres().password])
         return h
     }
@@ -121,7 +122,7 @@ import Testing
         // 40 daily partitions, every 5 days over 200 days, 10 rows each.
         _ = try await clickhouse("INSERT INTO \(chdb).traces SELECT today() - intDiv(number, 10) * 5, number FROM system.numbers LIMIT 400")
 
-        let h = try await harness()
+        let h = try await harness(.inProcess)
         try h.secret("s3-creds", ["AWS_ACCESS_KEY_ID": s3.accessKey, "AWS_SECRET_ACCESS_KEY": s3.secretKey])
         try h.claim("reports")
         var claimDir: String?
@@ -190,7 +191,7 @@ import Testing
         #expect(try FileManager.default.subpathsOfDirectory(atPath: reports.path).sorted() == ["2025", "new.json", "notes.txt"])
         #expect(try await client.listAllObjects(bucket: bucket).map(\.key) == ["keep/d.csv"])
         #expect(try await clickhouse("SELECT count(), min(d) >= today() - 82 FROM \(chdb).traces FORMAT TSV") == "170\t1\n")
-        let metrics = h.metricsText()
+        let metrics = (try await h.metricsText())
         #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("backstop_cleanup_deleted_total") && $0.contains("cleanuppolicy=\"retention\"")
             && $0.contains("target=\"agent-runs\"") && $0.hasSuffix(" 373") },
                 "\(metrics.split(separator: "\n").filter { $0.contains("cleanup") })")
@@ -270,7 +271,7 @@ import Testing
             CREATE TABLE agent_runs (id serial PRIMARY KEY, created_at timestamptz NOT NULL, label text);
             INSERT INTO agent_runs (created_at, label) SELECT now() - g * interval '10 days', 'x' FROM generate_series(1, 100) g;
             """)
-        let h = try await harness()
+        let h = try await harness(.inProcess)
         try h.secret("s3-creds", ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
         h.startController()
         let s = try await createAndRun(h, "bad", [

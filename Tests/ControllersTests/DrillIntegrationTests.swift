@@ -94,7 +94,7 @@ import Testing
         for reason in ["MarkerStarted", "BackupSucceeded", "ListSucceeded", "RestoreSucceeded", "VerifySucceeded", "CleanupSucceeded", "DrillPassed"] {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
-        let metrics = h.metricsText()
+        let metrics = (try await h.metricsText())
         #expect(metrics.contains("backstop_drill_total{namespace=\"team\",policy=\"agentfs\",result=\"passed\"} 1"), "\(metrics)")
         #expect(metrics.contains("backstop_drill_rto_seconds{namespace=\"team\",policy=\"agentfs\"}"))
         #expect(metrics.contains("backstop_drill_last_success_timestamp_seconds{namespace=\"team\",policy=\"agentfs\"}"))
@@ -201,7 +201,7 @@ import Testing
     }
 
     @Test func aPolicysDrillScheduleCreatesDrillsOnTimeAndKeepsHistory() async throws {
-        let h = try await ControllerHarness()
+        let h = try await ControllerHarness(operator: .inProcess)
         try h.claim("backups")
         try h.claim("data")
         try h.claim("scratch")

@@ -18,8 +18,8 @@ import Testing
         _ = try h.sim.store.updateStatus(stored)
     }
 
-    static func reconciles(_ h: ControllerHarness) -> Double {
-        h.metricsText().split(separator: "\n").reduce(0) { sum, line in
+    static func reconciles(_ h: ControllerHarness) async throws -> Double {
+        (try await h.metricsText()).split(separator: "\n").reduce(0) { sum, line in
             guard line.hasPrefix("backstop_reconcile_total{"), line.contains("controller=\"backuppolicy\""),
                   let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { return sum }
             return sum + value
@@ -32,7 +32,7 @@ import Testing
 
     @Test func aRestartOverCurrentStatusesWritesNoStatusSendsNoEventAndReadsNoSecret() async throws {
         let pg = try TestServices.postgres()
-        let h = try await ControllerHarness()
+        let h = try await ControllerHarness(operator: .inProcess)
         try h.secret("db-creds", ["password": pg.password])
         let names = (0..<12).map { "restart-\($0)" }
         for name in names { try Self.settledPolicy(h, name, pg: pg) }
@@ -45,9 +45,9 @@ import Testing
         await h.stopController()
 
         h.sim.requestLog.clear()
-        let before = Self.reconciles(h)
+        let before = try await Self.reconciles(h)
         h.startController()
-        #expect(await eventually(.seconds(30)) { Self.reconciles(h) >= before + Double(names.count) })
+        #expect(try await eventually(.seconds(30)) { try await Self.reconciles(h) >= before + Double(names.count) })
         try await Task.sleep(for: .seconds(1))
         let sent = h.sim.requestLog.entries.map { "\($0.method) \($0.path)" }
         #expect(!sent.contains { $0.hasSuffix("/status") }, "status written on restart: \(sent)")
@@ -59,7 +59,7 @@ import Testing
 
     @Test func runNowCreatesTheJobBeforeItReadsSecretsOrWritesStatus() async throws {
         let pg = try TestServices.postgres()
-        let h = try await ControllerHarness()
+        let h = try await ControllerHarness(operator: .inProcess)
         try h.secret("db-creds", ["password": pg.password])
         try h.claim("backups")
         try Self.settledPolicy(h, "now", pg: pg)
@@ -85,7 +85,7 @@ import Testing
 
     @Test func aSecretFoundMissingAfterTheJobStartedStopsThatJob() async throws {
         let pg = try TestServices.postgres()
-        let h = try await ControllerHarness()
+        let h = try await ControllerHarness(operator: .inProcess)
         try h.secret("db-creds", ["password": pg.password])
         try h.claim("backups")
         try Self.settledPolicy(h, "gone", pg: pg)

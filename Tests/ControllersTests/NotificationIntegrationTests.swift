@@ -110,9 +110,11 @@ import Testing
         let status = try #require(try await h.policy("failing").status)
         #expect(!String(describing: status).contains("/webhook/"))
         #expect(try !h.events(of: "failing").contains { $0.reason == "NotificationFailed" })
-        #expect(await eventually(.seconds(5)) {
-            h.metricsText().contains("backstop_notifications_total{kind=\"BackupPolicy\",event=\"Failed\",result=\"delivered\"} 3")
-        }, "\(h.metricsText().split(separator: "\n").filter { $0.contains("notifications") })")
+        let delivered = try await eventually(.seconds(5)) {
+            (try await h.metricsText()).contains("backstop_notifications_total{kind=\"BackupPolicy\",event=\"Failed\",result=\"delivered\"} 3")
+        }
+        let notificationLines = (try await h.metricsText()).split(separator: "\n").filter { $0.contains("notifications") }
+        #expect(delivered, "\(notificationLines)")
         await h.stop()
     }
 
@@ -156,8 +158,8 @@ import Testing
             try h.events(of: "refused").contains { $0.type == "Warning" && $0.reason == "NotificationFailed" && !$0.message.contains("/webhook/") }
         })
         #expect(try await Self.received(server, "gone").count == 1)
-        #expect(await eventually(.seconds(5)) {
-            h.metricsText().contains("backstop_notifications_total{kind=\"BackupPolicy\",event=\"Failed\",result=\"failed\"} 1")
+        #expect(try await eventually(.seconds(5)) {
+            (try await h.metricsText()).contains("backstop_notifications_total{kind=\"BackupPolicy\",event=\"Failed\",result=\"failed\"} 1")
         })
         await h.stop()
     }

@@ -120,7 +120,7 @@ import Testing
         for reason in ["QuiesceStarted", "RestoreSucceeded", "VerifySucceeded", "ResumeSucceeded"] {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
-        #expect(h.metricsText().contains("backstop_restore_total{namespace=\"team\",policy=\"orders\",result=\"succeeded\"} 1"))
+        #expect((try await h.metricsText()).contains("backstop_restore_total{namespace=\"team\",policy=\"orders\",result=\"succeeded\"} 1"))
 
         // Into a new database: no fence needed, the source untouched.
         let copy = "\(database)_copy"

@@ -117,7 +117,7 @@ import Testing
         let jobs = try h.sim.store.list("batch/v1", "Job", namespace: "team")
         #expect(jobs.compactMap { $0[path: ["metadata", "labels", "backstop.dev/rotation"]]?.stringValue } == ["weak-admin"],
                 "\(jobs.map { ($0[path: ["metadata", "name"]]?.stringValue ?? "", $0[path: ["metadata", "labels"]].map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "") })")
-        #expect(h.metricsText().contains("result=\"failed\""))
+        #expect((try await h.metricsText()).contains("result=\"failed\""))
         await h.stop()
     }
 }

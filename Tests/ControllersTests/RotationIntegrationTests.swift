@@ -80,7 +80,7 @@ import Testing
                        "VerifySucceeded", "FinalizeSucceeded", "Rotated"] {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
-        let metrics = h.metricsText()
+        let metrics = (try await h.metricsText())
         #expect(metrics.contains("backstop_rotation_total{namespace=\"team\",result=\"succeeded\",rotation=\"db\"} 1")
                 || metrics.contains("backstop_rotation_total{namespace=\"team\",rotation=\"db\",result=\"succeeded\"} 1"), "\(metrics)")
         #expect(metrics.contains("backstop_rotation_last_success_timestamp_seconds"))
@@ -184,7 +184,7 @@ import Testing
         #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "legacy") })
         let events = try h.events(of: "db")
         #expect(events.contains { $0.type == "Warning" && $0.reason == "RolledBack" && $0.message.contains("Deployment/legacy") }, "\(events)")
-        #expect(h.metricsText().contains("result=\"rolled_back\""))
+        #expect((try await h.metricsText()).contains("result=\"rolled_back\""))
         let text = try Rotation.nonSecretText(h)
         #expect(!text.contains(Self.oldPassword) && !text.contains(Data(Self.oldPassword.utf8).base64EncodedString()))
         #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil })

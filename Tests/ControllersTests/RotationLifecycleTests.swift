@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func aScheduledRotationRunsAtItsSlotSuspendStopsTheScheduleAndRunNowStillRuns() async throws {
-        let h = try await ControllerHarness()
+        let h = try await ControllerHarness(operator: .inProcess)
         try h.secret("api-token", ["token": "first-token-value-0001"])
         _ = try h.sim.store.create(Rotation.resource("token", [
             "secretRef": ["name": "api-token"], "schedule": "@every 1h",

@@ -1,6 +1,9 @@
+import BackstopApp
+import BackstopChaos
 import Controllers
 import DynamicJSON
 import Foundation
+import HTTP
 import KubeClient
 import KubeModel
 import KubeRuntime
@@ -9,17 +12,27 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import Testing
+import TestSupport
 
-/// An in-process KubeSim whose Job runner runs the `backstop` binary built beside the tests,
-/// the Backstop CRDs, and the BackupPolicy controller on a Manager with its own Prometheus
-/// registry and a clock the test can move forward.
+/// KubeSim in-process, its Job runner running the `backstop` binary built beside the tests,
+/// the Backstop CRDs, and the operator. By default the operator is `backstop run` as a child
+/// process whose token is bound to the shipped manifests/ RBAC, as an installation runs it;
+/// `.inProcess` runs the controllers on a Manager in this process instead, with its own
+/// Prometheus registry and a clock the test can move forward (schedule and hot-path tests).
 final class ControllerHarness: Sendable {
+    enum Operator { case subprocess, inProcess }
+
     static let image = "backstop:ctl-test"
     let sim: KubeSim
     let client: KubeClient
     let registry: PrometheusCollectorRegistry
     let clock = TestClock()
+    let mode: Operator
+    /// Where the subprocess's kubeconfig and log files go.
+    let work: URL
     private let run = Mutex<(group: ServiceGroup?, task: Task<Void, any Error>?)>((nil, nil))
+    private let child = Mutex<(process: OperatorSubprocess?, metricsPort: Int)>((nil, 0))
 
     static func backstopBinary() throws -> String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -33,7 +46,8 @@ final class ControllerHarness: Sendable {
     }
 
     /// `workloads`: Deployments and StatefulSets run real Pods (writers a restore fences).
-    init(workloads: Bool = false) async throws {
+    init(workloads: Bool = false, operator mode: Operator = .subprocess) async throws {
+        self.mode = mode
         var options = KubeSimOptions()
         options.bookmarkInterval = 1
         options.controllers.jobRunner = true
@@ -42,6 +56,9 @@ final class ControllerHarness: Sendable {
         options.jobRunner.images = [Self.image: [try Self.backstopBinary()]]
         sim = try await KubeSim.start(options)
         for kind in Backstop.kinds { _ = try sim.store.create(kind.crd) }
+        if mode == .subprocess {
+            for object in try ManifestFiles.load() { _ = try sim.store.create(object) }
+        }
         _ = try sim.store.create(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "team"]])
         var clientOptions = KubeClientOptions(qps: 200, burst: 200)
         clientOptions.retryBackoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(200))
@@ -49,12 +66,40 @@ final class ControllerHarness: Sendable {
                                                    certificateAuthority: sim.caPEM.map { .data(Array($0.utf8)) }),
                                 options: clientOptions, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         registry = PrometheusCollectorRegistry()
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
-    func advance(_ seconds: TimeInterval) { clock.advance(seconds) }
+    /// Moves the in-process operator's clock; a subprocess operator runs on the wall clock.
+    func advance(_ seconds: TimeInterval) {
+        precondition(mode == .inProcess, "advance() needs ControllerHarness(operator: .inProcess)")
+        clock.advance(seconds)
+    }
 
-    /// Starts the operator side: informers, event recorder and the BackupPolicy controller.
+    /// Starts the operator: `backstop run` bound to manifests/ RBAC, or the controllers in-process.
     func startController() {
+        switch mode {
+        case .subprocess: startSubprocess()
+        case .inProcess: startInProcess()
+        }
+    }
+
+    private func startSubprocess() {
+        do {
+            let kubeconfig = work.appendingPathComponent("operator.kubeconfig")
+            try sim.writeKubeconfig(to: kubeconfig, user: ManifestFiles.operatorUser)
+            let port = try AgentMotoServer.freePort()
+            // The same identity on every start: a restarted operator takes its own Lease at once.
+            let process = try OperatorSubprocess(kubeconfig: kubeconfig, agentImage: Self.image,
+                                                 extraArgs: ["--identity", "ctl-operator", "--secret-recheck-seconds", "1", "--result-grace-seconds", "3"],
+                                                 logDirectory: work, name: "operator", metricsAddress: "127.0.0.1:\(port)")
+            child.withLock { $0 = (process, port) }
+        } catch {
+            Issue.record("cannot start the operator subprocess: \(error)")
+        }
+    }
+
+    private func startInProcess() {
         let manager = Manager(client: client, options: ManagerOptions(component: "backstop"),
                               logger: Logger(label: "ctl", factory: { _ in SwiftLogNoOpLogHandler() }),
                               metricsFactory: PrometheusMetricsFactory(registry: registry))
@@ -66,8 +111,13 @@ final class ControllerHarness: Sendable {
         run.withLock { $0 = (group, Task { try await group.run() }) }
     }
 
-    /// Stops the operator side only (the simulator and its running Jobs go on).
+    /// Stops the operator only (the simulator and its running Jobs go on): SIGTERM for a subprocess.
     func stopController() async {
+        if let process = child.withLock({ $0.process }) {
+            let status = await process.terminate()
+            #expect(status == 0, "the operator exited with \(status) on SIGTERM; its log: \(work.path)")
+            child.withLock { $0.process = nil }
+        }
         let (group, task) = run.withLock { $0 }
         await group?.triggerGracefulShutdown()
         _ = await task?.result
@@ -77,12 +127,32 @@ final class ControllerHarness: Sendable {
     func stop() async {
         await stopController()
         await sim.shutdown()
+        try? FileManager.default.removeItem(at: work)
     }
 
-    func metricsText() -> String {
-        var buffer: [UInt8] = []
-        registry.emit(into: &buffer)
-        return String(decoding: buffer, as: UTF8.self)
+    /// The operator's Prometheus text: scraped from the subprocess's /metrics, or the in-process registry.
+    func metricsText() async throws -> String {
+        let port = child.withLock { $0.process == nil ? nil : $0.metricsPort }
+        guard let port else {
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return String(decoding: buffer, as: UTF8.self)
+        }
+        var body: [UInt8] = []
+        _ = await eventually(.seconds(10)) {
+            guard let (_, data) = try? await HTTPClient().data(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")) else { return false }
+            body = Array(data)
+            return true
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// Everything the operator subprocess logged so far (all its starts).
+    func operatorLog() -> String {
+        let files = (try? FileManager.default.contentsOfDirectory(at: work, includingPropertiesForKeys: nil)) ?? []
+        return files.filter { $0.lastPathComponent.hasPrefix("operator") && $0.pathExtension == "log" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+            .compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined(separator: "\n")
     }
 
     // MARK: objects
