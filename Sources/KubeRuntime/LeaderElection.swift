@@ -119,19 +119,34 @@ public final class LeaderElector: Service, Sendable {
 
     public func run() async throws {
         let lastLease = await cancelWhenGracefulShutdown { await self.electionLoop() }
-        // Graceful shutdown (not a cancellation of the whole task): hand the lease over.
-        if leadership.isLeading, config.releaseOnShutdown, !Task.isCancelled, var lease = lastLease {
+        // Graceful shutdown (not a cancellation of the whole task): hand the lease over. A lease
+        // written just before the signal counts even if leadership was not announced yet.
+        if config.releaseOnShutdown, !Task.isCancelled, let lease = lastLease { await release(lease) }
+        leadership.set(.following(holder: nil))
+    }
+
+    /// Clears the holder. A renewal cancelled by the shutdown may still have reached the server,
+    /// leaving `lease` one version behind: on a conflict, read it again and release that copy
+    /// while it still names us.
+    private func release(_ written: Lease) async {
+        var lease = written
+        for _ in 0..<3 {
             lease.spec?.holderIdentity = nil
             lease.spec?.leaseDurationSeconds = 1
             lease.spec?.renewTime = MicroTime.now()
             do {
-                lease = try await api.update(lease)
+                _ = try await api.update(lease)
                 logger.info("released the lease")
+                return
+            } catch where error.kind == .conflict {
+                guard let current = try? await api.getIfExists(config.leaseName), current.spec?.holderIdentity == config.identity else { return }
+                lease = current
             } catch {
                 logger.warning("could not release the lease", metadata: ["error": "\(error)"])
+                return
             }
         }
-        leadership.set(.following(holder: nil))
+        logger.warning("could not release the lease: it kept changing under us")
     }
 
     /// Campaigns, leads while renewals succeed, campaigns again after a loss; returns (the

@@ -5,6 +5,7 @@ import KubeModel
 import KubeRuntime
 import KubeSim
 import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -81,5 +82,25 @@ final class IntervalLog: Sendable {
         let lease = try sim.store.get("coordination.k8s.io/v1", "Lease", namespace: "default", name: "backstop-test")
         #expect(lease["spec"]?["holderIdentity"]?.stringValue == follower.manager.elector!.config.identity)
         #expect((lease["spec"]?["leaseTransitions"]?.intValue ?? 0) >= 1)
+    }
+
+    /// A renewal the shutdown cancelled may still have reached the server, so the elector's last
+    /// copy of the Lease is one version behind: the release must still clear the holder.
+    @Test func gracefulShutdownReleasesALeaseWhoseVersionMovedOn() async throws {
+        let sim = try await Sim.start()
+        defer { Task { await sim.shutdown() } }
+        let config = LeaderElectionConfig(leaseName: "backstop-release", namespace: "default", identity: "solo",
+                                          leaseDuration: .seconds(30), renewDeadline: .seconds(20), retryPeriod: .seconds(10))
+        let elector = LeaderElector(client: try Sim.client(sim), config: config)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [elector], logger: Logger(label: "release")))
+        let run = Task { try await group.run() }
+        #expect(await Sim.eventually(.seconds(10)) { elector.leadership.isLeading })
+        // The Lease changes behind the elector's back (as an applied-but-cancelled renewal would).
+        _ = try sim.store.mergePatch("coordination.k8s.io/v1", "Lease", namespace: "default", name: "backstop-release",
+                                     patch: ["metadata": ["annotations": ["test/bumped": "1"]]])
+        await group.triggerGracefulShutdown()
+        _ = await run.result
+        let lease = try sim.store.get("coordination.k8s.io/v1", "Lease", namespace: "default", name: "backstop-release")
+        #expect(lease["spec"]?["holderIdentity"]?.stringValue == nil, "the Lease was not released: \(lease)")
     }
 }
