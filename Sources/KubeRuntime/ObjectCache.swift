@@ -20,8 +20,17 @@ public struct ObjectKey: Hashable, Sendable, Comparable, CustomStringConvertible
 /// owner uid. Reads are cheap snapshots; only the reflector writes. Treat what you read as
 /// possibly stale (the API is the truth), but never as made up.
 public final class ObjectCache<R: KubeResource>: Sendable {
+    /// One stored object behind a reference: the typed resources are large inline values (a
+    /// BackupPolicy is 2.6 KB, mostly optional sub-structs left nil), and a dictionary keeps
+    /// about a third of its buckets empty, each as wide as its value. Boxed, a bucket is one
+    /// pointer and each object takes its own size once.
+    final class Entry: Sendable {
+        let object: R
+        init(_ object: R) { self.object = object }
+    }
+
     struct State {
-        var objects: [ObjectKey: R] = [:]
+        var objects: [ObjectKey: Entry] = [:]
         var byNamespace: [String: Set<ObjectKey>] = [:]
         var byLabel: [String: Set<ObjectKey>] = [:]
         var byOwner: [String: Set<ObjectKey>] = [:]
@@ -31,7 +40,7 @@ public final class ObjectCache<R: KubeResource>: Sendable {
 
     public init() {}
 
-    public func get(_ key: ObjectKey) -> R? { state.withLock { $0.objects[key] } }
+    public func get(_ key: ObjectKey) -> R? { state.withLock { $0.objects[key]?.object } }
     public func get(namespace: String?, name: String) -> R? { get(ObjectKey(namespace: namespace, name: name)) }
 
     public var count: Int { state.withLock { $0.objects.count } }
@@ -46,14 +55,14 @@ public final class ObjectCache<R: KubeResource>: Sendable {
                 let matching = s.byLabel["\(k)=\(v)"] ?? []
                 candidates = candidates.map { $0.intersection(matching) } ?? matching
             }
-            guard let candidates else { return Array(s.objects.values) }
-            return candidates.compactMap { s.objects[$0] }
+            guard let candidates else { return s.objects.values.map(\.object) }
+            return candidates.compactMap { s.objects[$0]?.object }
         }
     }
 
     /// Objects whose `ownerReferences` name `uid`.
     public func owned(by uid: String) -> [R] {
-        state.withLock { s in (s.byOwner[uid] ?? []).compactMap { s.objects[$0] } }
+        state.withLock { s in (s.byOwner[uid] ?? []).compactMap { s.objects[$0]?.object } }
     }
 
     /// Why the object at `key` is missing from the cache, if it failed to decode.
@@ -68,9 +77,9 @@ public final class ObjectCache<R: KubeResource>: Sendable {
         let key = ObjectKey(object)
         return state.withLock { s in
             s.undecodable[key] = nil
-            let old = s.objects[key]
+            let old = s.objects[key]?.object
             if let old { Self.unindex(&s, key, old) }
-            s.objects[key] = object
+            s.objects[key] = Entry(object)
             Self.index(&s, key, object)
             return old
         }
@@ -81,7 +90,7 @@ public final class ObjectCache<R: KubeResource>: Sendable {
     func remove(_ key: ObjectKey) -> R? {
         state.withLock { s in
             s.undecodable[key] = nil
-            guard let old = s.objects.removeValue(forKey: key) else { return nil }
+            guard let old = s.objects.removeValue(forKey: key)?.object else { return nil }
             Self.unindex(&s, key, old)
             return old
         }
@@ -91,7 +100,7 @@ public final class ObjectCache<R: KubeResource>: Sendable {
     func markUndecodable(_ key: ObjectKey, _ failure: UndecodableObject) -> R? {
         state.withLock { s in
             s.undecodable[key] = failure
-            guard let old = s.objects.removeValue(forKey: key) else { return nil }
+            guard let old = s.objects.removeValue(forKey: key)?.object else { return nil }
             Self.unindex(&s, key, old)
             return old
         }
