@@ -136,13 +136,31 @@ import Testing
         #expect(result(acknowledged, "agent-runs")?.deleted == 200)
         #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 0)
         #expect(acknowledged?.conditions?.find(CleanupPolicyConditions.Ready.self)?.status == .true)
-        // spec.notify lists Failed: each refused run is one message (a guard refusal is a failure), the good run none.
-        #expect(try await eventually(.seconds(20)) { try await NotificationIntegrationTests.received(receiver, "cleanup").count >= 2 })
+        #expect(acknowledged?.allowDeleteUsed == ["agent-runs=200"])
+
+        // The table fills again under the same wrong cutoff; the annotation is still there but
+        // was spent by the run it was given for: refused, nothing deleted, and the message says why.
+        _ = try await db.execute("INSERT INTO agent_runs (created_at) SELECT now() - interval '700 days' - g * interval '1 minute' FROM generate_series(1, 150) g")
+        let leftover = try await runAgain(h, "runs", "4")
+        let spent = leftover?.conditions?.find(CleanupPolicyConditions.LastRunSucceeded.self)
+        #expect(spent?.reason == "DeleteLimitExceeded" && spent?.message.contains("agent-runs=200 was used by an earlier run") == true,
+                "\(String(describing: spent))")
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 150)
+
+        // Acknowledged by a spec change instead: maxDeletePercent 100 lets the run go ahead.
+        let raised = try await runAgain(h, "runs", "5", spec: ["targets": [
+            try sqlTarget("agent-runs", database: dbName, table: "agent_runs", maxAge: "7d").merging(["maxDeletePercent": 100]),
+            ["name": "reports", "maxDeletePercent": 100, "volume": ["claimName": "reports", "maxAge": "30d"]]]])
+        #expect(raised?.lastManualRun?.result == .succeeded && result(raised, "agent-runs")?.deleted == 150, "\(String(describing: raised?.results))")
+        #expect(try await count(db, "SELECT count(*) FROM agent_runs") == 0)
+        #expect(raised?.conditions?.find(CleanupPolicyConditions.Ready.self)?.status == .true)
+        // spec.notify lists Failed: each refused run is one message (a guard refusal is a failure), the good runs none.
+        #expect(try await eventually(.seconds(20)) { try await NotificationIntegrationTests.received(receiver, "cleanup").count >= 3 })
         try await Task.sleep(for: .seconds(1))
         let messages = try await NotificationIntegrationTests.received(receiver, "cleanup").compactMap(\.json)
-        #expect(messages.map { $0["event"]?.stringValue } == ["Failed", "Failed"], "\(messages)")
+        #expect(messages.map { $0["event"]?.stringValue } == ["Failed", "Failed", "Failed"], "\(messages)")
         #expect(messages.allSatisfy { $0["reason"]?.stringValue == "DeleteLimitExceeded" && $0["kind"]?.stringValue == "CleanupPolicy" })
-        #expect(Set(messages.compactMap { $0["id"]?.stringValue }).count == 2)
+        #expect(Set(messages.compactMap { $0["id"]?.stringValue }).count == 3)
         #expect(messages.first?["text"]?.stringValue?.hasPrefix("🚨 CleanupPolicy team/runs: cleanup failed (DeleteLimitExceeded)") == true)
         await db.close()
         await h.stop()
