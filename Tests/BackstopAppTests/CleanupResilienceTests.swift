@@ -66,6 +66,12 @@ import TestSupport
             if runningJob() { killedDuringRun += 1 }
             await op.kill9()
             #expect(op.process.terminationReason == .uncaughtSignal, "round \(round) exited by itself: \(op.output.suffix(2000))")
+            if round % 2 == 1 {
+                // Every other round the operator stays down until the run has ended (and a
+                // little longer): the next operator records a run it did not see finish.
+                _ = await eventually(.seconds(30)) { !runningJob() }
+                try await Task.sleep(for: .seconds(4))
+            }
         }
         print("cleanup e2e: \(killedDuringRun) of 10 kills landed while a cleanup Job ran")
         #expect(killedDuringRun >= 3, "kills landed during a run only \(killedDuringRun) times")
