@@ -18,9 +18,10 @@ enum DemoCleanup {
 
     /// The example's CleanupPolicy adapted to the demo, and the targets left out; the built-in
     /// equivalent when docs/examples is not at hand.
-    static func policy(examples: URL?, namespace: String, postgresPort: Int) -> (policy: JSONValue, leftOut: [String]) {
+    static func policy(examples: URL?, namespace: String, postgresPort: Int) -> (policy: JSONValue, leftOut: [String], source: String) {
         let text = examples.flatMap { try? String(contentsOf: $0.appendingPathComponent(exampleFile), encoding: .utf8) }
-        let example = text.flatMap { try? YAML.parse($0) }?.first { $0["kind"]?.stringValue == "CleanupPolicy" } ?? builtin
+        let found = text.flatMap { try? YAML.parse($0) }?.first { $0["kind"]?.stringValue == "CleanupPolicy" }
+        let example = found ?? builtin
         var targets: [JSONValue] = []
         var leftOut: [String] = []
         for var target in example["spec"]?["targets"]?.arrayValue ?? [] {
@@ -46,7 +47,7 @@ enum DemoCleanup {
                                  "metadata": ["name": example["metadata"]?["name"] ?? "openclaw-retention", "namespace": .string(namespace),
                                               "annotations": .object([Backstop.runNowAnnotation: "preview"])],
                                  "spec": spec]
-        return (policy, leftOut)
+        return (policy, leftOut, found == nil ? "a built-in copy of docs/examples/\(exampleFile)" : "docs/examples/\(exampleFile)")
     }
 
     static func run(_ sim: KubeSim, seed: DemoSeed, examples: URL?, postgres: PostgresServer, say: @Sendable (String) -> Void) async throws -> CleanupPolicy? {
@@ -78,10 +79,10 @@ enum DemoCleanup {
             _ = FileManager.default.createFile(atPath: url.path, contents: Data(repeating: 0x2e, count: 2048))
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-days * 86400)], ofItemAtPath: url.path)
         }
-        let (policy, leftOut) = Self.policy(examples: examples, namespace: ns, postgresPort: postgres.port)
+        let (policy, leftOut, source) = Self.policy(examples: examples, namespace: ns, postgresPort: postgres.port)
         _ = try sim.store.create(policy)
         let name = policy["metadata"]?["name"]?.stringValue ?? ""
-        say("Cleanup: CleanupPolicy \(ns)/\(name) from docs/examples/\(exampleFile) (the OpenClaw agent runbook's retention table) against \(database).agent_runs "
+        say("Cleanup: CleanupPolicy \(ns)/\(name) from \(source) (the OpenClaw agent runbook's retention table) against \(database).agent_runs "
             + "(730 daily rows) and PVC \(claim) (\(files.count) back-dated report files)"
             + (leftOut.isEmpty ? "" : "; left out (no object store in the demo): \(leftOut.joined(separator: ", "))") + "; first a dry run")
         guard let preview = try await waitForRun(sim, ns, name, "preview") else { return nil }
