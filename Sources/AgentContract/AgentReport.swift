@@ -62,6 +62,9 @@ public struct CleanupTargetReport: Codable, Sendable, Hashable {
     public var durationSeconds: Double?
     public var reason: String?
     public var error: String?
+    /// The acknowledged count (`allowDeleteCount`) a real run deleted under: set only when the
+    /// limits alone would have refused, so the controller knows the acknowledgment was used.
+    public var acknowledged: Int64?
 
     public init(target: String) { self.target = target }
 }

@@ -124,7 +124,7 @@ public enum Demo {
 
             let restoreAct = Task { [seed] in try await DemoRestore.run(cluster, seed: seed, postgresPort: postgres.port, say: say) }
             let drillAct = Task { try await DemoDrill.run(cluster, say: say) }
-            let cleanupAct = Task { [seed] in try await DemoCleanup.run(cluster, seed: seed, postgres: postgres, say: say) }
+            let cleanupAct = Task { [seed] in try await DemoCleanup.run(cluster, seed: seed, examples: options.examples, postgres: postgres, say: say) }
             Task { _ = try await DemoRotation.run(cluster, postgres: postgres, say: say) }  // the rotation act (DemoRotation.swift)
             let policies = await narrate(cluster, until: options.duration.map { ContinuousClock.now + $0 }, say: say)
             restoreAct.cancel()

@@ -17,6 +17,12 @@ struct CleanupTests {
         for key in ["exports/a.csv", "exports/b.csv", "keep/c.csv"] {
             try await client.putObject(bucket: bucket, key: key, body: .string("x,y\n"))
         }
+        // A newer object under the same prefix, written seconds later (LastModified has whole
+        // seconds): the run's reference time puts the cutoff between the two writes.
+        try await Task.sleep(for: .milliseconds(2500))
+        let between = Date()
+        try await Task.sleep(for: .milliseconds(2500))
+        try await client.putObject(bucket: bucket, key: "exports/new.csv", body: .string("x,y\n"))
         let database = uniqueDB("cleanup")
         try await h.createDatabase(database)
         defer { Task { await h.dropDatabase(database) } }
@@ -39,7 +45,8 @@ struct CleanupTests {
         s3Target["maxAge"] = "7d"
         s3Target["timeoutSeconds"] = nil
         let spec: JSONValue = [
-            "now": .string(ISO8601DateFormatter().string(from: Date().addingTimeInterval(8 * 86400))),
+            // maxAge 7d from a week after `between`: the S3 cutoff falls between old and new.
+            "now": .string(ISO8601DateFormatter().string(from: between.addingTimeInterval(7 * 86400))),
             "targets": [
                 ["sql": ["connection": .object(h.pgFields(database)), "table": "agent_runs", "timestampColumn": "created_at",
                          "maxAge": "365d", "batchSize": 7]],
@@ -51,9 +58,10 @@ struct CleanupTests {
         #expect(dry.exitCode == 0, "\(dry.stdout)")
         #expect(dry.result["results"]?[0]?["wouldDelete"] == 25)
         #expect(dry.result["results"]?[1]?["wouldDelete"] == 2)
-        // Seen from 8 days ahead the old files are 48 and 39 days old, the new one 10 days.
+        #expect(dry.result["results"]?[1]?["total"] == 3)
+        // Seen from 7 days ahead the old files are 47 and 38 days old, the new one 9 days.
         #expect(dry.result["results"]?[2]?["wouldDelete"] == 2)
-        #expect(try await client.listAllObjects(bucket: bucket).count == 3)
+        #expect(try await client.listAllObjects(bucket: bucket).count == 4)
 
         let run = try await h.run("cleanup", spec)
         #expect(run.exitCode == 0, "\(run.stdout)")
@@ -63,7 +71,8 @@ struct CleanupTests {
         let check = try await h.connect(database)
         #expect(try await check.query("SELECT count(*) FROM agent_runs").first?[0, as: Int64.self] == 5)
         await check.close()
-        #expect(try await client.listAllObjects(bucket: bucket).map(\.key) == ["keep/c.csv"])
+        #expect(try await client.listAllObjects(bucket: bucket).map(\.key).sorted() == ["exports/new.csv", "keep/c.csv"],
+                "the old objects under the prefix go, the newer one stays")
         #expect(try FileManager.default.contentsOfDirectory(atPath: reports.path) == ["new.json"])
 
         // A missing table fails that target only, with a clear reason and a non-zero exit.

@@ -35,16 +35,17 @@ import TestSupport
                                                   "user": .string(pg.user), "passwordSecretRef": ["name": "db", "key": "password"], "sslMode": "disable"],
                                    "table": "events", "timestampColumn": "created_at", "maxAge": "1h", "batchSize": 5]]]]])
 
-        // Every cleanup Job that ever exists: name → uids (a second uid is a second run of one slot).
-        let recorder = Task { () -> [String: Set<String>] in
-            var seen: [String: Set<String>] = [:]
+        // Every cleanup Job that ever exists: name → uids (a second uid is a second run of one slot);
+        // what each Job's agent reported deleting (its Pod's termination message: the truth);
+        // and what the operator wrote to status for each Job it recorded.
+        let recorder = Task { () -> RunLedger in
+            var ledger = RunLedger()
             while !Task.isCancelled {
-                for j in (try? e2e.sim.store.list("batch/v1", "Job", namespace: ns, labelSelector: "backstop.dev/cleanup=events")) ?? [] {
-                    if let name = j["metadata"]?["name"]?.stringValue, let uid = j["metadata"]?["uid"]?.stringValue { seen[name, default: []].insert(uid) }
-                }
+                ledger.observe(e2e, namespace: ns, policy: "events")
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            return seen
+            ledger.observe(e2e, namespace: ns, policy: "events")
+            return ledger
         }
         var killedDuringRun = 0
         func runNow(_ value: String) throws {
@@ -65,6 +66,12 @@ import TestSupport
             if runningJob() { killedDuringRun += 1 }
             await op.kill9()
             #expect(op.process.terminationReason == .uncaughtSignal, "round \(round) exited by itself: \(op.output.suffix(2000))")
+            if round % 2 == 1 {
+                // Every other round the operator stays down until the run has ended (and a
+                // little longer): the next operator records a run it did not see finish.
+                _ = await eventually(.seconds(30)) { !runningJob() }
+                try await Task.sleep(for: .seconds(4))
+            }
         }
         print("cleanup e2e: \(killedDuringRun) of 10 kills landed while a cleanup Job ran")
         #expect(killedDuringRun >= 3, "kills landed during a run only \(killedDuringRun) times")
@@ -93,7 +100,8 @@ import TestSupport
         try runNow("final")
         let settled = await finished("final")
         recorder.cancel()
-        let seen = await recorder.value
+        let ledger = await recorder.value
+        let seen = ledger.uids
         let s = policy()?.status
         #expect(try await remaining() == 0, "every row aged past maxAge is deleted")
         #expect(settled && s?.lastManualRun?.result == .succeeded, "no clean run after the table emptied: \(String(describing: s))\n\(last.output.suffix(3000))")
@@ -102,9 +110,70 @@ import TestSupport
         #expect(s?.lastSuccessfulTime != nil && s?.nextRunTime != nil)
         #expect(seen.values.allSatisfy { $0.count == 1 }, "a slot ran twice: \(seen.filter { $0.value.count > 1 }.keys.sorted())")
         #expect(seen.count >= 10, "only \(seen.count) cleanup Jobs seen")
+        // Per-run accuracy across the kills: each run's deleted count as the operator recorded it
+        // (status while it showed that run, or the run's Event) is what its agent reported, no
+        // run is left unrecorded, and the runs add up to exactly the rows deleted (all 60 000).
+        let recorded = ledger.recorded(events: e2e.events(ns, about: "events"))
+        #expect(ledger.agentDeleted.values.reduce(0, +) == 60_000, "the agents' reports add up to the rows deleted: \(ledger.agentDeleted)")
+        #expect(Set(recorded.keys) == Set(ledger.agentDeleted.keys),
+                "runs the agent finished but the operator never recorded: \(Set(ledger.agentDeleted.keys).subtracting(recorded.keys).sorted()); recorded but unseen: \(Set(recorded.keys).subtracting(ledger.agentDeleted.keys).sorted())")
+        #expect(recorded.filter { ledger.agentDeleted[$0.key] != $0.value }.isEmpty,
+                "recorded counts that differ from the agent's: \(recorded.filter { ledger.agentDeleted[$0.key] != $0.value }) vs \(ledger.agentDeleted)")
+        #expect(recorded.values.reduce(0, +) == 60_000)
+        print("cleanup e2e: \(recorded.count) runs recorded, \(ledger.agentDeleted.count) finished by agents")
+
+        // kubectl 1.32 shows the printer columns from the CRD.
+        let get = try await e2e.kubectl("get", "cleanuppolicies", "-n", ns)
+        #expect(get.succeeded, "\(get.stderr)")
+        let row = KubectlTables.single(get.stdout)
+        #expect(row?["NAME"] == "events" && row?["SCHEDULE"] == "* * * * *" && row?["DELETED"] == "0" && row?["DRY RUN"] == "false", "\(get.stdout)")
+        #expect(row?["LAST RUN"]?.wholeMatch(of: #/^\d+(s|m\d*s?)$/#) != nil && row?["AGE"]?.wholeMatch(of: #/^\d+(s|m\d*s?)$/#) != nil, "\(get.stdout)")
+        #expect(row?["NEXT"] == policy()?.status?.nextRunTime?.rfc3339 || row?["NEXT"]?.hasSuffix("Z") == true, "\(get.stdout)")
+        #expect(row?["READY"] == "True" && row?["REASON"] == "Scheduled", "\(get.stdout)")
+
         // One Job per slot and per run-now value among the Jobs still there (history keeps the newest).
         let kept = (try? e2e.sim.store.list("batch/v1", "Job", namespace: ns, labelSelector: "backstop.dev/cleanup=events")) ?? []
         let answers = kept.compactMap { $0["metadata"]?["annotations"]?["backstop.dev/slot-time"]?.stringValue ?? $0["metadata"]?["annotations"]?[Backstop.runNowAnnotation]?.stringValue }
         #expect(Set(answers).count == answers.count && answers.count == kept.count, "\(answers)")
+    }
+}
+
+/// What the resilience test saw of each cleanup run while the operator was being killed.
+struct RunLedger {
+    var uids: [String: Set<String>] = [:]
+    /// Job → rows its agent reported deleting (successful runs).
+    var agentDeleted: [String: Int64] = [:]
+    /// Job → `lastRunDeleted` while status showed that Job's real run.
+    var statusDeleted: [String: Int64] = [:]
+
+    mutating func observe(_ e2e: E2E, namespace ns: String, policy: String) {
+        for j in (try? e2e.sim.store.list("batch/v1", "Job", namespace: ns, labelSelector: "backstop.dev/cleanup=\(policy)")) ?? [] {
+            if let name = j["metadata"]?["name"]?.stringValue, let uid = j["metadata"]?["uid"]?.stringValue { uids[name, default: []].insert(uid) }
+        }
+        for pod in (try? e2e.sim.store.list("v1", "Pod", namespace: ns, labelSelector: "backstop.dev/cleanup=\(policy)")) ?? [] {
+            guard let job = pod["metadata"]?["labels"]?["backstop.dev/job"]?.stringValue,
+                  let message = pod[path: ["status", "containerStatuses"]]?[0]?["state"]?["terminated"]?["message"]?.stringValue,
+                  let result = try? JSONValue(parsing: message), result["ok"]?.boolValue != false,
+                  let deleted = result["results"]?[0]?["deleted"]?.intValue else { continue }
+            agentDeleted[job] = Int64(deleted)
+        }
+        if let status = (try? e2e.sim.store.get(Backstop.apiVersion, "CleanupPolicy", namespace: ns, name: policy))?["status"],
+           let job = status["lastRunJob"]?.stringValue, status["lastRunDryRun"]?.boolValue == false,
+           let deleted = status["lastRunDeleted"]?.intValue {
+            statusDeleted[job] = Int64(deleted)
+        }
+    }
+
+    /// Job → deleted, as the operator recorded it: status, else the run's `CleanupSucceeded`
+    /// Event ("deleted N (events N) (Job NAME)"). Two sources disagreeing is a failure too.
+    func recorded(events: [JSONValue]) -> [String: Int64] {
+        var out = statusDeleted
+        for event in events where event["reason"]?.stringValue == "CleanupSucceeded" {
+            guard let text = event["message"]?.stringValue,
+                  let match = text.firstMatch(of: #/^deleted (\d+) .*\(Job ([^)]+)\)$/#), let n = Int64(match.1) else { continue }
+            let job = String(match.2)
+            out[job] = out[job].map { $0 == n ? n : -1 } ?? n
+        }
+        return out
     }
 }

@@ -45,10 +45,14 @@ import Testing
             #expect(d.status?.measured?.rtoSeconds != nil && d.status?.measured?.rpoSeconds != nil)
         }
         #expect(text.contains("Drill ") && text.contains("Passed — RTO"), "\(text)")
-        // The cleanup act: a dry run that counts, then a real run that deletes the same.
+        // The cleanup act: docs/examples/000-cleanup.yaml applied (its S3 targets left out), a dry
+        // run that counts, then a real run that deletes the same.
+        #expect(text.contains("CleanupPolicy openclaw-agent-staging/openclaw-retention from docs/examples/000-cleanup.yaml"), "\(text)")
+        #expect(text.contains("left out (no object store in the demo): minio-exports, minio-drop"), "\(text)")
         #expect(text.contains("Cleanup dry run: agent-runs: would delete 365 of 730"), "\(text)")
-        #expect(text.contains("reports: would delete 2 of 3") && text.contains("benchmark-results: would delete 2 of 3"), "\(text)")
-        #expect(text.contains("Cleanup real run: agent-runs: deleted 365 of 730") && text.contains("reports: deleted 2 of 3"), "\(text)")
+        #expect(text.contains("; reports: would delete 2 of 7") && text.contains("benchmark-reports: would delete 2 of 4"), "\(text)")
+        #expect(text.contains("Cleanup real run: agent-runs: deleted 365 of 730") && text.contains("; reports: deleted 2 of 7")
+                && text.contains("benchmark-reports: deleted 2 of 4"), "\(text)")
         // The rotation act: the consumer's password rotated, the consumer ready on the new one.
         #expect(text.contains("Rotation ") && text.contains("Succeeded — rotated password of Secret demo-app-db; 1 consumer(s) restarted and ready"), "\(text)")
         // Artifacts and their manifests exist on disk, inside the work directory.

@@ -46,4 +46,13 @@ struct KubectlTables {
         let end = starts.first { $0 > start }.map { min($0, chars.count) } ?? chars.count
         return String(chars[start..<end]).trimmingCharacters(in: .whitespaces)
     }
+
+    /// The only row of a one-kind `kubectl get` (plain NAMEs), by header.
+    static func single(_ text: String) -> [String: String]? {
+        let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        guard lines.count == 2 else { return nil }
+        let starts = columnStarts(lines[0])
+        return Dictionary(zip(starts.map { cut(lines[0], $0, starts) }, starts.map { cut(lines[1], $0, starts) }),
+                          uniquingKeysWith: { a, _ in a })
+    }
 }

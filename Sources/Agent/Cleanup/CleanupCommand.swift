@@ -85,6 +85,10 @@ extension CleanupTargetSpec {
             if !dryRun { report.deleted = 0 }
             return
         }
+        let unacknowledged = CleanupGuard(maxDeletePercent: maxDeletePercent, maxDeleteCount: maxDeleteCount)
+        if unacknowledged.refusal(count: found.count, total: found.total, unit: found.unit, target: name ?? label) != nil {
+            report.acknowledged = allowDeleteCount
+        }
         context.progress("cleanup: \(report.target): deleting \(found.count) of \(found.total) \(found.unit)")
         let (deleted, bytes) = try await found.delete(context)
         report.deleted = deleted

@@ -38,7 +38,7 @@ struct ClickHousePartitionCleanup: Sendable {
             throw AgentError(.tableMissing, "clickhouse \(spec.url): no table \(spec.database).\(spec.table): check spec.targets[].clickhouse")
         }
         guard engine.hasSuffix("MergeTree") else {
-            throw AgentError(.notTimestamp, "\(spec.database).\(spec.table) is a \(engine) table: only MergeTree tables have partitions to drop")
+            throw AgentError(.notPartitioned, "\(spec.database).\(spec.table) is a \(engine) table: only MergeTree tables have partitions to drop; nothing was dropped (check spec.targets[].clickhouse.table)")
         }
         let partitions = try await list(endpoint)
         if let undated = partitions.first(where: { $0.endsBefore == nil }) {

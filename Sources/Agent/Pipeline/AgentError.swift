@@ -23,6 +23,8 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case columnMissing = "ColumnMissing"
         /// A cleanup's timestamp column is not a date/timestamp (or a table's partitions carry no date).
         case notTimestamp = "NotTimestamp"
+        /// A cleanup's ClickHouse table has no partitions to drop (not a MergeTree table).
+        case notPartitioned = "NotPartitioned"
         /// A cleanup target would delete more than its guard allows: nothing of it was deleted.
         case deleteLimitExceeded = "DeleteLimitExceeded"
         /// The login works but lacks the privilege for the statement (e.g. `ALTER ROLE`).
@@ -53,7 +55,7 @@ public struct AgentError: Error, Sendable, Equatable, CustomStringConvertible {
             case .sourceUnreachable, .targetUnreachable, .storeUnreachable, .authenticationFailed, .storeAccessDenied:
                 AgentExitCode.unreachable
             case .clientTooOld, .toolMissing, .tableMissing, .sourceEmpty, .targetExists, .targetMissing, .artifactNotFound,
-                 .columnMissing, .notTimestamp, .deleteLimitExceeded, .permissionDenied:
+                 .columnMissing, .notTimestamp, .notPartitioned, .deleteLimitExceeded, .permissionDenied:
                 AgentExitCode.refused
             case .checksumMismatch, .sizeMismatch, .formatInvalid, .manifestInvalid, .tooSmall, .verificationFailed:
                 AgentExitCode.integrity

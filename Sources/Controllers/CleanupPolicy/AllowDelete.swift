@@ -1,9 +1,10 @@
 import KubeModel
 
 /// The guard's acknowledgment: `backstop.dev/allow-delete: "<target>=<count>[,<target>=<count>]"`
-/// lets a run delete up to `count` items of `target` although that is over its limits. The
+/// lets one run delete up to `count` items of `target` although that is over its limits. The
 /// count is the one the refused run reported, so an acknowledgment covers what was seen, not
-/// whatever a later mistake would delete.
+/// whatever a later mistake would delete; once a run used it, it is spent
+/// (`status.allowDeleteUsed`, see `CleanupPlanner.spendAcknowledgments`).
 public enum AllowDelete {
     /// The allowances, or a message saying what is wrong with the annotation.
     public static func parse(_ text: String?, targets: [String]) -> Result<[String: Int64], CleanupSpecProblem> {

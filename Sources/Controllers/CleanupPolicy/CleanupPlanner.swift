@@ -65,7 +65,7 @@ public struct CleanupPlanner: Sendable {
             if oldReady?.reason != "InvalidSpec" || oldReady?.message != problem.message { w.event("InvalidSpec", problem.message, warning: true) }
             return finish(&w)
         case .success(let parsed):
-            allowances = parsed
+            allowances = spendAcknowledgments(&w, parsed)
         }
         let schedule = try! Schedule(parsing: o.policy.spec.schedule, timeZone: o.policy.spec.timeZone)
         let suspended = o.policy.spec.suspend ?? false
@@ -195,6 +195,16 @@ public struct CleanupPlanner: Sendable {
         if let oldReady, oldReady.status == .false, w.conditions.isTrue(Ready.self), ["InvalidSpec", "SecretMissing"].contains(oldReady.reason) {
             w.event("Recovered", "\(oldReady.reason) resolved; cleanup runs are scheduled again")
         }
+    }
+
+    /// The allowances a new run may carry: the annotation's entries no run has deleted under yet.
+    /// Spent entries the annotation no longer has are forgotten, so removing the annotation and
+    /// setting it again acknowledges the same count anew.
+    func spendAcknowledgments(_ w: inout Work, _ parsed: [String: Int64]) -> [String: Int64] {
+        let entries = Set(parsed.map { "\($0.key)=\($0.value)" })
+        let spent = (w.plan.status.allowDeleteUsed ?? []).filter { entries.contains($0) }
+        w.plan.status.allowDeleteUsed = spent.isEmpty ? nil : spent
+        return parsed.filter { !spent.contains("\($0.key)=\($0.value)") }
     }
 
     /// Deletes recorded Jobs beyond the history limit, never the newest.

@@ -26,6 +26,12 @@ enum CleanupResults {
         for report in reports where (report.deleted ?? 0) > 0 {
             out.metrics.append(.deleted(target: report.target, count: report.deleted ?? 0))
         }
+        // An acknowledgment authorises the run it was given for: once used, it is spent.
+        for report in reports {
+            guard let count = report.acknowledged else { continue }
+            let entry = "\(report.target)=\(count)"
+            if !(s.allowDeleteUsed ?? []).contains(entry) { s.allowDeleteUsed = (s.allowDeleteUsed ?? []) + [entry] }
+        }
         let summary = describe(reports, dryRun: dryRun)
         let manual = job.annotations[BackstopLabels.runNow]
         if r.ok {
@@ -35,7 +41,7 @@ enum CleanupResults {
             out.events.append(PlannedEvent(reason: dryRun ? "DryRunSucceeded" : "CleanupSucceeded", message: "\(summary) (Job \(job.name))"))
         } else {
             let reason = r.reason ?? "RunFailed"
-            let message = r.message ?? "the agent reported no result"
+            let message = (r.message ?? "the agent reported no result") + spentNote(reports, policy: policy, status: s)
             c.set(CleanupPolicyConditions.LastRunSucceeded.self, .false, .init(rawValue: reason),
                   message: "Job \(job.name): \(message)" + (reports.isEmpty ? "" : "; \(summary)"), observedGeneration: generation, now: now)
             out.events.append(PlannedEvent(warning: true, reason: reason == "DeleteLimitExceeded" ? reason : "CleanupFailed",
@@ -53,6 +59,19 @@ enum CleanupResults {
             s.lastManualRun?.message = r.ok ? summary : "\(r.reason ?? "RunFailed"): \(r.message ?? "")"
         }
         return out
+    }
+
+    /// For a refusal while the annotation still holds an acknowledgment an earlier run used:
+    /// why it did not count, and how to give it again.
+    static func spentNote(_ reports: [CleanupTargetReport], policy: CleanupPolicy, status: CleanupPolicyStatus) -> String {
+        let annotation = policy.metadata.annotations?[Backstop.allowDeleteAnnotation] ?? ""
+        let current = Set(annotation.split(separator: ",").map { $0.filter { !$0.isWhitespace } })
+        let spent = reports.filter { $0.reason == "DeleteLimitExceeded" }.flatMap { report in
+            (status.allowDeleteUsed ?? []).filter { $0.hasPrefix(report.target + "=") && current.contains($0) }
+        }
+        guard !spent.isEmpty else { return "" }
+        return ". \(Backstop.allowDeleteAnnotation) \(spent.joined(separator: ", ")) was used by an earlier run and authorises no other "
+            + "(an acknowledgment is for one run): set the count this run reports, or remove the annotation and set it again"
     }
 
     static func result(_ report: CleanupTargetReport) -> CleanupResult {

@@ -134,6 +134,10 @@ public struct CleanupPolicyStatus: Codable, Sendable, Hashable {
     public var results: [CleanupResult]?
     public var activeJob: ActiveJob?
     public var lastManualRun: ManualRun?
+    /// Entries of the `backstop.dev/allow-delete` annotation (`<target>=<count>`) a run has
+    /// deleted under: an acknowledgment authorises one run, so these no longer authorise any.
+    /// An entry leaves this list once the annotation no longer has it.
+    public var allowDeleteUsed: [String]?
     /// Webhook deliveries: what is still to send and how the last one went.
     public var notifications: NotificationStatus?
     public init() {}

@@ -168,9 +168,9 @@ extension S {
         "results": .array("Per target.", .object("One target's outcome.", [
             "target": .string("Target name.", maxLength: 63).required,
             "deleted": .integer("Rows, objects, files or partitions deleted.", min: 0, format: "int64"),
-            "bytesFreed": .integer("Bytes freed, where known.", min: 0, format: "int64"),
+            "bytesFreed": .integer("Bytes freed: objects' and files' sizes, partitions' bytes on disk. Not set for SQL rows (a DELETE leaves the space in the table for reuse; PostgreSQL reports no per-row size).", min: 0, format: "int64"),
             "wouldDelete": .integer("What a dry run would delete.", min: 0, format: "int64"),
-            "wouldFreeBytes": .integer("Bytes a dry run would free, where known.", min: 0, format: "int64"),
+            "wouldFreeBytes": .integer("Bytes a dry run would free, where known (not for SQL rows, as bytesFreed).", min: 0, format: "int64"),
             "total": .integer("Items the target held when counted (the guard's denominator).", min: 0, format: "int64"),
             "oldest": .time("Oldest timestamp among the items deleted (or that would be)."),
             "newest": .time("Newest timestamp among the items deleted (or that would be)."),
@@ -180,6 +180,8 @@ extension S {
         ]), maxItems: 32, listType: .atomic),
         "activeJob": activeJob,
         "lastManualRun": manualRun,
+        "allowDeleteUsed": .array("Entries of the `backstop.dev/allow-delete` annotation (`<target>=<count>`) a run has already deleted under. An acknowledgment authorises one run: listed entries authorise nothing more. Remove the annotation (the entry then leaves this list) to acknowledge the same count again.",
+                                  .string("`<target>=<count>`.", maxLength: 128), maxItems: 32, listType: .atomic),
         "notifications": notificationStatus,
     ])
 }
