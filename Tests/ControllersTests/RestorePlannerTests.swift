@@ -49,6 +49,20 @@ import Testing
         }
     }
 
+    @Test func validateRefusesABackupIDThatIsNoArtifactID() {
+        var request = Self.request(overwrite: true)
+        request.spec.backup = BackupSelector(id: "20261399T000000Z-abcd1234")
+        let o = RestoreObserved(request: request, policy: Self.policy(), now: Self.now)
+        guard case .failed(_, RestoreReason.invalidBackupID, let message) = planner.decide(.validate, o, status: .init()) else {
+            Issue.record("expected InvalidBackupID"); return
+        }
+        #expect(message.contains("20261399T000000Z-abcd1234") && message.contains("yyyymmddThhmmssZ"))
+        request.spec.backup = BackupSelector(id: "20261130T000000Z-abcd1234")
+        guard case .succeeded = planner.decide(.validate, RestoreObserved(request: request, policy: Self.policy(), now: Self.now), status: .init()) else {
+            Issue.record("a valid id passes"); return
+        }
+    }
+
     @Test func validateNamesAMissingPolicyOrWorkloadAndRefusesRedis() {
         var o = RestoreObserved(request: Self.request(overwrite: true), policy: nil, now: Self.now)
         guard case .failed(_, RestoreReason.policyNotFound, let m1) = planner.decide(.validate, o, status: .init()) else { Issue.record("policy"); return }

@@ -114,6 +114,10 @@ public enum RestoreReason {
     public static let overwriteNotAllowed = "OverwriteNotAllowed"
     public static let workloadNotFound = "WorkloadNotFound"
     public static let notSupported = "NotSupported"
+    /// `spec.backup` matches no artifact in the store (an unknown id, a time before every backup).
+    public static let noMatchingBackup = "NoMatchingBackup"
+    /// `spec.backup.id` is not an artifact id.
+    public static let invalidBackupID = "InvalidBackupID"
 }
 
 extension RestoreRequestSpec {

@@ -65,6 +65,15 @@ public struct RestorePlanner: Sendable {
             }
             kinds.append("\(target.kindWord) from policy \(policy.metadata.name ?? "")")
         }
+        for (i, entry) in spec.entries.enumerated() {
+            // An id the schema's pattern lets through but no artifact can have (month 13): refused
+            // here, as otherwise the selector would fall back to the newest backup.
+            if let id = entry.backup?.id, (try? ArtifactSelector(parsing: id)) == nil {
+                let which = spec.entries.count > 1 ? "store \(i + 1) (policy \(entry.policyRef.name)): " : ""
+                return .failed(job: nil, reason: RestoreReason.invalidBackupID,
+                               message: "\(which)spec.backup.id \(id) is not an artifact id (want yyyymmddThhmmssZ-<id>, e.g. 20260208T120000Z-3f9a0c1e)")
+            }
+        }
         if let other = o.blockedBy {
             return .running(actions: [], message: "waiting for \(other), created earlier, which restores or drills the same database or fences the same workloads")
         }
@@ -101,6 +110,12 @@ public struct RestorePlanner: Sendable {
             }
             guard job.isFinished else { return .running(actions: [], message: "\(which)Job \(name) running") }
             guard let result = o.results[name] else { return .running(actions: [], message: "\(which)Job \(name) finished; reading its result") }
+            if step == .select, !result.ok, result.reason == "ArtifactNotFound" {
+                return .failed(job: name, reason: RestoreReason.noMatchingBackup,
+                               message: "\(which)no backup of policy \(entry.policyRef.name) matches spec.backup (\(Self.describe(entry.backup))): "
+                                   + "\(result.message ?? "no artifact matches"); name an existing id or a later time "
+                                   + "(the BackupPolicy's status.recentBackups lists recent backups)")
+            }
             guard result.ok else {
                 return .failed(job: name, reason: result.reason ?? "AgentFailed",
                                message: "\(which)\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
@@ -109,6 +124,13 @@ public struct RestorePlanner: Sendable {
             lastJob = name
         }
         return .succeeded(job: lastJob, message: done.joined(separator: "; "))
+    }
+
+    /// `spec.backup` in words, as a user wrote it.
+    static func describe(_ s: BackupSelector?) -> String {
+        if let id = s?.id { return "id \(id)" }
+        if let before = s?.before { return "at or before \(UTCTimestamp.rfc3339(before.date))" + (s?.verifiedOnly == true ? ", verified only" : "") }
+        return s?.verifiedOnly == true ? "the newest verified backup" : "the newest backup"
     }
 
     /// The artifact Select chose for store `entry`.
