@@ -39,15 +39,16 @@ import Testing
         return try await api.get("back")
     }
 
-    /// A writer Deployment of 2 replicas running `script` in a loop every 100 ms; `env` from Secret keys.
+    /// A writer Deployment of 2 replicas running `script` in a loop every 100 ms; `env` from Secret
+    /// keys. It ignores SIGTERM, so its Pods linger 3 s: the restore must wait them out.
     static func writer(_ script: String, env: [(name: String, secret: String, key: String)] = []) -> JSONValue {
         let vars: [JSONValue] = env.map { ["name": .string($0.name), "valueFrom": ["secretKeyRef": ["name": .string($0.secret), "key": .string($0.key)]]] }
         return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "writer", "namespace": "team"],
                 "spec": ["replicas": 2, "selector": ["matchLabels": ["app": "writer"]],
                          "template": ["metadata": ["labels": ["app": "writer"]], "spec": [
-                            "terminationGracePeriodSeconds": 1,
+                            "terminationGracePeriodSeconds": 3,
                             "containers": [["name": "w", "image": "busybox", "env": .array(vars),
-                                            "command": ["sh", "-c", .string("while true; do \(script) >/dev/null 2>&1; sleep 0.1; done")]]]]]]]
+                                            "command": ["sh", "-c", .string("trap '' TERM; while true; do \(script) >/dev/null 2>&1; sleep 0.1; done")]]]]]]]
     }
 
     /// The fenced writer was gone while the restore Job ran and came back to its 2 replicas.

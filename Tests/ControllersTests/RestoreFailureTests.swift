@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func aRequestDeletedMidQuiesceStaysUntilTheWriterIsBackThenGoes() async throws {
-        // The writer ignores SIGTERM, so Quiesce waits out its 6 s grace period: time to delete the request mid-step.
+        // The writer ignores SIGTERM, so Quiesce waits out its 4 s grace period: time to delete the request mid-step.
         let (h, pg, database) = try await backedUpWithWriter(slowToStop: true)
         let oid = try await Self.tableOID(pg, database)
         let api = h.client.resource(RestoreRequest.self, namespace: "team")

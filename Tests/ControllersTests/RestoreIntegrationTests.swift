@@ -49,14 +49,15 @@ import Testing
     }
 
     /// A writer: inserts a row every 100 ms with the password from the Secret, as an app would.
-    /// `slowToStop`: the writer ignores SIGTERM, so each Pod lingers its 6 s grace period.
+    /// `slowToStop`: the writer ignores SIGTERM (as an app draining its work), so each Pod lingers
+    /// its 4 s grace period: a restore that did not wait for the Pods to go would overlap them.
     static func writer(_ pg: TestServices.Postgres, database: String, replicas: Int, slowToStop: Bool = false) -> JSONValue {
         let sql = "INSERT INTO entries SELECT coalesce(max(id), 0) + 1, 'writer' FROM entries"
         let trap = slowToStop ? "trap '' TERM; " : ""
         return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "writer", "namespace": "team"],
                 "spec": ["replicas": .int(Int64(replicas)), "selector": ["matchLabels": ["app": "writer"]],
                          "template": ["metadata": ["labels": ["app": "writer"]], "spec": [
-                            "terminationGracePeriodSeconds": .int(slowToStop ? 6 : 2),
+                            "terminationGracePeriodSeconds": .int(slowToStop ? 4 : 2),
                             "containers": [["name": "w", "image": "busybox",
                                             "env": [["name": "PGPASSWORD", "valueFrom": ["secretKeyRef": ["name": "db-creds", "key": "password"]]]],
                                             "command": ["sh", "-c", .string("\(trap)while true; do psql -h \(pg.host) -p \(pg.port) -U \(pg.user) -d \(database) -qc \"\(sql)\" >/dev/null 2>&1; sleep 0.1; done")]]],
@@ -93,7 +94,7 @@ import Testing
         let backedUp = try await Self.count(pg, database)
         #expect(backedUp == 500)
         let backedUpRows = try await Self.rows(pg, database)
-        _ = try h.sim.store.create(Self.writer(pg, database: database, replicas: 2))
+        _ = try h.sim.store.create(Self.writer(pg, database: database, replicas: 2, slowToStop: true))
         #expect(try await eventually(.seconds(30)) { try await Self.count(pg, database) > backedUp + 5 }, "the writer writes")
         // The damage a restore undoes: rows deleted, rows changed, rows added beside the writer's.
         try await Self.execute(pg, database, "DELETE FROM entries WHERE id <= 20")
@@ -212,15 +213,16 @@ import Testing
         try await h.annotate("files", Backstop.runNowAnnotation, "first")
         #expect(try await eventually(.seconds(60)) { try await h.policy("files").status?.lastBackup?.verified == true })
         // A writer that keeps adding files to the claim (as the app whose data it is), each named
-        // by the nanosecond it was written, so files written before the restore are told apart.
+        // by the nanosecond it was written, so files written before the restore are told apart. It
+        // ignores SIGTERM, so its Pods linger 3 s: the restore must wait them out.
         _ = try h.sim.store.create([
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "app", "namespace": "team"],
             "spec": ["replicas": 2, "selector": ["matchLabels": ["app": "app"]],
                      "template": ["metadata": ["labels": ["app": "app"]], "spec": [
-                        "terminationGracePeriodSeconds": 1,
+                        "terminationGracePeriodSeconds": 3,
                         "volumes": [["name": "data", "persistentVolumeClaim": ["claimName": "data"]]],
                         "containers": [["name": "c", "image": "busybox", "volumeMounts": [["name": "data", "mountPath": "/data"]],
-                                        "command": ["sh", "-c", "while true; do echo x > /data/app/new-$(date +%s%N).txt; sleep 0.1; done"]]]]]],
+                                        "command": ["sh", "-c", "trap '' TERM; while true; do echo x > /data/app/new-$(date +%s%N).txt; sleep 0.1; done"]]]]]],
         ])
         let writing = try await eventually(.seconds(30)) { try Self.files(under: "\(data)/app").count > 25 }
         #expect(writing, "the writer writes")
