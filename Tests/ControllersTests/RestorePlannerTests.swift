@@ -33,7 +33,7 @@ import Testing
     @Test(arguments: [
         // (target database, allowOverwriteSource, expected failure reason or nil)
         (nil as String?, true as Bool?, nil as String?),
-        ("app", nil, RestoreReason.overwriteNotAllowed),
+        ("app", nil, RestoreReason.overwriteNotAllowed.rawValue),
         ("app", true, nil),
         ("app_copy", nil, nil),
     ])
@@ -43,7 +43,7 @@ import Testing
         let verdict = planner.decide(.validate, o, status: RestoreRequestStatus())
         if let reason {
             guard case .failed(_, let got, let message) = verdict else { Issue.record("expected failure, got \(verdict)"); return }
-            #expect(got == reason && message.contains("allowOverwriteSource"))
+            #expect(got.rawValue == reason && message.contains("allowOverwriteSource"))
         } else {
             guard case .succeeded = verdict else { Issue.record("expected success, got \(verdict)"); return }
         }

@@ -117,7 +117,7 @@ public struct RestorePlanner: Sendable {
                                    + "(the BackupPolicy's status.recentBackups lists recent backups)")
             }
             guard result.ok else {
-                return .failed(job: name, reason: result.reason ?? "AgentFailed",
+                return .failed(job: name, reason: result.reason.map(RestoreReason.init(rawValue:)) ?? .agentFailed,
                                message: "\(which)\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
             }
             done.append(Self.summary(step, result))
@@ -148,7 +148,7 @@ public struct RestorePlanner: Sendable {
         case .progressing(let text)?, .stalled(let text)?:
             let started = status.steps?.first { $0.name == RestoreStep.verify.rawValue }?.startedAt?.date ?? o.now
             if o.now.timeIntervalSince(started) > resumeTimeout {
-                return .failed(job: nil, reason: "RedisNotReady", message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
+                return .failed(job: nil, reason: .redisNotReady, message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
             }
             return .running(actions: [], message: "waiting for \(ref.key): \(text)")
         case nil: return .running(actions: [], message: "waiting for \(ref.key) to start")
@@ -170,7 +170,7 @@ public struct RestorePlanner: Sendable {
             case .done?: continue
             case .progressing(let text)?, .stalled(let text)?:
                 if o.now.timeIntervalSince(started) > resumeTimeout {
-                    return .failed(job: nil, reason: "ResumeTimeout", message: "replicas are back but not ready after \(Int(resumeTimeout))s: \(text)")
+                    return .failed(job: nil, reason: .resumeTimeout, message: "replicas are back but not ready after \(Int(resumeTimeout))s: \(text)")
                 }
                 return .running(actions: [], message: text)
             case nil: return .running(actions: [], message: "\(key): scaling to \(replicas)")

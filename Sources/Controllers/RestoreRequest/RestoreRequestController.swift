@@ -44,6 +44,7 @@ public enum RestoreRequestController {
 }
 
 final class RestoreReconciler: Sendable {
+    typealias Conditions = RestoreRequestConditions
     let client: KubeClient
     let recorder: EventRecorder
     let requests: Informer<RestoreRequest>
@@ -268,22 +269,22 @@ final class RestoreReconciler: Sendable {
             let resumed = (status.savedReplicas ?? [:]).isEmpty ? "" : " and resumed the writers"
             let ids = (status.backups ?? [status.backup].compactMap { $0 }).map(\.id)
             status.message = "restored \(ids.isEmpty ? "the backup" : ids.joined(separator: ", "))" + resumed
-            conditions.set(type: "Complete", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
-            conditions.set(type: "Failed", status: .false, reason: "Restored", message: "", observedGeneration: generation, now: time)
-            conditions.set(type: "Ready", status: .true, reason: "Restored", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(Conditions.Complete.self, .true, .restored, message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(Conditions.Failed.self, .false, .restored, message: "", observedGeneration: generation, now: time)
+            conditions.set(Conditions.Ready.self, .true, .restored, message: status.message ?? "", observedGeneration: generation, now: time)
             result = "succeeded"
         case .failed(let step, let message):
             status.phase = .failed
             status.message = message
-            conditions.set(type: "Complete", status: .false, reason: "\(step.rawValue)Failed", message: message, observedGeneration: generation, now: time)
-            conditions.set(type: "Failed", status: .true, reason: "\(step.rawValue)Failed", message: message, observedGeneration: generation, now: time)
-            conditions.set(type: "Ready", status: .false, reason: "\(step.rawValue)Failed", message: message, observedGeneration: generation, now: time)
+            conditions.set(Conditions.Complete.self, .false, .failed(step: step.rawValue), message: message, observedGeneration: generation, now: time)
+            conditions.set(Conditions.Failed.self, .true, .failed(step: step.rawValue), message: message, observedGeneration: generation, now: time)
+            conditions.set(Conditions.Ready.self, .false, .failed(step: step.rawValue), message: message, observedGeneration: generation, now: time)
             result = "failed"
         case .cancelled(let reason):
             status.phase = .failed
             status.message = "cancelled: \(reason); the writers were resumed"
-            conditions.set(type: "Failed", status: .true, reason: "Cancelled", message: status.message ?? "", observedGeneration: generation, now: time)
-            conditions.set(type: "Ready", status: .false, reason: "Cancelled", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(Conditions.Failed.self, .true, .cancelled, message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(Conditions.Ready.self, .false, .cancelled, message: status.message ?? "", observedGeneration: generation, now: time)
             result = "cancelled"
         }
         status.conditions = conditions
