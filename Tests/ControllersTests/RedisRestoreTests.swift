@@ -78,11 +78,9 @@ import Testing
         #expect(try cli(port, ["EXISTS", "other:1"]) == "0")
         // Redis was down while its file was replaced (the Pod was gone when the restore Job ran).
         let restoreJob = try #require(s.steps?.first { $0.name == "Restore" }?.job)
-        let restoreStarted = try h.sim.store.history("batch/v1", "Job", namespace: "team", name: restoreJob).first { $0.type == .added }!.resourceVersion
-        let redisPods = try h.sim.store.history("v1", "Pod", namespace: "team", name: nil).filter { $0.object[path: ["metadata", "labels", "app"]] == "redis" }
-        var lastBefore: [String: StoreEvent] = [:]
-        for e in redisPods where e.resourceVersion <= restoreStarted { lastBefore[e.object["metadata"]?["name"]?.stringValue ?? ""] = e }
-        #expect(!lastBefore.isEmpty && lastBefore.values.allSatisfy { $0.type == .deleted }, "no Redis Pod when the restore Job started")
+        let fence = try FenceHistory(h.sim.store, restoreJob: restoreJob, kind: "StatefulSet", workload: "redis", podLabel: ("app", "redis"))
+        #expect(fence.absentDuringRestore, "no Redis Pod may run while the restore Job runs: \(fence)")
+        #expect(fence.replicaChanges == [1, 0, 1], "\(fence.replicaChanges)")
         _ = try? cli(port, ["SHUTDOWN", "NOSAVE"])
         await h.stop()
     }
@@ -124,10 +122,7 @@ import Testing
         #expect(s.backups?.count == 2 && s.backups?.first?.id == s.backup?.id, "\(String(describing: s.backups))")
         #expect(s.message?.contains(s.backups?.last?.id ?? "?") == true)
         // One fence: the writer stopped once and came back once, after both stores were restored.
-        let scales = try h.sim.store.history("apps/v1", "Deployment", namespace: "team", name: "writer")
-            .compactMap { $0.object[path: ["spec", "replicas"]]?.intValue }
-        var changes: [Int64] = []
-        for r in scales where changes.last != r { changes.append(r) }
+        let changes = try FenceHistory.replicaChanges(h.sim.store, workload: "writer")
         #expect(changes == [2, 0, 2], "stopped once, started once: \(changes)")
         let restoreJobs = try h.sim.store.list("batch/v1", "Job", namespace: "team", labelSelector: "backstop.dev/restore=dr")
         #expect(restoreJobs.count == 6, "select, restore and verify per store: \(restoreJobs.count)")

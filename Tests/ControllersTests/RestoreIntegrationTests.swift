@@ -34,16 +34,33 @@ import Testing
         return try await db.query("SELECT count(*)::bigint FROM entries").first.map { Int(try $0[0, as: Int64.self]) } ?? -1
     }
 
+    /// Every row of `entries` as "id|body", in id order; `except` leaves out rows with that body.
+    static func rows(_ pg: TestServices.Postgres, _ database: String, except body: String? = nil) async throws -> [String] {
+        let db = try await connect(pg, database)
+        defer { Task { await db.close() } }
+        let filter = body.map { " WHERE body <> '\($0)'" } ?? ""
+        return try await db.query("SELECT id::text || '|' || body FROM entries\(filter) ORDER BY id").map { try $0[0, as: String.self] }
+    }
+
+    static func execute(_ pg: TestServices.Postgres, _ database: String, _ sql: String) async throws {
+        let db = try await connect(pg, database)
+        _ = try await db.execute(sql)
+        await db.close()
+    }
+
     /// A writer: inserts a row every 100 ms with the password from the Secret, as an app would.
-    static func writer(_ pg: TestServices.Postgres, database: String, replicas: Int) -> JSONValue {
+    /// `slowToStop`: the writer ignores SIGTERM (as an app draining its work), so each Pod lingers
+    /// its 4 s grace period: a restore that did not wait for the Pods to go would overlap them.
+    static func writer(_ pg: TestServices.Postgres, database: String, replicas: Int, slowToStop: Bool = false) -> JSONValue {
         let sql = "INSERT INTO entries SELECT coalesce(max(id), 0) + 1, 'writer' FROM entries"
+        let trap = slowToStop ? "trap '' TERM; " : ""
         return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "writer", "namespace": "team"],
                 "spec": ["replicas": .int(Int64(replicas)), "selector": ["matchLabels": ["app": "writer"]],
                          "template": ["metadata": ["labels": ["app": "writer"]], "spec": [
-                            "terminationGracePeriodSeconds": 2,
+                            "terminationGracePeriodSeconds": .int(slowToStop ? 4 : 2),
                             "containers": [["name": "w", "image": "busybox",
                                             "env": [["name": "PGPASSWORD", "valueFrom": ["secretKeyRef": ["name": "db-creds", "key": "password"]]]],
-                                            "command": ["sh", "-c", .string("while true; do psql -h \(pg.host) -p \(pg.port) -U \(pg.user) -d \(database) -qc \"\(sql)\" >/dev/null 2>&1; sleep 0.1; done")]]],
+                                            "command": ["sh", "-c", .string("\(trap)while true; do psql -h \(pg.host) -p \(pg.port) -U \(pg.user) -d \(database) -qc \"\(sql)\" >/dev/null 2>&1; sleep 0.1; done")]]],
                          ]]]]
     }
 
@@ -76,8 +93,14 @@ import Testing
         #expect(try await eventually(.seconds(90)) { try await h.policy("orders").status?.lastBackup?.verified == true })
         let backedUp = try await Self.count(pg, database)
         #expect(backedUp == 500)
-        _ = try h.sim.store.create(Self.writer(pg, database: database, replicas: 2))
+        let backedUpRows = try await Self.rows(pg, database)
+        _ = try h.sim.store.create(Self.writer(pg, database: database, replicas: 2, slowToStop: true))
         #expect(try await eventually(.seconds(30)) { try await Self.count(pg, database) > backedUp + 5 }, "the writer writes")
+        // The damage a restore undoes: rows deleted, rows changed, rows added beside the writer's.
+        try await Self.execute(pg, database, "DELETE FROM entries WHERE id <= 20")
+        try await Self.execute(pg, database, "UPDATE entries SET body = 'changed' WHERE id BETWEEN 100 AND 110")
+        try await Self.execute(pg, database, "INSERT INTO entries VALUES (100001, 'stray'), (100002, 'stray')")
+        #expect(try await Self.rows(pg, database, except: "writer") != backedUpRows)
 
         // Restore over the live source, the writer fenced.
         let rvBefore = h.sim.store.resourceVersion
@@ -96,22 +119,15 @@ import Testing
         #expect(s.conditions?.isTrue("Complete") == true && s.conditions?.isTrue("Ready") == true)
         #expect(done.metadata.finalizers?.contains("backstop.dev/resume-writers") != true, "the finalizer goes once resumed")
         // The writer's processes were gone while the restore Job ran (from the store's history).
-        let pods = try h.sim.store.list("v1", "Pod", namespace: "team")
         let restoreJob = try #require(s.steps?.first { $0.name == "Restore" }?.job)
-        let restorePod = try #require(pods.first { $0[path: ["metadata", "labels", "backstop.dev/job"]]?.stringValue == restoreJob })
-        let restoreStarted = try h.sim.store.history("v1", "Pod", namespace: "team", name: restorePod["metadata"]!["name"]!.stringValue!)
-            .first { $0.type == .added }!.resourceVersion
-        let restoreFinished = try h.sim.store.history("batch/v1", "Job", namespace: "team", name: restoreJob)
-            .first { $0.object[path: ["status", "completionTime"]] != nil }!.resourceVersion
-        let writerEvents = try h.sim.store.history("v1", "Pod", namespace: "team", name: nil)
-            .filter { $0.object[path: ["metadata", "labels", "app"]] == "writer" }
-        var lastBefore: [String: StoreEvent] = [:]
-        for e in writerEvents where e.resourceVersion <= restoreStarted { lastBefore[e.object["metadata"]?["name"]?.stringValue ?? ""] = e }
-        let aliveAtStart = lastBefore.filter { $0.value.type != .deleted }.keys.sorted()
-        let addedDuring = writerEvents.filter { $0.type == .added && $0.resourceVersion > restoreStarted && $0.resourceVersion < restoreFinished }
-        #expect(!lastBefore.isEmpty, "the history reaches back to the writer's Pods")
-        #expect(aliveAtStart.isEmpty && addedDuring.isEmpty, "no writer Pod existed while the restore Job ran: \(aliveAtStart)")
-        #expect(restoreStarted > rvBefore)
+        let fence = try FenceHistory(h.sim.store, restoreJob: restoreJob, workload: "writer", podLabel: ("app", "writer"))
+        #expect(fence.absentDuringRestore, "no writer Pod may exist while the restore Job runs: \(fence)")
+        #expect(fence.replicaChanges == [2, 0, 2], "stopped once, back to its 2 replicas: \(fence.replicaChanges)")
+        #expect(try h.sim.store.history("batch/v1", "Job", namespace: "team", name: restoreJob).first!.resourceVersion > rvBefore)
+        // The table holds exactly the backed-up rows again: the deleted and changed ones back, the
+        // rows written before the request gone (the Verify check saw none); only rows the resumed
+        // writer wrote since may be added.
+        #expect(try await Self.rows(pg, database, except: "writer") == backedUpRows, "the rows are the backup's")
         // Resumed with the replicas it had, and writing again.
         #expect(try await eventually(.seconds(30)) {
             try h.sim.store.get("apps/v1", "Deployment", namespace: "team", name: "writer")[path: ["status", "readyReplicas"]] == 2
@@ -166,6 +182,19 @@ import Testing
         await h.stop()
     }
 
+    /// Every regular file under `root` (relative path → contents).
+    static func files(under root: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        let walker = FileManager.default.enumerator(atPath: root)
+        while let path = walker?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue {
+                out[path] = try String(contentsOfFile: "\(root)/\(path)", encoding: .utf8)
+            }
+        }
+        return out
+    }
+
     @Test func aVolumeRestoreEmptiesAndRefillsTheDirectoryWhileItsWriterIsStopped() async throws {
         let h = try await ControllerHarness(workloads: true)
         try h.claim("backups")
@@ -174,6 +203,8 @@ import Testing
         let data = try #require(try h.claimDirectory("data"))
         try FileManager.default.createDirectory(atPath: "\(data)/app/docs", withIntermediateDirectories: true)
         for i in 0..<20 { try Data("file \(i)\n".utf8).write(to: URL(fileURLWithPath: "\(data)/app/docs/\(i).txt")) }
+        let backedUp = try Self.files(under: "\(data)/app")
+        #expect(backedUp.count == 20)
         let policy = BackupPolicy(metadata: ObjectMeta(name: "files", namespace: "team"),
                                   spec: BackupPolicySpec(schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data", path: "app")),
                                                          destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "vol"))))
@@ -181,32 +212,48 @@ import Testing
         h.startController()
         try await h.annotate("files", Backstop.runNowAnnotation, "first")
         #expect(try await eventually(.seconds(60)) { try await h.policy("files").status?.lastBackup?.verified == true })
-        // A writer that keeps adding files to the claim (as the app whose data it is).
+        // A writer that keeps adding files to the claim (as the app whose data it is), each named
+        // by the nanosecond it was written, so files written before the restore are told apart. It
+        // ignores SIGTERM, so its Pods linger 3 s: the restore must wait them out.
         _ = try h.sim.store.create([
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "app", "namespace": "team"],
-            "spec": ["replicas": 1, "selector": ["matchLabels": ["app": "app"]],
+            "spec": ["replicas": 2, "selector": ["matchLabels": ["app": "app"]],
                      "template": ["metadata": ["labels": ["app": "app"]], "spec": [
-                        "terminationGracePeriodSeconds": 1,
+                        "terminationGracePeriodSeconds": 3,
                         "volumes": [["name": "data", "persistentVolumeClaim": ["claimName": "data"]]],
                         "containers": [["name": "c", "image": "busybox", "volumeMounts": [["name": "data", "mountPath": "/data"]],
-                                        "command": ["sh", "-c", "i=0; while true; do i=$((i+1)); echo x > /data/app/new-$i.txt; sleep 0.1; done"]]]]]],
+                                        "command": ["sh", "-c", "trap '' TERM; while true; do echo x > /data/app/new-$(date +%s%N).txt; sleep 0.1; done"]]]]]],
         ])
-        let writing = try await eventually(.seconds(30)) { (try FileManager.default.contentsOfDirectory(atPath: "\(data)/app")).count > 5 }
+        let writing = try await eventually(.seconds(30)) { try Self.files(under: "\(data)/app").count > 25 }
         #expect(writing, "the writer writes")
+        // The damage: a file gone, one changed, one added beside the writer's.
         try FileManager.default.removeItem(atPath: "\(data)/app/docs/3.txt")
+        try Data("changed\n".utf8).write(to: URL(fileURLWithPath: "\(data)/app/docs/5.txt"))
+        try Data("stray\n".utf8).write(to: URL(fileURLWithPath: "\(data)/app/docs/stray.txt"))
         _ = try h.sim.store.create(Self.restore("files-back", [
             "policyRef": ["name": "files"], "allowOverwriteSource": true, "quiesce": [["kind": "Deployment", "name": "app"]],
         ]))
         let done = try await finished(h, "files-back")
-        #expect(done.status?.phase == .succeeded, "\(String(describing: done.status))")
-        // Right after the restore, before the writer is back, the directory was exactly the backup:
-        // the Verify step ran with the writer stopped; now check the files the backup held.
-        let docs = try FileManager.default.contentsOfDirectory(atPath: "\(data)/app/docs").sorted()
-        #expect(docs == (0..<20).map { "\($0).txt" }.sorted(), "the deleted file is back")
-        #expect(try String(contentsOfFile: "\(data)/app/docs/3.txt", encoding: .utf8) == "file 3\n")
-        #expect(done.status?.savedReplicas == ["Deployment/app": 1])
+        let s = try #require(done.status)
+        #expect(s.phase == .succeeded, "\(String(describing: s))")
+        #expect(s.savedReplicas == ["Deployment/app": 2])
+        let restoreJob = try #require(s.steps?.first { $0.name == "Restore" }?.job)
+        let fence = try FenceHistory(h.sim.store, restoreJob: restoreJob, workload: "app", podLabel: ("app", "app"))
+        #expect(fence.absentDuringRestore, "no writer Pod may exist while the restore Job runs: \(fence)")
+        #expect(fence.replicaChanges == [2, 0, 2], "\(fence.replicaChanges)")
+        // The directory is the backup's file set with its contents; of the writer's files only
+        // those written after Resume started remain (the resumed writer's).
+        let resumed = try #require(s.steps?.first { $0.name == "Resume" }?.startedAt?.date)
+        let now = try Self.files(under: "\(data)/app")
+        let writerFiles = now.keys.filter { $0.hasPrefix("new-") }
+        let writtenBefore = writerFiles.filter { name in
+            let nanos = Double(name.dropFirst(4).dropLast(4)) ?? 0
+            return nanos / 1e9 < resumed.timeIntervalSince1970
+        }
+        #expect(now.filter { !$0.key.hasPrefix("new-") } == backedUp, "exactly the backup's files and contents")
+        #expect(writtenBefore.isEmpty, "files the writer added after the backup are gone: \(writtenBefore.sorted().prefix(3))")
         #expect(try await eventually(.seconds(30)) {
-            try h.sim.store.get("apps/v1", "Deployment", namespace: "team", name: "app")[path: ["status", "readyReplicas"]] == 1
+            try h.sim.store.get("apps/v1", "Deployment", namespace: "team", name: "app")[path: ["status", "readyReplicas"]] == 2
         })
         await h.stop()
     }

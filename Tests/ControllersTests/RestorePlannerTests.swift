@@ -33,7 +33,7 @@ import Testing
     @Test(arguments: [
         // (target database, allowOverwriteSource, expected failure reason or nil)
         (nil as String?, true as Bool?, nil as String?),
-        ("app", nil, RestoreReason.overwriteNotAllowed),
+        ("app", nil, RestoreReason.overwriteNotAllowed.rawValue),
         ("app", true, nil),
         ("app_copy", nil, nil),
     ])
@@ -43,9 +43,23 @@ import Testing
         let verdict = planner.decide(.validate, o, status: RestoreRequestStatus())
         if let reason {
             guard case .failed(_, let got, let message) = verdict else { Issue.record("expected failure, got \(verdict)"); return }
-            #expect(got == reason && message.contains("allowOverwriteSource"))
+            #expect(got.rawValue == reason && message.contains("allowOverwriteSource"))
         } else {
             guard case .succeeded = verdict else { Issue.record("expected success, got \(verdict)"); return }
+        }
+    }
+
+    @Test func validateRefusesABackupIDThatIsNoArtifactID() {
+        var request = Self.request(overwrite: true)
+        request.spec.backup = BackupSelector(id: "20261399T000000Z-abcd1234")
+        let o = RestoreObserved(request: request, policy: Self.policy(), now: Self.now)
+        guard case .failed(_, RestoreReason.invalidBackupID, let message) = planner.decide(.validate, o, status: .init()) else {
+            Issue.record("expected InvalidBackupID"); return
+        }
+        #expect(message.contains("20261399T000000Z-abcd1234") && message.contains("yyyymmddThhmmssZ"))
+        request.spec.backup = BackupSelector(id: "20261130T000000Z-abcd1234")
+        guard case .succeeded = planner.decide(.validate, RestoreObserved(request: request, policy: Self.policy(), now: Self.now), status: .init()) else {
+            Issue.record("a valid id passes"); return
         }
     }
 

@@ -52,7 +52,7 @@ public enum NotificationTriggers {
     public static func restoreRequest(old: RestoreRequestStatus?, new: RestoreRequestStatus) -> [NotificationTrigger] {
         guard let phase = new.phase, phase == .succeeded || phase == .failed, old?.phase != phase else { return [] }
         let ok = phase == .succeeded
-        let reason = new.conditions?.find("Ready")?.reason ?? phase.rawValue
+        let reason = new.conditions?.find(RestoreRequestConditions.Ready.self)?.reason ?? phase.rawValue
         return [NotificationTrigger(event: ok ? .restoreSucceeded : .restoreFailed, reason: ok ? "RestoreSucceeded" : reason,
                                     message: new.message ?? phase.rawValue, token: phase.rawValue)]
     }

@@ -101,7 +101,7 @@ public enum StepVerdict: Sendable, Hashable {
     /// Still going: perform the actions (status first when the step just started), look again later.
     case running(actions: [RestoreAction], message: String?)
     case succeeded(job: String?, message: String?)
-    case failed(job: String?, reason: String, message: String)
+    case failed(job: String?, reason: RestoreReason, message: String)
 }
 
 extension WorkloadReference {
@@ -109,12 +109,8 @@ extension WorkloadReference {
     public var key: String { "\(kind.rawValue)/\(name)" }
 }
 
-public enum RestoreReason {
-    public static let policyNotFound = "PolicyNotFound"
-    public static let overwriteNotAllowed = "OverwriteNotAllowed"
-    public static let workloadNotFound = "WorkloadNotFound"
-    public static let notSupported = "NotSupported"
-}
+/// Why a restore step failed (typed beside the API types, in `RestoreRequestConditions`).
+public typealias RestoreReason = RestoreRequestConditions.StepFailure
 
 extension RestoreRequestSpec {
     /// The stores this request restores, in order, each as a one-store spec: the one

@@ -65,6 +65,15 @@ public struct RestorePlanner: Sendable {
             }
             kinds.append("\(target.kindWord) from policy \(policy.metadata.name ?? "")")
         }
+        for (i, entry) in spec.entries.enumerated() {
+            // An id the schema's pattern lets through but no artifact can have (month 13): refused
+            // here, as otherwise the selector would fall back to the newest backup.
+            if let id = entry.backup?.id, (try? ArtifactSelector(parsing: id)) == nil {
+                let which = spec.entries.count > 1 ? "store \(i + 1) (policy \(entry.policyRef.name)): " : ""
+                return .failed(job: nil, reason: RestoreReason.invalidBackupID,
+                               message: "\(which)spec.backup.id \(id) is not an artifact id (want yyyymmddThhmmssZ-<id>, e.g. 20260208T120000Z-3f9a0c1e)")
+            }
+        }
         if let other = o.blockedBy {
             return .running(actions: [], message: "waiting for \(other), created earlier, which restores or drills the same database or fences the same workloads")
         }
@@ -101,14 +110,27 @@ public struct RestorePlanner: Sendable {
             }
             guard job.isFinished else { return .running(actions: [], message: "\(which)Job \(name) running") }
             guard let result = o.results[name] else { return .running(actions: [], message: "\(which)Job \(name) finished; reading its result") }
+            if step == .select, !result.ok, result.reason == "ArtifactNotFound" {
+                return .failed(job: name, reason: RestoreReason.noMatchingBackup,
+                               message: "\(which)no backup of policy \(entry.policyRef.name) matches spec.backup (\(Self.describe(entry.backup))): "
+                                   + "\(result.message ?? "no artifact matches"); name an existing id or a later time "
+                                   + "(the BackupPolicy's status.recentBackups lists recent backups)")
+            }
             guard result.ok else {
-                return .failed(job: name, reason: result.reason ?? "AgentFailed",
+                return .failed(job: name, reason: result.reason.map(RestoreReason.init(rawValue:)) ?? .agentFailed,
                                message: "\(which)\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
             }
             done.append(Self.summary(step, result))
             lastJob = name
         }
         return .succeeded(job: lastJob, message: done.joined(separator: "; "))
+    }
+
+    /// `spec.backup` in words, as a user wrote it.
+    static func describe(_ s: BackupSelector?) -> String {
+        if let id = s?.id { return "id \(id)" }
+        if let before = s?.before { return "at or before \(UTCTimestamp.rfc3339(before.date))" + (s?.verifiedOnly == true ? ", verified only" : "") }
+        return s?.verifiedOnly == true ? "the newest verified backup" : "the newest backup"
     }
 
     /// The artifact Select chose for store `entry`.
@@ -126,7 +148,7 @@ public struct RestorePlanner: Sendable {
         case .progressing(let text)?, .stalled(let text)?:
             let started = status.steps?.first { $0.name == RestoreStep.verify.rawValue }?.startedAt?.date ?? o.now
             if o.now.timeIntervalSince(started) > resumeTimeout {
-                return .failed(job: nil, reason: "RedisNotReady", message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
+                return .failed(job: nil, reason: .redisNotReady, message: "\(ref.key) is not ready on the restored snapshot after \(Int(resumeTimeout))s: \(text)")
             }
             return .running(actions: [], message: "waiting for \(ref.key): \(text)")
         case nil: return .running(actions: [], message: "waiting for \(ref.key) to start")
@@ -148,7 +170,7 @@ public struct RestorePlanner: Sendable {
             case .done?: continue
             case .progressing(let text)?, .stalled(let text)?:
                 if o.now.timeIntervalSince(started) > resumeTimeout {
-                    return .failed(job: nil, reason: "ResumeTimeout", message: "replicas are back but not ready after \(Int(resumeTimeout))s: \(text)")
+                    return .failed(job: nil, reason: .resumeTimeout, message: "replicas are back but not ready after \(Int(resumeTimeout))s: \(text)")
                 }
                 return .running(actions: [], message: text)
             case nil: return .running(actions: [], message: "\(key): scaling to \(replicas)")
