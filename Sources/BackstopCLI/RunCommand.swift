@@ -54,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
     var testingConfigMapController = false
 
     func run() async throws {
-        FreeMemory.limitArenas()
+        FreeMemory.tuneMalloc()
         let env = ProcessInfo.processInfo.environment
         let levelText = logLevel ?? env["BACKSTOP_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
