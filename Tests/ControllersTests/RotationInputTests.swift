@@ -16,10 +16,13 @@ import Testing
         try h.secret("vendor-token-next", ["token": "tok-NEW-9b7e33"])
         let oldConfig = #"{"auths":{"registry.example":{"auth":"b2xkOm9sZA=="}}}"#
         let newConfig = #"{"auths":{"registry.example":{"auth":"bmV3Om5ldw=="}}}"#
+        let olderConfig = #"{"auths":{"registry.example":{"auth":"b2xkZXI6b2xkZXI="}}}"#
         for (name, config) in [("regcred", oldConfig), ("regcred-next", newConfig)] {
+            var data: JSONValue = [".dockerconfigjson": .string(Data(config.utf8).base64EncodedString())]
+            // An earlier rotation, made while keepPrevious was true, left its old value beside it.
+            if name == "regcred" { data[".dockerconfigjson.previous"] = .string(Data(olderConfig.utf8).base64EncodedString()) }
             _ = try h.sim.store.create(["apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-                                        "metadata": ["name": .string(name), "namespace": "team"],
-                                        "data": [".dockerconfigjson": .string(Data(config.utf8).base64EncodedString())]])
+                                        "metadata": ["name": .string(name), "namespace": "team"], "data": data])
         }
         let tokenProbe = "case \"$TOKEN\" in tok-*) exit 0;; *) exit 1;; esac"
         _ = try h.sim.store.create(Rotation.consumer("api-client", env: [("TOKEN", "vendor-token", "token")], probe: tokenProbe))
@@ -46,7 +49,7 @@ import Testing
         #expect(try Rotation.secretValue(h, "vendor-token", "token") == "tok-NEW-9b7e33")
         #expect(try Rotation.secretValue(h, "vendor-token", "token.previous") == "tok-OLD-4f1c2a")
         #expect(try Rotation.secretValue(h, "regcred", ".dockerconfigjson") == newConfig)
-        #expect(try Rotation.secretValue(h, "regcred", ".dockerconfigjson.previous") == nil)
+        #expect(try Rotation.secretValue(h, "regcred", ".dockerconfigjson.previous") == nil, "keepPrevious: false drops an earlier run's .previous")
         #expect(try h.sim.store.get("v1", "Secret", namespace: "team", name: "regcred")["type"] == "kubernetes.io/dockerconfigjson")
         // Only the listed workloads restarted; the bystander uses the token too but was not listed.
         #expect(try Rotation.restartedAt(h, "api-client") != nil)

@@ -129,6 +129,10 @@ extension RotationReconciler {
             case .restart(let ref, let at):
                 logger.info("rollout restart", metadata: ["workload": "\(ref.key)", "at": "\(at.rfc3339)"])
                 try await Workloads(client: client, namespace: ns).restartRollout(ref, at: at)
+            case .dropPrevious:
+                let drop = Dictionary(uniqueKeysWithValues: keys.map { ("\($0).previous", JSONValue.null) })
+                _ = try await api.patch(rotation.spec.secretRef.name, .merge(["data": .object(drop)]))
+                logger.info("dropped the previous values (keepPrevious: false)", metadata: ["secret": "\(rotation.spec.secretRef.name)"])
             case .deletePending:
                 do { _ = try await api.delete(pendingName) } catch {
                     if error.kind != .notFound { throw error }
