@@ -123,4 +123,33 @@ import Testing
         #expect(h.metricsText().contains("result=\"failed\""))
         await h.stop()
     }
+
+    @Test func aRedisAdminWithoutTheACLPrivilegeFailsAtApplyAndChangesNothing() async throws {
+        let redis = try TestServices.redis()
+        let h = try await ControllerHarness(workloads: true)
+        let user = "app_" + UUID().uuidString.prefix(8).lowercased(), weak = "weak_" + UUID().uuidString.prefix(8).lowercased()
+        let old = RotationIntegrationTests.oldPassword
+        try await Rotation.redisAdmin(redis, ["ACL", "SETUSER", user, "on", ">\(old)", "~*", "+@all"])
+        // Can log in and read, may not run ACL commands: Redis answers NOPERM.
+        try await Rotation.redisAdmin(redis, ["ACL", "SETUSER", weak, "on", ">Weak-admin-password-1", "~*", "+@read", "+ping"])
+        try h.secret("cache-creds", ["password": old])
+        try h.secret("redis-admin", ["username": weak, "password": "Weak-admin-password-1"])
+        _ = try h.sim.store.create(Rotation.resource("cache", [
+            "secretRef": ["name": "cache-creds"], "keys": [["key": "password", "generate": ["length": 24]]],
+            "apply": ["redis": ["host": .string(redis.host), "port": .int(Int64(redis.port)), "user": .string(user), "passwordKey": "password",
+                                "adminSecretRef": ["name": "redis-admin"]]],
+        ]))
+        h.startController()
+        try await Rotation.runNow(h, "cache", "go")
+        let done = try await Rotation.finished(h, "cache", runNow: "go", within: 60)
+        let s = try #require(done.status)
+        #expect(s.phase?.rawValue == "Failed", "\(String(describing: s))")
+        #expect(s.conditions?.find("RotationSucceeded")?.reason == "PermissionDenied", "\(String(describing: s.conditions))")
+        #expect(s.message?.contains("may not run ACL commands: grant it +acl") == true && s.message?.contains("nothing was changed") == true,
+                "\(s.message ?? "")")
+        #expect(Rotation.redisLogin(redis, user: user, password: old), "the old password still works")
+        #expect(try Rotation.secretValue(h, "cache-creds", "password") == old)
+        #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil })
+        await h.stop()
+    }
 }
