@@ -7,8 +7,9 @@ import Postgres
 import TestSupport
 import Testing
 
-/// Roll-backs that start after the consumers are up: at Verify, where the agent's login with
-/// the new password is the last check before the old one is given up.
+/// Roll-backs that start after Apply: at Verify, where the agent's login with the new password
+/// is the last check before the old one is given up, and at Restart, where a StatefulSet whose
+/// pods log in cannot roll once the old password is refused.
 @Suite(.serialized) struct RotationRollBackTests {
     @Test func aLoginThatFailsAtVerifyRollsTheRotationBackEverywhere() async throws {
         let h = try await ControllerHarness(workloads: true)
@@ -65,6 +66,36 @@ import Testing
         for value in Rotation.forms(applied) + Rotation.forms(old) + Rotation.forms(interloper) {
             #expect(!text.contains(value), "a credential leaked outside the Secrets")
         }
+        await h.stop()
+    }
+
+    /// What docs/rotation.md warns of: a StatefulSet (OrderedReady) replaces no unready pod, and
+    /// its pod turns unready once the source refuses the old password, before its turn to restart.
+    @Test func aStatefulSetWhosePodsLogInStallsOnAPasswordChangeAndTheRotationRollsBackNamingIt() async throws {
+        let h = try await ControllerHarness(workloads: true)
+        let pg = try TestServices.postgres()
+        let old = RotationIntegrationTests.oldPassword
+        let role = try await Rotation.role(pg, password: old)
+        try h.secret("db-creds", ["password": old])
+        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        _ = try h.sim.store.create(RotationConsumersTests.workload("StatefulSet", "stateful", probe: Rotation.pgProbe(pg, role),
+                                                                   container: ["env": [["name": "PGPASSWORD", "valueFrom": ["secretKeyRef": ["name": "db-creds", "key": "password"]]]]]))
+        // Restarted first, and slow: the StatefulSet's turn comes seconds after the password changed.
+        _ = try h.sim.store.create(Rotation.consumer("first", env: [("PGPASSWORD", "db-creds", "password")], probe: "true", delay: 4))
+        #expect(try await eventually(.seconds(30)) { try RotationConsumersTests.rolledOut(h, "StatefulSet", "stateful") && Rotation.ready(h, "first") })
+        var spec = Rotation.pgSpec(pg, role: role, timeout: "8s")
+        spec["consumers"] = ["workloads": [["kind": "Deployment", "name": "first"]]]
+        _ = try h.sim.store.create(Rotation.resource("db", spec))
+        h.startController()
+        try await Rotation.runNow(h, "db", "go")
+        let done = try await Rotation.finished(h, "db", runNow: "go", within: 90)
+        let s = try #require(done.status)
+        #expect(s.phase?.rawValue == "RolledBack", "\(String(describing: s))")
+        #expect(s.conditions?.find("RotationSucceeded")?.reason == "ConsumerNotReady")
+        #expect(s.message?.contains("StatefulSet/stateful was not ready within 8s") == true, "\(s.message ?? "")")
+        #expect(await Rotation.pgLogin(pg, role, old), "the old password works again")
+        #expect(try Rotation.secretValue(h, "db-creds", "password") == old)
+        #expect(try await eventually(.seconds(30)) { try RotationConsumersTests.rolledOut(h, "StatefulSet", "stateful") }, "ready again on the old password")
         await h.stop()
     }
 }
