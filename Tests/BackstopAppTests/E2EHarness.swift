@@ -28,12 +28,14 @@ final class E2E: Sendable {
     var sim: KubeSim { cluster.sim }
 
     /// `workloads`: Deployments and StatefulSets run real Pods (writers a restore fences).
-    static func start(_ label: String, workloads: Bool = false) async throws -> E2E {
+    /// `watchHistory`: store events kept (a test that reads the store's history after a long run raises it).
+    static func start(_ label: String, workloads: Bool = false, watchHistory: Int? = nil) async throws -> E2E {
         let backstop = try OperatorSubprocess.backstopBinary()
         var path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         if let pg = try? TestServices.postgres() { path = "\(pg.bindir):\(path)" }
         let cluster = try await Cluster.start(jobRunner: true, images: [agentImage: [backstop]], environment: ["PATH": path]) {
             $0.controllers.workloads = workloads
+            if let watchHistory { $0.watchHistory = watchHistory }
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(label)-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)

@@ -121,13 +121,19 @@ enum Rotation {
     // MARK: canary scan
 
     /// Everything the operator and its agents wrote that is not a Secret: status, Events, Jobs,
-    /// Pods (specs and termination messages), workloads. Secrets legitimately hold the values.
+    /// Pods (specs, termination messages, and their containers' output: the agents'),
+    /// workloads. Secrets legitimately hold the values.
     static func nonSecretText(_ h: ControllerHarness) throws -> String {
         var text = ""
-        for (api, kind) in [("v1", "Event"), ("batch/v1", "Job"), ("v1", "Pod"), ("apps/v1", "Deployment"),
+        for (api, kind) in [("v1", "Event"), ("batch/v1", "Job"), ("v1", "Pod"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
                             ("backstop.dev/v1alpha1", "SecretRotation")] {
             for object in try h.sim.store.list(api, kind, namespace: "team") {
                 text += String(decoding: object.serialized(sortedKeys: true), as: UTF8.self) + "\n"
+                if kind == "Pod", let uid = object["metadata"]?["uid"]?.stringValue {
+                    for c in object[path: ["spec", "containers"]]?.arrayValue ?? [] {
+                        text += (h.sim.logs(podUID: uid, container: c["name"]?.stringValue ?? "") ?? "") + "\n"
+                    }
+                }
             }
         }
         return text

@@ -16,10 +16,13 @@ import Testing
         try h.secret("vendor-token-next", ["token": "tok-NEW-9b7e33"])
         let oldConfig = #"{"auths":{"registry.example":{"auth":"b2xkOm9sZA=="}}}"#
         let newConfig = #"{"auths":{"registry.example":{"auth":"bmV3Om5ldw=="}}}"#
+        let olderConfig = #"{"auths":{"registry.example":{"auth":"b2xkZXI6b2xkZXI="}}}"#
         for (name, config) in [("regcred", oldConfig), ("regcred-next", newConfig)] {
+            var data: JSONValue = [".dockerconfigjson": .string(Data(config.utf8).base64EncodedString())]
+            // An earlier rotation, made while keepPrevious was true, left its old value beside it.
+            if name == "regcred" { data[".dockerconfigjson.previous"] = .string(Data(olderConfig.utf8).base64EncodedString()) }
             _ = try h.sim.store.create(["apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-                                        "metadata": ["name": .string(name), "namespace": "team"],
-                                        "data": [".dockerconfigjson": .string(Data(config.utf8).base64EncodedString())]])
+                                        "metadata": ["name": .string(name), "namespace": "team"], "data": data])
         }
         let tokenProbe = "case \"$TOKEN\" in tok-*) exit 0;; *) exit 1;; esac"
         _ = try h.sim.store.create(Rotation.consumer("api-client", env: [("TOKEN", "vendor-token", "token")], probe: tokenProbe))
@@ -46,7 +49,7 @@ import Testing
         #expect(try Rotation.secretValue(h, "vendor-token", "token") == "tok-NEW-9b7e33")
         #expect(try Rotation.secretValue(h, "vendor-token", "token.previous") == "tok-OLD-4f1c2a")
         #expect(try Rotation.secretValue(h, "regcred", ".dockerconfigjson") == newConfig)
-        #expect(try Rotation.secretValue(h, "regcred", ".dockerconfigjson.previous") == nil)
+        #expect(try Rotation.secretValue(h, "regcred", ".dockerconfigjson.previous") == nil, "keepPrevious: false drops an earlier run's .previous")
         #expect(try h.sim.store.get("v1", "Secret", namespace: "team", name: "regcred")["type"] == "kubernetes.io/dockerconfigjson")
         // Only the listed workloads restarted; the bystander uses the token too but was not listed.
         #expect(try Rotation.restartedAt(h, "api-client") != nil)
@@ -118,6 +121,35 @@ import Testing
         #expect(jobs.compactMap { $0[path: ["metadata", "labels", "backstop.dev/rotation"]]?.stringValue } == ["weak-admin"],
                 "\(jobs.map { ($0[path: ["metadata", "name"]]?.stringValue ?? "", $0[path: ["metadata", "labels"]].map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "") })")
         #expect((try await h.metricsText()).contains("result=\"failed\""))
+        await h.stop()
+    }
+
+    @Test func aRedisAdminWithoutTheACLPrivilegeFailsAtApplyAndChangesNothing() async throws {
+        let redis = try TestServices.redis()
+        let h = try await ControllerHarness(workloads: true)
+        let user = "app_" + UUID().uuidString.prefix(8).lowercased(), weak = "weak_" + UUID().uuidString.prefix(8).lowercased()
+        let old = RotationIntegrationTests.oldPassword
+        try await Rotation.redisAdmin(redis, ["ACL", "SETUSER", user, "on", ">\(old)", "~*", "+@all"])
+        // Can log in and read, may not run ACL commands: Redis answers NOPERM.
+        try await Rotation.redisAdmin(redis, ["ACL", "SETUSER", weak, "on", ">Weak-admin-password-1", "~*", "+@read", "+ping"])
+        try h.secret("cache-creds", ["password": old])
+        try h.secret("redis-admin", ["username": weak, "password": "Weak-admin-password-1"])
+        _ = try h.sim.store.create(Rotation.resource("cache", [
+            "secretRef": ["name": "cache-creds"], "keys": [["key": "password", "generate": ["length": 24]]],
+            "apply": ["redis": ["host": .string(redis.host), "port": .int(Int64(redis.port)), "user": .string(user), "passwordKey": "password",
+                                "adminSecretRef": ["name": "redis-admin"]]],
+        ]))
+        h.startController()
+        try await Rotation.runNow(h, "cache", "go")
+        let done = try await Rotation.finished(h, "cache", runNow: "go", within: 60)
+        let s = try #require(done.status)
+        #expect(s.phase?.rawValue == "Failed", "\(String(describing: s))")
+        #expect(s.conditions?.find("RotationSucceeded")?.reason == "PermissionDenied", "\(String(describing: s.conditions))")
+        #expect(s.message?.contains("may not run ACL commands: grant it +acl") == true && s.message?.contains("nothing was changed") == true,
+                "\(s.message ?? "")")
+        #expect(Rotation.redisLogin(redis, user: user, password: old), "the old password still works")
+        #expect(try Rotation.secretValue(h, "cache-creds", "password") == old)
+        #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil })
         await h.stop()
     }
 }

@@ -151,6 +151,13 @@ import Testing
             .map { try $0[0, as: String.self] }
         await admin.close()
         #expect(members == [logins[2].user, logins[3].user], "members of \(role): \(members)")
+        // Canary scan: no password of any round in status, Events, Jobs, Pods or the agents' output
+        // (login names are not secret: they are in status and Events on purpose).
+        let text = try Rotation.nonSecretText(h)
+        #expect(text.contains("rotate finalize:"), "the scan sees the last run's agents' output")
+        for login in logins {
+            for value in Rotation.forms(login.password) { #expect(!text.contains(value), "a password leaked outside the Secrets") }
+        }
         await h.stop()
     }
 
@@ -170,6 +177,12 @@ import Testing
         _ = try h.sim.store.create(Rotation.resource("db", spec))
         h.startController()
         try await Rotation.runNow(h, "db", "try")
+        // The new value, caught while the consumer restarts on it: the scan looks for it too.
+        var rejected: String?
+        _ = try await eventually(.seconds(60)) {
+            rejected = try Rotation.secretValue(h, "db-creds", "password").flatMap { $0 == Self.oldPassword ? nil : $0 }
+            return rejected != nil
+        }
         let done = try await Rotation.finished(h, "db", runNow: "try", within: 120)
         let s = try #require(done.status)
         #expect(s.phase?.rawValue == "RolledBack", "\(String(describing: s))")
@@ -186,7 +199,11 @@ import Testing
         #expect(events.contains { $0.type == "Warning" && $0.reason == "RolledBack" && $0.message.contains("Deployment/legacy") }, "\(events)")
         #expect((try await h.metricsText()).contains("result=\"rolled_back\""))
         let text = try Rotation.nonSecretText(h)
-        #expect(!text.contains(Self.oldPassword) && !text.contains(Data(Self.oldPassword.utf8).base64EncodedString()))
+        #expect(text.contains("previous password set again"), "the scan includes the roll-back agent's output")
+        let new = try #require(rejected, "the new value reached the Secret before the roll-back")
+        for value in Rotation.forms(Self.oldPassword) + Rotation.forms(new) {
+            #expect(!text.contains(value), "a credential leaked outside the Secrets")
+        }
         #expect(try h.sim.store.list("v1", "Secret", namespace: "team").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/rotation"]] == nil })
         // One message: rolled back, naming the consumer; no password in it.
         #expect(try await eventually(.seconds(20)) { try await Rotation.get(h, "db").status?.notifications?.lastDelivery != nil })
@@ -234,6 +251,12 @@ import Testing
         #expect(try Rotation.secretValue(h, "cache-creds", "password.previous") == nil, "keepPrevious: false")
         #expect(done.status?.consumers?.map(\.key) == ["Deployment/cache-client"])
         #expect(try Rotation.ready(h, "cache-client"))
+        // Canary scan: neither value in status, Events, Jobs, Pods or the agents' output.
+        let text = try Rotation.nonSecretText(h)
+        #expect(text.contains("ApplySucceeded") && text.contains("rotate apply:"), "the scan sees the Events and the agents' output")
+        for value in Rotation.forms(new) + Rotation.forms(Self.oldPassword) {
+            #expect(!text.contains(value), "a credential leaked outside the Secrets")
+        }
         await h.stop()
     }
 }

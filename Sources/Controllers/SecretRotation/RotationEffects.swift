@@ -13,10 +13,10 @@ extension RotationReconciler {
 
     func secrets(_ namespace: String) -> ResourceClient<Secret> { client.resource(Secret.self, namespace: namespace) }
 
-    func gather(_ rotation: SecretRotation, status: SecretRotationStatus, now: Date) async throws -> RotationObserved {
-        let ns = rotation.metadata.namespace ?? ""
+    /// Which of the Secrets the spec names exist, with which keys; `target` is the rotated Secret as read.
+    func inputSecrets(_ rotation: SecretRotation) async throws -> (RotationSecrets, target: Secret?) {
         let spec = rotation.spec
-        let api = secrets(ns)
+        let api = secrets(rotation.metadata.namespace ?? "")
         let target = try await api.getIfExists(spec.secretRef.name)
         var seen = RotationSecrets(targetKeys: target.map { Set(($0.data ?? [:]).keys) })
         for name in Set(spec.keys.compactMap(\.from?.name)) {
@@ -25,6 +25,16 @@ extension RotationReconciler {
         if let (admin, _, _) = RotationPlanner.source(spec) {
             seen.adminKeys = try await api.getIfExists(admin.name).map { Set(($0.data ?? [:]).keys) }
         }
+        return (seen, target)
+    }
+
+    func gather(_ rotation: SecretRotation, status: SecretRotationStatus, now: Date) async throws -> RotationObserved {
+        let ns = rotation.metadata.namespace ?? ""
+        let spec = rotation.spec
+        let api = secrets(ns)
+        let inputs = try await inputSecrets(rotation)
+        var seen = inputs.0
+        let target = inputs.target
         if let pending = try await api.getIfExists(planner.pendingName(rotation, status)) {
             seen.pendingExists = true
             let keys = RotationPlanner.rotatedKeys(spec)
@@ -119,6 +129,10 @@ extension RotationReconciler {
             case .restart(let ref, let at):
                 logger.info("rollout restart", metadata: ["workload": "\(ref.key)", "at": "\(at.rfc3339)"])
                 try await Workloads(client: client, namespace: ns).restartRollout(ref, at: at)
+            case .dropPrevious:
+                let drop = Dictionary(uniqueKeysWithValues: keys.map { ("\($0).previous", JSONValue.null) })
+                _ = try await api.patch(rotation.spec.secretRef.name, .merge(["data": .object(drop)]))
+                logger.info("dropped the previous values (keepPrevious: false)", metadata: ["secret": "\(rotation.spec.secretRef.name)"])
             case .deletePending:
                 do { _ = try await api.delete(pendingName) } catch {
                     if error.kind != .notFound { throw error }

@@ -51,17 +51,49 @@ extension RotationReconciler {
             try await deleteEarlierJobs(of: rotation)
             return .requeue(after: .milliseconds(10))
         }
-        if status.phase == nil {
-            status.phase = .idle
-            status.conditions = conditions(status, ready: true, reason: "Scheduled",
-                                           message: status.nextRotationTime.map { "next rotation at \($0.rfc3339)" } ?? "rotates on demand (run-now annotation)",
-                                           generation, now)
+        if status.phase == nil { status.phase = .idle }
+        // Bad input shows before the first run, and clears once fixed (Secrets and workloads are
+        // not watched: looked at again soon while wrong, now and then while right).
+        let recheck: TimeInterval
+        if case .failed(_, let reason, let message) = try await checkInputs(rotation) {
+            status.conditions = conditions(status, ready: false, reason: reason, message: message, generation, now)
+            recheck = Self.inputRecheckWhileWrong
+        } else {
+            let ready = status.conditions?.find("Ready")
+            if ready == nil || (ready?.status == .false && Self.inputReasons.contains(ready?.reason ?? "")) {
+                status.conditions = conditions(status, ready: true, reason: "Scheduled",
+                                               message: status.nextRotationTime.map { "next rotation at \($0.rfc3339)" } ?? "rotates on demand (run-now annotation)",
+                                               generation, now)
+            }
+            recheck = Self.inputRecheckWhileRight
         }
         try await write(&rotation, status, api)
         // Still pending after a restart (or a lost write-back): deliver it now.
         notifier.submit(rotation, targets: rotation.spec.notify)
-        guard let next = status.nextRotationTime?.date else { return .done }
-        return .requeue(after: .milliseconds(Int64(max(0.05, min(3600, next.timeIntervalSince(now))) * 1000)))
+        let untilNext = status.nextRotationTime.map { $0.date.timeIntervalSince(now) } ?? recheck
+        return .requeue(after: .milliseconds(Int64(max(0.05, min(recheck, untilNext)) * 1000)))
+    }
+
+    static let inputRecheckWhileWrong: TimeInterval = 5
+    static let inputRecheckWhileRight: TimeInterval = 300
+    /// Ready=False reasons that say the input is wrong (not how a run went): cleared once it is right.
+    static let inputReasons: Set<String> = [RotationReason.secretNotFound, RotationReason.stagedSecretNotFound, RotationReason.adminSecretNotFound,
+                                            RotationReason.cannotGenerate, RotationReason.workloadNotFound, "ScheduleInvalid"]
+
+    /// Validate's checks between runs: the Secrets named and the listed consumers exist. Reads only.
+    func checkInputs(_ rotation: SecretRotation) async throws -> RotationVerdict {
+        let (secrets, _) = try await inputSecrets(rotation)
+        let helper = Workloads(client: client, namespace: rotation.metadata.namespace ?? "")
+        var consumers: [String: ConsumerObservation] = [:]
+        for ref in rotation.spec.consumers?.workloads ?? [] {
+            do {
+                _ = try await helper.get(ref)
+                consumers[ref.key] = ConsumerObservation(restartedAt: nil, rollout: .done)
+            } catch {
+                if error.kind != .notFound { throw error }
+            }
+        }
+        return planner.validate(RotationObserved(rotation: rotation, secrets: secrets, consumers: consumers, now: settings.clock()))
     }
 
     /// Job history: the agent Jobs of earlier runs go when a new run starts (the last run's

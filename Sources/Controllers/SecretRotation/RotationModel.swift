@@ -18,7 +18,7 @@ public enum RotationStep: String, Sendable, Hashable, CaseIterable {
     case restart = "Restart"
     /// An agent Job logs in with the new password; every consumer is still ready.
     case verify = "Verify"
-    /// Redis drops the old password; the pending Secret is deleted.
+    /// Redis drops the old password; `.previous` goes unless kept; the pending Secret is deleted.
     case finalize = "Finalize"
     /// The old value re-applied at the source, the Secret restored, the consumers restarted and waited for.
     case rollBack = "RollBack"
@@ -142,6 +142,8 @@ public enum RotationAction: Sendable, Hashable {
     /// Write the pending old values back into the target Secret.
     case restoreTarget
     case restart(WorkloadReference, at: Time)
+    /// Remove `<key>.previous` from the target (keepPrevious: false, left there by an earlier run).
+    case dropPrevious
     case deletePending
 }
 

@@ -46,6 +46,11 @@ public struct RotationPlanner: Sendable {
             // Redis drops the old password; the dated-role strategy drops the logins before the previous one.
             let atSource = spec.apply?.redis != nil || spec.apply?.postgres?.strategy == .datedRole
             if atSource, case let verdict = agentStep(.finalize, o, status: status), !verdict.isSucceeded { return verdict }
+            // Without keepPrevious no `.previous` stays, not even one an earlier run (with keepPrevious) left.
+            if spec.keepPrevious == false, let keys = o.secrets.targetKeys,
+               Self.rotatedKeys(spec).contains(where: { keys.contains("\($0).previous") }) {
+                return .running(actions: [.dropPrevious], message: "removing the previous values from Secret \(spec.secretRef.name) (keepPrevious: false)")
+            }
             if o.secrets.pendingExists { return .running(actions: [.deletePending], message: "deleting the pending Secret") }
             let job = atSource ? jobName(.finalize, o.rotation, status) : nil
             let done = job.flatMap { o.results[$0]?.json?["message"]?.stringValue }.map { "\($0); " } ?? ""

@@ -83,6 +83,28 @@ extension StoreState {
                 } else if source["optional"]?.boolValue != true {
                     volumeErrors.append("\(isSecret ? "secret" : "configmap") \(goQuote(objName)) not found")
                 }
+            } else if let sources = v["projected"]?["sources"]?.arrayValue {
+                // Secret and ConfigMap sources (serviceAccountToken and downwardAPI are not simulated).
+                for source in sources {
+                    let isSecret = source["secret"] != nil
+                    guard let ref = source["secret"] ?? source["configMap"], let objName = ref["name"]?.stringValue else { continue }
+                    let gr = GroupResource(group: "", resource: isSecret ? "secrets" : "configmaps")
+                    guard let obj = tables[gr]?[ObjectKey(namespace: ns, name: objName)] else {
+                        if ref["optional"]?.boolValue != true { volumeErrors.append("\(isSecret ? "secret" : "configmap") \(goQuote(objName)) not found") }
+                        continue
+                    }
+                    let items = ref["items"]?.arrayValue
+                    for (k, val) in obj["data"]?.objectValue ?? [:] {
+                        let s = val.stringValue ?? ""
+                        let data = isSecret ? (Data(base64Encoded: s) ?? Data()) : Data(s.utf8)
+                        if let items {
+                            guard let item = items.first(where: { $0["key"]?.stringValue == k }) else { continue }
+                            files.append((dir.appendingPathComponent(item["path"]?.stringValue ?? k), data))
+                        } else {
+                            files.append((dir.appendingPathComponent(k), data))
+                        }
+                    }
+                }
             }
             dirs.append(dir)
             volumeDirs[name] = dir
