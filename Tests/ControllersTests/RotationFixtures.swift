@@ -136,6 +136,8 @@ enum Rotation {
                 }
             }
         }
+        // The operator's own log (a subprocess harness; empty in-process).
+        text += h.operatorLog()
         return text
     }
 

@@ -155,6 +155,7 @@ import Testing
         // (login names are not secret: they are in status and Events on purpose).
         let text = try Rotation.nonSecretText(h)
         #expect(text.contains("rotate finalize:"), "the scan sees the last run's agents' output")
+        #expect(text.contains("became leader"), "the scan sees the operator's own log")
         for login in logins {
             for value in Rotation.forms(login.password) { #expect(!text.contains(value), "a password leaked outside the Secrets") }
         }
