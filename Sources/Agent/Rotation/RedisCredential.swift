@@ -68,8 +68,13 @@ struct RedisCredential {
         try spec.adminUserFile.map { try SecretValue.read(file: $0, purpose: "redis admin user name").value }
     }
 
+    /// Only `OK` is success: redis-cli exits 0 on any error reply, and replies such as
+    /// `LOADING` or `READONLY` carry none of the prefixes `admin` looks for.
     func setUser(_ cli: String, _ rules: [String]) async throws {
-        _ = try await admin(cli, ["ACL", "SETUSER", spec.user] + rules)
+        let reply = try await admin(cli, ["ACL", "SETUSER", spec.user] + rules).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard reply == "OK" else {
+            throw AgentError(.queryFailed, "redis \(endpoint) ACL SETUSER \(spec.user): the server answered \"\(reply.prefix(200))\" instead of OK")
+        }
     }
 
     /// The user's password hashes (`ACL GETUSER` lists them after `passwords`).
