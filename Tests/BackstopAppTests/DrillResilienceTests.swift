@@ -69,6 +69,15 @@ import TestSupport
         #expect(all.allSatisfy { $0.status?.result == .passed }, "\(all.map { "\($0.metadata.name ?? ""): \($0.status?.message ?? "")" })")
         #expect(all.allSatisfy { $0.status?.measured?.rtoSeconds != nil && $0.status?.marker?.removed == true })
         #expect(all.allSatisfy { $0.metadata.finalizers?.isEmpty ?? true })
+        // The policy shows the newest finished drill (ties by name), whichever kill landed
+        // between the drill's Completed and the policy's record.
+        let newest = try #require(all.max { ($0.status?.finishedAt?.date ?? .distantPast, $0.metadata.name ?? "") < ($1.status?.finishedAt?.date ?? .distantPast, $1.metadata.name ?? "") })
+        func policy() -> BackupPolicy? { try? e2e.sim.store.get(Backstop.apiVersion, "BackupPolicy", namespace: ns, name: "pg").decode(BackupPolicy.self) }
+        let recorded = await eventually(.seconds(20)) {
+            policy()?.status?.lastDrill?.name == newest.metadata.name && policy()?.status?.lastDrill?.result == newest.status?.result
+                && policy()?.status?.conditions?.find("LastDrillPassed")?.status == (newest.status?.result == .passed ? .true : .false)
+        }
+        #expect(recorded, "newest \(newest.metadata.name ?? ""), policy shows \(String(describing: policy()?.status?.lastDrill)) \(String(describing: policy()?.status?.conditions?.find("LastDrillPassed")))")
         // Each drill's fresh backup is one backup of the policy: 20 distinct artifacts.
         #expect(Set(all.compactMap { $0.status?.backup?.id }).count == 20)
         recorder.cancel()
@@ -77,8 +86,8 @@ import TestSupport
         #expect(seen.count >= 20 * 6, "only \(seen.count) drill Jobs seen")
         // Nothing left behind: no scratch database, no marker row in the source.
         let left = try await server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE '\(db)_s%'", database: "postgres")
-        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("0"), "scratch databases left: \(left)")
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "scratch databases left: \(left)")
         let markers = try await server.psql("SELECT count(*) FROM backstop.drill_markers", database: db)
-        #expect(markers.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("0"), "marker rows left: \(markers)")
+        #expect(markers.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "marker rows left: \(markers)")
     }
 }

@@ -78,6 +78,40 @@ struct DrillPlannerTests {
         #expect(Set(plan.delete) == ["p0", "p1", "p2", "f0"])
     }
 
+    /// The policy's record of a completed drill, as `policyLacksResult` judges it.
+    static func completed(_ name: String, _ result: DrillResult, finished: Double) -> DrillRun {
+        var drill = Self.drill(name, slot: t0, result: result, finished: t0.addingTimeInterval(finished))
+        drill.metadata.labels = nil
+        return drill
+    }
+
+    static func showing(_ name: String, _ result: DrillResult, at: Double, condition: ConditionStatus?) -> BackupPolicy {
+        var policy = Self.policy()
+        var status = BackupPolicyStatus()
+        status.lastDrill = DrillRecord(name: name, time: Time(t0.addingTimeInterval(at)), result: result)
+        if let condition {
+            var conditions: [Condition] = []
+            conditions.set(type: "LastDrillPassed", status: condition, reason: "R", message: "", observedGeneration: nil, now: Time(t0))
+            status.conditions = conditions
+        }
+        policy.status = status
+        return policy
+    }
+
+    @Test func aCompletedDrillIsRecordedAgainOnlyWhileThePolicyDoesNotShowItOrANewerOne() {
+        let failed = Self.completed("d2", .failed, finished: 200)
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.policy()), "no drill recorded at all")
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d1", .passed, at: 100, condition: .true)), "an older drill shown")
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .failed, at: 200, condition: .false)), "shown")
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .failed, at: 200, condition: nil)), "shown without its condition")
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .passed, at: 200, condition: .true)), "shown with another result")
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d3", .passed, at: 300, condition: .true)), "a newer drill shown")
+        // Two drills finishing in the same second: the name decides, so they never take turns.
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d3", .passed, at: 200, condition: .true)))
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d1", .passed, at: 200, condition: .true)))
+        #expect(!DrillPlanner.policyLacksResult(of: Self.drill("r", slot: Self.t0, result: nil), policy: Self.policy()), "a running drill is not recorded")
+    }
+
     static func step(_ name: String, _ start: Double, _ end: Double, _ phase: StepPhase = .succeeded) -> StepStatus {
         var s = StepStatus(name: name, phase: phase)
         s.startedAt = Time(t0.addingTimeInterval(start))

@@ -89,6 +89,7 @@ final class DrillReconciler: Sendable {
         if drill.status?.phase == .completed {
             // Still pending after a restart (or a lost write-back): deliver it now.
             notifier.submit(drill, targets: notifyTargets(drill))
+            try await recordIfThePolicyLacksIt(drill, now: now)
             if finalizers.contains(DrillRunController.finalizer) { try await removeFinalizer(drill, api) }
             return .done
         }
