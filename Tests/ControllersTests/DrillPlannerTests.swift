@@ -78,6 +78,25 @@ struct DrillPlannerTests {
         #expect(Set(plan.delete) == ["p0", "p1", "p2", "f0"])
     }
 
+    @Test func passedAndFailedHistoryLimitsKeepTheirOwnCountsWithHistoryLimitAsTheirDefault() {
+        var drills: [DrillRun] = []
+        for i in 0..<5 {
+            let at = Self.t0.addingTimeInterval(Double(i) * 3600)
+            drills.append(Self.drill("p\(i)", slot: at, result: .passed, finished: at.addingTimeInterval(60)))
+            drills.append(Self.drill("f\(i)", slot: at.addingTimeInterval(1800), result: .failed, finished: at.addingTimeInterval(1900)))
+        }
+        func deleted(historyLimit: Int? = nil, passed: Int? = nil, failed: Int? = nil) -> Set<String> {
+            var policy = Self.policy(historyLimit: historyLimit)
+            policy.spec.drill?.passedHistoryLimit = passed
+            policy.spec.drill?.failedHistoryLimit = failed
+            return Set(DrillScheduleController.plan(policy: policy, drills: drills, now: Self.t0.addingTimeInterval(5 * 3600 - 10)).delete)
+        }
+        #expect(deleted(passed: 2, failed: 4) == ["p0", "p1", "p2", "f0"], "the newest 2 passed and 4 failed stay")
+        #expect(deleted(historyLimit: 1, failed: 0) == ["p0", "p1", "p2", "p3", "f0", "f1", "f2", "f3", "f4"], "historyLimit for passed, none failed kept")
+        #expect(deleted(historyLimit: 4, passed: 1) == ["p0", "p1", "p2", "p3", "f0"])
+        #expect(deleted() == ["p0", "p1", "f0", "f1"], "3 of each by default")
+    }
+
     /// The policy's record of a completed drill, as `policyLacksResult` judges it.
     static func completed(_ name: String, _ result: DrillResult, finished: Double) -> DrillRun {
         var drill = Self.drill(name, slot: t0, result: result, finished: t0.addingTimeInterval(finished))
