@@ -131,6 +131,27 @@ struct DrillPlannerTests {
         #expect(!DrillPlanner.policyLacksResult(of: Self.drill("r", slot: Self.t0, result: nil), policy: Self.policy()), "a running drill is not recorded")
     }
 
+    @Test func cleanupNeverEmptiesAScratchTargetTheRestoreRefusedAsOccupied() throws {
+        var drill = Self.drill("d", slot: Self.t0, result: nil)
+        drill.metadata.uid = "0b7e2a55-7c1f-4d43-9a0e-1f2a3b4c5d6e"
+        drill.spec.scratch = RestoreTarget(volume: VolumeTarget(claimName: "scratch", path: "busy"))
+        let planner = DrillPlanner(agentImage: "backstop:test")
+        let restoreJob = try #require(planner.jobName(.restore, of: drill))
+        var status = DrillRunStatus()
+        // As status still says in the reconcile that reads the restore's refusal: Restore running.
+        status.steps = [StepStatus(name: "Validate", phase: .succeeded), StepStatus(name: "Restore", phase: .running)]
+        func cleanup(_ result: AgentResult) -> DrillVerdict {
+            planner.decide(.cleanup, DrillObserved(drill: drill, policy: Self.policy(), results: [restoreJob: result], now: Self.t0), status: status)
+        }
+        #expect(cleanup(AgentResult(ok: false, reason: "TargetExists", message: "scratch directory busy is not empty"))
+                == .succeeded(job: nil, message: "nothing to clean up"), "someone else's files stay")
+        guard case .running(let actions, _) = cleanup(AgentResult(ok: false, reason: "RestoreFailed", message: "tar failed")) else {
+            Issue.record("a restore that failed half-way leaves files to empty")
+            return
+        }
+        #expect(actions.count == 1)
+    }
+
     static func step(_ name: String, _ start: Double, _ end: Double, _ phase: StepPhase = .succeeded) -> StepStatus {
         var s = StepStatus(name: name, phase: phase)
         s.startedAt = Time(t0.addingTimeInterval(start))

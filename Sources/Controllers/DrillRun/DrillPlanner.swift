@@ -50,8 +50,10 @@ public struct DrillPlanner: Sendable {
             }
         case .cleanup:
             let removeMarker = status.marker != nil && status.marker?.removed != true
+            // A restore that refused an occupied target made nothing to drop (whatever status says yet).
+            let refused = jobName(.restore, of: o.drill).flatMap { o.results[$0] }?.reason == Self.targetExists
             // A Redis drill's scratch server ended with its restore Job.
-            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status) && policy.spec.source.redis == nil
+            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status) && !refused && policy.spec.source.redis == nil
             guard removeMarker || dropScratch else {
                 let kept = spec.dropsScratch || !Self.scratchMayExist(status) ? "" : "; the scratch copy is kept (spec.cleanup: false)"
                 return .succeeded(job: nil, message: "nothing to clean up" + kept)
@@ -172,8 +174,11 @@ public struct DrillPlanner: Sendable {
     static func scratchMayExist(_ status: DrillRunStatus) -> Bool {
         guard let restore = status.steps?.first(where: { $0.name == DrillStep.restore.rawValue }), restore.phase != .pending, restore.phase != .skipped
         else { return false }
-        return !(restore.phase == .failed && (restore.message ?? "").hasPrefix("TargetExists"))
+        return !(restore.phase == .failed && (restore.message ?? "").hasPrefix(targetExists))
     }
+
+    /// The agent's reason for a restore target that holds data already.
+    static let targetExists = "TargetExists"
 
     /// An agent step: create its Job, wait for it, read its result.
     func agentStep(_ step: DrillStep, _ o: DrillObserved, policy: BackupPolicy, status: DrillRunStatus, build: (String) -> Job) -> DrillVerdict {

@@ -112,10 +112,13 @@ final class DrillReconciler: Sendable {
                 switch planner.decide(step, observed, status: status) {
                 case .succeeded(let job, let message):
                     machine.succeeded(step, now: time, job: job, message: message)
+                    // The next step decides from this one's outcome (Cleanup from Restore's).
+                    status.steps = machine.progress
                     record(step, job: job, observed: observed, into: &status)
                     event(drill, reason: "\(step.rawValue)Succeeded", message: message ?? step.rawValue)
                 case .failed(let job, let reason, let message):
                     machine.failed(step, now: time, job: job, message: message)
+                    status.steps = machine.progress
                     status.message = message
                     event(drill, warning: true, reason: "\(step.rawValue)Failed", message: "\(reason): \(message)")
                 case .running(let actions, let message):
