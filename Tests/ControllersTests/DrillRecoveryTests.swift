@@ -9,7 +9,7 @@ import TestSupport
 import Testing
 
 /// A drill's loose ends: a result the policy never heard of (the operator stopped between the
-/// two writes).
+/// two writes), a scratch target that is someone else's or an interrupted run's of the same drill.
 @Suite(.serialized) struct DrillRecoveryTests {
     func drills(_ h: ControllerHarness) -> ResourceClient<DrillRun> { h.client.resource(DrillRun.self, namespace: "team") }
 
@@ -71,6 +71,62 @@ import Testing
         try await Task.sleep(for: .seconds(2))
         #expect(try h.events(of: "files").filter { $0.reason == "DrillFailed" }.count == 1)
         #expect(try await h.policy("files").status?.lastDrill?.name == "crashed")
+        await h.stop()
+    }
+
+    @Test func aScratchDatabaseThisDrillLeftIsReplacedAndTheDrillPasses() async throws {
+        let (pg, database) = try await BackupIntegrationTests.database()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        try h.create(BackupIntegrationTests.policy("orders", pg: pg, database: database))
+        let scratch = "\(database)_left"
+        _ = try h.sim.store.create(DrillIntegrationTests.drill("leftover", [
+            "policyRef": ["name": "orders"], "scratch": ["postgres": ["database": .string(scratch)]],
+            // The leftover's own table is gone from the restored copy: it was dropped, not restored over.
+            "verify": ["sql": [["name": "fresh", "query": "SELECT count(*) FROM pg_tables WHERE tablename = 'stale'", "expect": "0"]]],
+        ]))
+        // As an interrupted run of this very drill leaves it: created and tagged by the restore.
+        let uid = try #require(try await drills(h).get("leftover").metadata.uid)
+        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        _ = try await admin.execute("CREATE DATABASE \(scratch)")
+        _ = try await admin.execute("COMMENT ON DATABASE \(scratch) IS 'backstop drill team/leftover \(uid)'")
+        let stale = try await RestoreIntegrationTests.connect(pg, scratch)
+        _ = try await stale.execute("CREATE TABLE stale (id int)")
+        await stale.close()
+        h.startController()
+        let done = try await completed(h, "leftover", within: 180)
+        #expect(done.status?.result == .passed, "\(String(describing: done.status))")
+        let validate = done.status?.steps?.first { $0.name == "Validate" }
+        #expect(validate?.message?.contains("database \(scratch) is this drill's own, left by an interrupted run") == true, "\(String(describing: validate))")
+        #expect(try await DrillIntegrationTests.exists(pg, database: scratch) == false, "dropped again by Cleanup")
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        await admin.close()
+        await h.stop()
+    }
+
+    @Test func aScratchDirectoryHoldingFilesIsRefusedAtValidateAndLeftAlone() async throws {
+        let h = try await ControllerHarness()
+        for claim in ["backups", "data", "scratch"] { try h.claim(claim) }
+        _ = try await eventually { try h.claimDirectory("data") != nil && h.claimDirectory("scratch") != nil }
+        let data = try #require(try h.claimDirectory("data"))
+        let scratch = try #require(try h.claimDirectory("scratch"))
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: "\(data)/a.txt"))
+        try FileManager.default.createDirectory(atPath: "\(scratch)/busy", withIntermediateDirectories: true)
+        try Data("someone's\n".utf8).write(to: URL(fileURLWithPath: "\(scratch)/busy/notes.txt"))
+        try h.create(BackupPolicy(metadata: ObjectMeta(name: "files", namespace: "team"), spec: BackupPolicySpec(
+            schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data")),
+            destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "vol")))))
+        h.startController()
+        _ = try h.sim.store.create(DrillIntegrationTests.drill("busy", ["policyRef": ["name": "files"], "scratch": ["volume": ["claimName": "scratch", "path": "busy"]]]))
+        let done = try await completed(h, "busy")
+        let validate = done.status?.steps?.first { $0.name == "Validate" }
+        #expect(done.status?.result == .failed && validate?.phase == .failed, "\(String(describing: done.status))")
+        #expect(validate?.message?.contains("is not empty (1 entries)") == true && validate?.message?.contains("name another spec.scratch path") == true,
+                "\(String(describing: validate?.message))")
+        #expect(done.status?.marker == nil && !FileManager.default.fileExists(atPath: "\(data)/.backstop-drill"), "no marker written")
+        #expect(try h.jobs(of: "files").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/operation"]]?.stringValue != "backup" }, "no backup taken")
+        #expect(try String(contentsOfFile: "\(scratch)/busy/notes.txt", encoding: .utf8) == "someone's\n", "left alone")
         await h.stop()
     }
 }

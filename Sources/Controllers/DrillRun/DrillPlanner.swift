@@ -136,7 +136,13 @@ public struct DrillPlanner: Sendable {
         if let other = o.blockedBy {
             return .running(actions: [], message: "waiting for \(other), which writes to this drill's source or scratch target")
         }
-        return .succeeded(job: nil, message: "drill \(scratch.kindWord) of policy \(policy.metadata.name ?? "")")
+        // Last, and before anything is written: the scratch target holds nobody else's data.
+        let verdict = agentStep(.validate, o, policy: policy, status: DrillRunStatus()) { name in
+            jobs.probeJob(drill: o.drill, policy: policy, scratch: scratch, name: name)
+        }
+        guard case .succeeded(let job, _) = verdict else { return verdict }
+        let note = job.flatMap { o.results[$0]?.report.drill?.notes?.first }.map { " (\($0))" } ?? ""
+        return .succeeded(job: job, message: "drill \(scratch.kindWord) of policy \(policy.metadata.name ?? ""); the scratch target is free" + note)
     }
 
     /// A fresh backup as the policy's own on-demand backup: the policy's backup Job (named and
