@@ -94,9 +94,12 @@ import Testing
         for reason in ["MarkerStarted", "BackupSucceeded", "ListSucceeded", "RestoreSucceeded", "VerifySucceeded", "CleanupSucceeded", "DrillPassed"] {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
-        let metrics = h.metricsText()
+        // Recorded right after the policy's status: give the scrape a moment.
+        _ = try await eventually(.seconds(5)) { try await h.metricsText().contains("backstop_drill_total{namespace=\"team\",policy=\"agentfs\",result=\"passed\"}") }
+        let metrics = try await h.metricsText()
         #expect(metrics.contains("backstop_drill_total{namespace=\"team\",policy=\"agentfs\",result=\"passed\"} 1"), "\(metrics)")
-        #expect(metrics.contains("backstop_drill_rto_seconds{namespace=\"team\",policy=\"agentfs\"}"))
+        #expect(metrics.contains("backstop_drill_rto_seconds{namespace=\"team\",policy=\"agentfs\"} \(m.rtoSeconds ?? -1)"), "\(metrics)")
+        #expect(metrics.contains("backstop_drill_rpo_seconds{namespace=\"team\",policy=\"agentfs\"} \(m.rpoSeconds ?? -1)"), "\(metrics)")
         #expect(metrics.contains("backstop_drill_last_success_timestamp_seconds{namespace=\"team\",policy=\"agentfs\"}"))
 
         // A scratch database that exists and is not the drill's: refused at Validate, before a
@@ -199,6 +202,9 @@ import Testing
             let p = try await h.policy("files")
             return p.status?.conditions?.find("LastDrillPassed")?.status == .false && p.status?.lastDrill?.name == "corrupt"
         })
+        #expect(try await eventually(.seconds(10)) {
+            try h.events(of: "files").contains { $0.type == "Warning" && $0.reason == "DrillFailed" && $0.message.contains("DrillRun corrupt: List failed: ChecksumMismatch") }
+        }, "\(String(describing: try? h.events(of: "files")))")
 
         // No artifact to drill: a policy that has never backed up, without a fresh backup.
         try h.create(BackupPolicy(metadata: ObjectMeta(name: "empty", namespace: "team"),

@@ -9,7 +9,8 @@ import TestSupport
 import Testing
 
 /// A drill's loose ends: a result the policy never heard of (the operator stopped between the
-/// two writes), a scratch target that is someone else's or an interrupted run's of the same drill.
+/// two writes), a scratch database an interrupted run of the same drill left, and a drill
+/// deleted half-way, which must still clean up before it goes.
 @Suite(.serialized) struct DrillRecoveryTests {
     func drills(_ h: ControllerHarness) -> ResourceClient<DrillRun> { h.client.resource(DrillRun.self, namespace: "team") }
 
@@ -127,6 +128,35 @@ import Testing
         #expect(done.status?.marker == nil && !FileManager.default.fileExists(atPath: "\(data)/.backstop-drill"), "no marker written")
         #expect(try h.jobs(of: "files").allSatisfy { $0[path: ["metadata", "labels", "backstop.dev/operation"]]?.stringValue != "backup" }, "no backup taken")
         #expect(try String(contentsOfFile: "\(scratch)/busy/notes.txt", encoding: .utf8) == "someone's\n", "left alone")
+        await h.stop()
+    }
+
+    @Test func aDrillDeletedAfterItsRestoreRunsCleanupBeforeItsFinalizerGoes() async throws {
+        let (pg, database) = try await BackupIntegrationTests.database()
+        let h = try await ControllerHarness()
+        try h.secret("db-creds", ["password": pg.password])
+        try h.claim("backups")
+        try h.create(BackupIntegrationTests.policy("orders", pg: pg, database: database))
+        h.startController()
+        let scratch = "\(database)_gone"
+        _ = try h.sim.store.create(DrillIntegrationTests.drill("deleted", [
+            "policyRef": ["name": "orders"], "scratch": ["postgres": ["database": .string(scratch)]],
+            "verify": ["sql": [["name": "slow", "query": "SELECT count(*) FROM pg_sleep(30)", "expect": "1"]]],
+        ]))
+        // Deleted while Verify runs: the marker is in the source, the scratch copy restored.
+        #expect(try await eventually(.seconds(120)) { try await drills(h).get("deleted").status?.currentStep == "Verify" })
+        #expect(try await DrillIntegrationTests.markers(pg, database) == 1)
+        #expect(try await DrillIntegrationTests.exists(pg, database: scratch))
+        _ = try await drills(h).delete("deleted")
+        let gone = try await eventually(.seconds(90)) {
+            do { _ = try await drills(h).get("deleted"); return false } catch let error as KubeError { return error.kind == .notFound }
+        }
+        #expect(gone, "the finalizer goes once Cleanup has run")
+        #expect(try await DrillIntegrationTests.markers(pg, database) == 0, "the marker was removed from the source")
+        #expect(try await DrillIntegrationTests.exists(pg, database: scratch) == false, "the scratch database was dropped")
+        let admin = try await Postgres.PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: pg.user, password: pg.password))
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        await admin.close()
         await h.stop()
     }
 }
