@@ -69,15 +69,17 @@ import TestSupport
         #expect(all.allSatisfy { $0.status?.result == .passed }, "\(all.map { "\($0.metadata.name ?? ""): \($0.status?.message ?? "")" })")
         #expect(all.allSatisfy { $0.status?.measured?.rtoSeconds != nil && $0.status?.marker?.removed == true })
         #expect(all.allSatisfy { $0.metadata.finalizers?.isEmpty ?? true })
-        // The policy shows the newest finished drill (ties by name), whichever kill landed
-        // between the drill's Completed and the policy's record.
-        let newest = try #require(all.max { ($0.status?.finishedAt?.date ?? .distantPast, $0.metadata.name ?? "") < ($1.status?.finishedAt?.date ?? .distantPast, $1.metadata.name ?? "") })
+        // The policy shows the newest finished drill (of those finishing in its second), whichever
+        // kill landed between the drill's Completed and the policy's record.
+        let newest = all.compactMap { $0.status?.finishedAt?.date }.max()
         func policy() -> BackupPolicy? { try? e2e.sim.store.get(Backstop.apiVersion, "BackupPolicy", namespace: ns, name: "pg").decode(BackupPolicy.self) }
+        func shown() -> DrillRun? { all.first { $0.metadata.name == policy()?.status?.lastDrill?.name } }
         let recorded = await eventually(.seconds(20)) {
-            policy()?.status?.lastDrill?.name == newest.metadata.name && policy()?.status?.lastDrill?.result == newest.status?.result
-                && policy()?.status?.conditions?.find("LastDrillPassed")?.status == (newest.status?.result == .passed ? .true : .false)
+            guard let drill = shown(), drill.status?.finishedAt?.date == newest else { return false }
+            return policy()?.status?.lastDrill?.result == drill.status?.result
+                && policy()?.status?.conditions?.find("LastDrillPassed")?.status == (drill.status?.result == .passed ? .true : .false)
         }
-        #expect(recorded, "newest \(newest.metadata.name ?? ""), policy shows \(String(describing: policy()?.status?.lastDrill)) \(String(describing: policy()?.status?.conditions?.find("LastDrillPassed")))")
+        #expect(newest != nil && recorded, "newest finished at \(String(describing: newest)), policy shows \(String(describing: policy()?.status?.lastDrill)) \(String(describing: policy()?.status?.conditions?.find("LastDrillPassed")))")
         // Each drill's fresh backup is one backup of the policy: 20 distinct artifacts.
         #expect(Set(all.compactMap { $0.status?.backup?.id }).count == 20)
         recorder.cancel()

@@ -125,9 +125,9 @@ struct DrillPlannerTests {
         #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .failed, at: 200, condition: nil)), "shown without its condition")
         #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .passed, at: 200, condition: .true)), "shown with another result")
         #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d3", .passed, at: 300, condition: .true)), "a newer drill shown")
-        // Two drills finishing in the same second: the name decides, so they never take turns.
+        // Two drills finishing in the same second: the one shown stays, so they never take turns.
         #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d3", .passed, at: 200, condition: .true)))
-        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d1", .passed, at: 200, condition: .true)))
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d1", .passed, at: 200, condition: .true)))
         #expect(!DrillPlanner.policyLacksResult(of: Self.drill("r", slot: Self.t0, result: nil), policy: Self.policy()), "a running drill is not recorded")
     }
 

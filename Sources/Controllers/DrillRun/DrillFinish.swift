@@ -78,14 +78,16 @@ extension DrillReconciler {
     func recordIfThePolicyLacksIt(_ drill: DrillRun, now: Date) async throws {
         guard let policy = policies.cache.get(namespace: drill.metadata.namespace ?? "", name: drill.spec.policyRef.name),
               DrillPlanner.policyLacksResult(of: drill, policy: policy) else { return }
-        guard try await recordOnPolicy(drill, now: now), let status = drill.status else { return }
+        guard try await recordOnPolicy(drill, now: now, late: true), let status = drill.status else { return }
         recordMetrics(drill, passed: status.result == .passed, measured: status.measured ?? DrillMeasurements(), now: now)
     }
 
     /// The policy's status shows its newest finished drill; an older drill finishing late
-    /// (an operator restart) does not replace a newer one. True when it wrote the policy.
+    /// (an operator restart) does not replace a newer one. `late`: a record retried for a drill
+    /// completed earlier, which also leaves alone a drill of the same second (times have whole
+    /// seconds: the one just finished is the newer). True when it wrote the policy.
     @discardableResult
-    func recordOnPolicy(_ drill: DrillRun, now: Date) async throws -> Bool {
+    func recordOnPolicy(_ drill: DrillRun, now: Date, late: Bool = false) async throws -> Bool {
         let ns = drill.metadata.namespace ?? ""
         let api = client.resource(BackupPolicy.self, namespace: ns)
         for _ in 0..<5 {
@@ -96,7 +98,7 @@ extension DrillReconciler {
             }
             var status = policy.status ?? BackupPolicyStatus()
             let finished = drill.status?.finishedAt ?? Time(now)
-            if let last = status.lastDrill, DrillPlanner.isNewer(last, than: drill.metadata.name ?? "", finished: finished.date) { return false }
+            if let last = status.lastDrill, DrillPlanner.supersedes(last, name: drill.metadata.name ?? "", finished: finished.date, orTies: late) { return false }
             let passed = drill.status?.result == .passed
             let record = DrillRecord(name: drill.metadata.name ?? "", time: finished, result: drill.status?.result,
                                      rtoSeconds: drill.status?.measured?.rtoSeconds, rpoSeconds: drill.status?.measured?.rpoSeconds,
@@ -134,14 +136,14 @@ extension DrillPlanner {
             let shown = policy.status?.conditions?.find(BackupPolicyConditions.LastDrillPassed.self)?.status
             return last.result != status.result || shown != (status.result == .passed ? .true : .false)
         }
-        return !isNewer(last, than: name, finished: finished)
+        return !supersedes(last, name: name, finished: finished, orTies: true)
     }
 
-    /// The policy's record is of a drill that finished after this one (by time, then name, so
-    /// two drills finishing in the same second never take turns).
-    static func isNewer(_ last: DrillRecord, than name: String, finished: Date) -> Bool {
+    /// The policy's record is of another drill that finished after this one (`orTies`: or in the
+    /// same second, so two such drills never take turns on the policy).
+    static func supersedes(_ last: DrillRecord, name: String, finished: Date, orTies: Bool) -> Bool {
         guard last.name != name else { return false }
         let lastTime = last.time?.date ?? .distantPast
-        return lastTime != finished ? lastTime > finished : last.name > name
+        return lastTime > finished || (orTies && lastTime == finished)
     }
 }
