@@ -152,6 +152,28 @@ struct DrillPlannerTests {
         #expect(actions.count == 1)
     }
 
+    @Test func aFreshBackupThePolicyRecordedIsNotTakenAgainWhenItsJobIsGone() {
+        var drill = Self.drill("d", slot: Self.t0, result: nil)
+        drill.metadata.uid = "5c1d9e2a-0f3b-4a7c-8d6e-2b4a6c8e0f12"
+        var policy = Self.policy()
+        let name = DrillPlanner.backupJobName(drill, policy: policy)
+        let planner = DrillPlanner(agentImage: "backstop:test")
+        func backup() -> DrillVerdict {
+            planner.decide(.backup, DrillObserved(drill: drill, policy: policy, now: Self.t0), status: DrillRunStatus())
+        }
+        guard case .running(let actions, _) = backup(), actions.count == 1 else {
+            Issue.record("no Job and no record: the backup Job is created")
+            return
+        }
+        // The Job finished, the policy recorded its backup, then the Job was trimmed before the drill read it.
+        var record = BackupRecord(id: "20261207T120000Z-aaaa", time: Time(Self.t0))
+        record.job = name
+        var status = BackupPolicyStatus()
+        status.recentBackups = [BackupRecord(id: "older"), record]
+        policy.status = status
+        #expect(backup() == .succeeded(job: name, message: "backup 20261207T120000Z-aaaa taken by Job \(name) (as the policy recorded it)"))
+    }
+
     static func step(_ name: String, _ start: Double, _ end: Double, _ phase: StepPhase = .succeeded) -> StepStatus {
         var s = StepStatus(name: name, phase: phase)
         s.startedAt = Time(t0.addingTimeInterval(start))

@@ -153,6 +153,11 @@ public struct DrillPlanner: Sendable {
         guard o.drill.spec.takesFreshBackup else { return .succeeded(job: nil, message: "no fresh backup: List picks the artifact with spec.backup") }
         let name = Self.backupJobName(o.drill, policy: policy)
         guard let job = o.jobs[.backup] else {
+            // Gone (history trimmed) or not cached yet, but the policy recorded its backup: that
+            // is the fresh backup. Creating the Job again would back up twice under one name.
+            if let recorded = Self.recordedBackup(job: name, policy: policy) {
+                return .succeeded(job: name, message: "backup \(recorded.id) taken by Job \(name) (as the policy recorded it)")
+            }
             if let active = policy.status?.activeJob, active.name != name {
                 return .running(actions: [], message: "waiting for the policy's running Job \(active.name)")
             }
@@ -168,6 +173,12 @@ public struct DrillPlanner: Sendable {
                            message: "the fresh backup failed: \(result.reason ?? "BackupFailed"): \(result.message ?? "no result")")
         }
         return .succeeded(job: name, message: "backup \(id) taken by Job \(name)")
+    }
+
+    /// The policy's record of the backup its Job `job` took.
+    static func recordedBackup(job: String, policy: BackupPolicy?) -> BackupRecord? {
+        let status = policy?.status
+        return status?.recentBackups?.first { $0.job == job } ?? status?.lastBackup.flatMap { $0.job == job ? $0 : nil }
     }
 
     /// The policy's run-now backup Job for this drill.

@@ -159,7 +159,11 @@ final class DrillReconciler: Sendable {
         case .marker:
             if let at = result?.report.drill?.markedAt { status.marker?.writtenAt = Time(rfc3339: at) }
         case .backup:
-            if let result, let chosen = RestorePlanner.backupReference(result) { status.backup = chosen }
+            if let result, let chosen = RestorePlanner.backupReference(result) {
+                status.backup = chosen
+            } else if let job, let recorded = DrillPlanner.recordedBackup(job: job, policy: observed.policy) {
+                status.backup = BackupReference(id: recorded.id, time: recorded.time, sha256: recorded.sha256, sizeBytes: recorded.sizeBytes)
+            }
             if status.freshBackup != nil {
                 status.freshBackup?.job = job
                 status.freshBackup?.result = .succeeded
