@@ -7,6 +7,10 @@ public struct DrillAgentSpec: Codable, Sendable, Hashable {
         case mark
         /// Remove the marker from `source` and, with `dropTarget`, the scratch copy in `target`.
         case cleanup
+        /// Check `target` is free before the drill touches anything: no database of that name
+        /// (unless it carries `ownerTag`: this drill's own, which the restore replaces), no
+        /// entries in the scratch directory, no objects under the scratch bucket prefix.
+        case probe
     }
 
     public var action: Action
@@ -14,7 +18,8 @@ public struct DrillAgentSpec: Codable, Sendable, Hashable {
     public var marker: String?
     /// cleanup: drop the scratch database / empty the scratch directory or bucket prefix.
     public var dropTarget: Bool?
-    /// cleanup of a PostgreSQL scratch database: drop it only when its comment is this tag.
+    /// cleanup and probe of a scratch database: this drill's tag (a PostgreSQL comment, a
+    /// ClickHouse owner table); cleanup drops only a database carrying it.
     public var ownerTag: String?
 
     public init(action: Action, marker: String? = nil, dropTarget: Bool? = nil, ownerTag: String? = nil) {

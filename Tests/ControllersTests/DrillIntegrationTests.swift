@@ -94,21 +94,37 @@ import Testing
         for reason in ["MarkerStarted", "BackupSucceeded", "ListSucceeded", "RestoreSucceeded", "VerifySucceeded", "CleanupSucceeded", "DrillPassed"] {
             #expect(reasons.contains(reason), "missing Event \(reason) in \(reasons)")
         }
-        let metrics = (try await h.metricsText())
+        // Recorded right after the policy's status: give the scrape a moment.
+        _ = try await eventually(.seconds(5)) { (try await h.metricsText()).contains("backstop_drill_total{namespace=\"team\",policy=\"agentfs\",result=\"passed\"}") }
+        let metrics = try await h.metricsText()
         #expect(metrics.contains("backstop_drill_total{namespace=\"team\",policy=\"agentfs\",result=\"passed\"} 1"), "\(metrics)")
-        #expect(metrics.contains("backstop_drill_rto_seconds{namespace=\"team\",policy=\"agentfs\"}"))
+        #expect(metrics.contains("backstop_drill_rto_seconds{namespace=\"team\",policy=\"agentfs\"} \(m.rtoSeconds ?? -1)"), "\(metrics)")
+        #expect(metrics.contains("backstop_drill_rpo_seconds{namespace=\"team\",policy=\"agentfs\"} \(m.rpoSeconds ?? -1)"), "\(metrics)")
         #expect(metrics.contains("backstop_drill_last_success_timestamp_seconds{namespace=\"team\",policy=\"agentfs\"}"))
 
-        // A scratch database that exists and is not the drill's: refused at Restore, and NOT dropped.
+        // A scratch database that exists and is not the drill's: refused at Validate, before a
+        // marker or a backup — and NOT dropped.
         let taken = "\(name)_taken"
         _ = try await admin.execute("CREATE DATABASE \(taken)")
-        _ = try h.sim.store.create(Self.drill("taken", [
-            "policyRef": ["name": "agentfs"], "scratch": ["postgres": ["database": .string(taken)]], "marker": false, "freshBackup": false,
-        ]))
+        let someoneElses = try await RestoreIntegrationTests.connect(pg, taken)
+        _ = try await someoneElses.executeScript("CREATE TABLE keep (id int); INSERT INTO keep VALUES (1), (2)")
+        await someoneElses.close()
+        let backupsBefore = try h.jobs(of: "agentfs").filter { $0[path: ["metadata", "labels", "backstop.dev/operation"]]?.stringValue == "backup" }.count
+        _ = try h.sim.store.create(Self.drill("taken", ["policyRef": ["name": "agentfs"], "scratch": ["postgres": ["database": .string(taken)]]]))
         let refused = try await completed(h, "taken")
-        #expect(refused.status?.result == .failed && refused.status?.message?.contains("TargetExists") == true, "\(String(describing: refused.status))")
-        #expect(refused.status?.steps?.first { $0.name == "Restore" }?.phase == .failed)
-        #expect(try await Self.exists(pg, database: taken), "someone else's database is left alone")
+        let validate = refused.status?.steps?.first { $0.name == "Validate" }
+        #expect(refused.status?.result == .failed && validate?.phase == .failed, "\(String(describing: refused.status))")
+        #expect(validate?.message?.contains("scratch database \(taken) already exists and is not this drill's") == true
+                && validate?.message?.contains("name another spec.scratch database") == true, "\(String(describing: validate?.message))")
+        #expect(refused.status?.steps?.filter { $0.phase == .skipped }.map(\.name) == ["Marker", "Backup", "List", "Restore", "Verify"])
+        #expect(refused.status?.marker == nil && refused.status?.freshBackup == nil)
+        #expect(try await Self.markers(pg, name) == 0, "no marker row was written")
+        let drillJobs = try h.sim.store.list("batch/v1", "Job", namespace: "team").filter { $0[path: ["metadata", "labels", "backstop.dev/drill"]]?.stringValue == "taken" }
+        #expect(drillJobs.compactMap { $0[path: ["metadata", "labels", "backstop.dev/operation"]]?.stringValue } == ["validate"], "only the probe ran")
+        #expect(try h.jobs(of: "agentfs").filter { $0[path: ["metadata", "labels", "backstop.dev/operation"]]?.stringValue == "backup" }.count == backupsBefore)
+        let untouched = try await RestoreIntegrationTests.connect(pg, taken)
+        #expect(try await untouched.query("SELECT count(*) FROM keep").first?[0, as: Int64.self] == 2, "someone else's database is left alone")
+        await untouched.close()
         // The policy hears of it (after the drill's own status, Events are sent asynchronously).
         #expect(try await eventually(.seconds(10)) {
             try await h.policy("agentfs").status?.conditions?.find("LastDrillPassed")?.status == .false
@@ -186,6 +202,9 @@ import Testing
             let p = try await h.policy("files")
             return p.status?.conditions?.find("LastDrillPassed")?.status == .false && p.status?.lastDrill?.name == "corrupt"
         })
+        #expect(try await eventually(.seconds(10)) {
+            try h.events(of: "files").contains { $0.type == "Warning" && $0.reason == "DrillFailed" && $0.message.contains("DrillRun corrupt: List failed: ChecksumMismatch") }
+        }, "\(String(describing: try? h.events(of: "files")))")
 
         // No artifact to drill: a policy that has never backed up, without a fresh backup.
         try h.create(BackupPolicy(metadata: ObjectMeta(name: "empty", namespace: "team"),

@@ -78,6 +78,102 @@ struct DrillPlannerTests {
         #expect(Set(plan.delete) == ["p0", "p1", "p2", "f0"])
     }
 
+    @Test func passedAndFailedHistoryLimitsKeepTheirOwnCountsWithHistoryLimitAsTheirDefault() {
+        var drills: [DrillRun] = []
+        for i in 0..<5 {
+            let at = Self.t0.addingTimeInterval(Double(i) * 3600)
+            drills.append(Self.drill("p\(i)", slot: at, result: .passed, finished: at.addingTimeInterval(60)))
+            drills.append(Self.drill("f\(i)", slot: at.addingTimeInterval(1800), result: .failed, finished: at.addingTimeInterval(1900)))
+        }
+        func deleted(historyLimit: Int? = nil, passed: Int? = nil, failed: Int? = nil) -> Set<String> {
+            var policy = Self.policy(historyLimit: historyLimit)
+            policy.spec.drill?.passedHistoryLimit = passed
+            policy.spec.drill?.failedHistoryLimit = failed
+            return Set(DrillScheduleController.plan(policy: policy, drills: drills, now: Self.t0.addingTimeInterval(5 * 3600 - 10)).delete)
+        }
+        #expect(deleted(passed: 2, failed: 4) == ["p0", "p1", "p2", "f0"], "the newest 2 passed and 4 failed stay")
+        #expect(deleted(historyLimit: 1, failed: 0) == ["p0", "p1", "p2", "p3", "f0", "f1", "f2", "f3", "f4"], "historyLimit for passed, none failed kept")
+        #expect(deleted(historyLimit: 4, passed: 1) == ["p0", "p1", "p2", "p3", "f0"])
+        #expect(deleted() == ["p0", "p1", "f0", "f1"], "3 of each by default")
+    }
+
+    /// The policy's record of a completed drill, as `policyLacksResult` judges it.
+    static func completed(_ name: String, _ result: DrillResult, finished: Double) -> DrillRun {
+        var drill = Self.drill(name, slot: t0, result: result, finished: t0.addingTimeInterval(finished))
+        drill.metadata.labels = nil
+        return drill
+    }
+
+    static func showing(_ name: String, _ result: DrillResult, at: Double, condition: ConditionStatus?) -> BackupPolicy {
+        var policy = Self.policy()
+        var status = BackupPolicyStatus()
+        status.lastDrill = DrillRecord(name: name, time: Time(t0.addingTimeInterval(at)), result: result)
+        if let condition {
+            var conditions: [Condition] = []
+            conditions.set(type: "LastDrillPassed", status: condition, reason: "R", message: "", observedGeneration: nil, now: Time(t0))
+            status.conditions = conditions
+        }
+        policy.status = status
+        return policy
+    }
+
+    @Test func aCompletedDrillIsRecordedAgainOnlyWhileThePolicyDoesNotShowItOrANewerOne() {
+        let failed = Self.completed("d2", .failed, finished: 200)
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.policy()), "no drill recorded at all")
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d1", .passed, at: 100, condition: .true)), "an older drill shown")
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .failed, at: 200, condition: .false)), "shown")
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .failed, at: 200, condition: nil)), "shown without its condition")
+        #expect(DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d2", .passed, at: 200, condition: .true)), "shown with another result")
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d3", .passed, at: 300, condition: .true)), "a newer drill shown")
+        // Two drills finishing in the same second: the one shown stays, so they never take turns.
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d3", .passed, at: 200, condition: .true)))
+        #expect(!DrillPlanner.policyLacksResult(of: failed, policy: Self.showing("d1", .passed, at: 200, condition: .true)))
+        #expect(!DrillPlanner.policyLacksResult(of: Self.drill("r", slot: Self.t0, result: nil), policy: Self.policy()), "a running drill is not recorded")
+    }
+
+    @Test func cleanupNeverEmptiesAScratchTargetTheRestoreRefusedAsOccupied() throws {
+        var drill = Self.drill("d", slot: Self.t0, result: nil)
+        drill.metadata.uid = "0b7e2a55-7c1f-4d43-9a0e-1f2a3b4c5d6e"
+        drill.spec.scratch = RestoreTarget(volume: VolumeTarget(claimName: "scratch", path: "busy"))
+        let planner = DrillPlanner(agentImage: "backstop:test")
+        let restoreJob = try #require(planner.jobName(.restore, of: drill))
+        var status = DrillRunStatus()
+        // As status still says in the reconcile that reads the restore's refusal: Restore running.
+        status.steps = [StepStatus(name: "Validate", phase: .succeeded), StepStatus(name: "Restore", phase: .running)]
+        func cleanup(_ result: AgentResult) -> DrillVerdict {
+            planner.decide(.cleanup, DrillObserved(drill: drill, policy: Self.policy(), results: [restoreJob: result], now: Self.t0), status: status)
+        }
+        #expect(cleanup(AgentResult(ok: false, reason: "TargetExists", message: "scratch directory busy is not empty"))
+                == .succeeded(job: nil, message: "nothing to clean up"), "someone else's files stay")
+        guard case .running(let actions, _) = cleanup(AgentResult(ok: false, reason: "RestoreFailed", message: "tar failed")) else {
+            Issue.record("a restore that failed half-way leaves files to empty")
+            return
+        }
+        #expect(actions.count == 1)
+    }
+
+    @Test func aFreshBackupThePolicyRecordedIsNotTakenAgainWhenItsJobIsGone() {
+        var drill = Self.drill("d", slot: Self.t0, result: nil)
+        drill.metadata.uid = "5c1d9e2a-0f3b-4a7c-8d6e-2b4a6c8e0f12"
+        var policy = Self.policy()
+        let name = DrillPlanner.backupJobName(drill, policy: policy)
+        let planner = DrillPlanner(agentImage: "backstop:test")
+        func backup() -> DrillVerdict {
+            planner.decide(.backup, DrillObserved(drill: drill, policy: policy, now: Self.t0), status: DrillRunStatus())
+        }
+        guard case .running(let actions, _) = backup(), actions.count == 1 else {
+            Issue.record("no Job and no record: the backup Job is created")
+            return
+        }
+        // The Job finished, the policy recorded its backup, then the Job was trimmed before the drill read it.
+        var record = BackupRecord(id: "20261207T120000Z-aaaa", time: Time(Self.t0))
+        record.job = name
+        var status = BackupPolicyStatus()
+        status.recentBackups = [BackupRecord(id: "older"), record]
+        policy.status = status
+        #expect(backup() == .succeeded(job: name, message: "backup 20261207T120000Z-aaaa taken by Job \(name) (as the policy recorded it)"))
+    }
+
     static func step(_ name: String, _ start: Double, _ end: Double, _ phase: StepPhase = .succeeded) -> StepStatus {
         var s = StepStatus(name: name, phase: phase)
         s.startedAt = Time(t0.addingTimeInterval(start))

@@ -4,8 +4,9 @@ import DynamicJSON
 import Foundation
 import Postgres
 
-/// `backstop agent drill`: a DR drill's marker in the live source (write, remove) and the
-/// drop of its scratch copy, and the marker check `verify` runs against a restored target.
+/// `backstop agent drill`: a DR drill's marker in the live source (write, remove), the check
+/// that its scratch target is free and the drop of its scratch copy (`DrillScratch`), and the
+/// marker check `verify` runs against a restored target.
 /// The marker is what proves the restored copy is the data of *this* drill's backup, not an
 /// older one that happens to restore.
 extension AgentRunner {
@@ -30,6 +31,9 @@ extension AgentRunner {
                 report.droppedTarget = dropped
                 if let note { report.notes = [note] }
             }
+        case .probe:
+            guard let target = spec.target else { throw AgentError(.specInvalid, "target is required to probe the scratch target") }
+            if let note = try await DrillScratch.checkFree(target, ownerTag: drill.ownerTag) { report.notes = [note] }
         }
         return ["drill": try JSONValue.encode(report)]
     }
@@ -203,51 +207,5 @@ enum DrillMarkers {
             return result(found, "\(key) is not in the restored bucket")
         }
         return CheckResult(name: "marker", passed: false, message: "the marker cannot be checked in this kind of target")
-    }
-}
-
-/// Dropping a drill's scratch copy. PostgreSQL databases carry the drill's tag as their
-/// comment (written when the restore created them) and are dropped only with that tag, so a
-/// database someone else made under the same name is never dropped.
-enum DrillScratch {
-    static func drop(_ target: TargetSpec, ownerTag: String?, context: AgentContext) async throws -> (Bool, String?) {
-        if let pg = target.postgres {
-            let spec = PostgresRestoreTarget(checked: pg)
-            let admin = try await pg.connection.connect(database: spec.maintenance, role: "target")
-            defer { Task { await admin.close() } }
-            let database = pg.connection.database
-            guard let comment = try await PostgresRestoreTarget.comment(of: database, admin) else { return (false, "database \(database) did not exist") }
-            guard let ownerTag, comment == ownerTag else {
-                return (false, "database \(database) is not this drill's (its comment is not the drill's tag): left as it is")
-            }
-            try await admin.execute("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(database)) WITH (FORCE)")
-            context.progress("drill: dropped scratch database \(database)")
-            return (true, nil)
-        }
-        if let volume = target.volume {
-            let fm = FileManager.default
-            guard let entries = try? fm.contentsOfDirectory(atPath: volume.path) else { return (false, "\(volume.path) did not exist") }
-            for entry in entries { try fm.removeItem(atPath: (volume.path as NSString).appendingPathComponent(entry)) }
-            context.progress("drill: emptied scratch directory \(volume.path) (\(entries.count) entries)")
-            return (true, nil)
-        }
-        if let ch = target.clickhouse, let database = ch.database {
-            let endpoint = try ClickHouseEndpoint(url: ch.url, user: ch.user, passwordFile: ch.passwordFile, timeoutSeconds: 120, unreachable: .targetUnreachable)
-            guard let owner = try await ClickHouseScratch.owner(of: database, endpoint) else { return (false, "database \(database) did not exist") }
-            guard let ownerTag, owner == ownerTag else {
-                return (false, "database \(database) is not this drill's (no owner tag of this drill): left as it is")
-            }
-            try await endpoint.text("DROP DATABASE IF EXISTS \(ClickHouseEndpoint.quote(identifier: database))")
-            context.progress("drill: dropped scratch database \(database)")
-            return (true, nil)
-        }
-        if let s3 = target.s3, let bucket = s3.bucket {
-            let store = try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                                                               secretAccessKeyFile: s3.secretAccessKeyFile), bucket: bucket))
-            let objects = try await store.list(prefix: s3.prefix ?? "")
-            for object in objects { try await store.delete(key: object.key) }
-            return (true, "deleted \(objects.count) object(s) from \(bucket)/\(s3.prefix ?? "")")
-        }
-        return (false, "nothing to drop for this kind of target")
     }
 }

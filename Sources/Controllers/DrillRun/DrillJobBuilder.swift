@@ -65,6 +65,15 @@ public struct DrillJobBuilder: Sendable {
         return drillJob(spec, mounts: mounts, drill: drill, step: .cleanup, policy: policy, name: name)
     }
 
+    /// `agent drill probe`: the scratch target is free before the drill writes a marker or
+    /// takes a backup (someone else's database, a non-empty directory or prefix is refused).
+    func probeJob(drill: DrillRun, policy: BackupPolicy, scratch: BackupSource, name: String) -> Job {
+        var (spec, mounts) = restores.policyJobs.spec(for: policy, operation: .catalog, jobName: name)
+        spec.target = restores.targetSpec(scratch, request: drill.spec.restoreSpec, &mounts)
+        spec.drill = DrillAgentSpec(action: .probe, ownerTag: drill.scratchTag)
+        return drillJob(spec, mounts: mounts, drill: drill, step: .validate, policy: policy, name: name)
+    }
+
     func drillJob(_ spec: AgentSpec, mounts: AgentMounts, drill: DrillRun, step: DrillStep, policy: BackupPolicy, name: String) -> Job {
         restores.policyJobs.template.job(AgentJobTemplate.Request(owner: ChildOwner(drill), name: name, command: "drill", spec: spec,
                                                                    mounts: mounts, labels: Self.labels(drill, step: step, policy: policy),

@@ -5,7 +5,8 @@ import KubeModel
 /// The steps of a disaster-recovery drill, in order. `cleanup` always runs — after a failure,
 /// a deletion and any operator restart — so the scratch copy and the marker never outlive it.
 public enum DrillStep: String, Sendable, Hashable, CaseIterable {
-    /// Spec checks that need the cluster: the policy, the scratch target (never the source).
+    /// Spec checks that need the cluster: the policy, the scratch target (never the source),
+    /// then a probe Job: the scratch target is free (or this drill's own leftover).
     case validate = "Validate"
     /// A marker written into the live source (when markers are on), recorded in status.
     case marker = "Marker"
@@ -27,7 +28,8 @@ public enum DrillStep: String, Sendable, Hashable, CaseIterable {
     /// The purpose part of the step's Job name (agent steps only).
     var jobPurpose: String? {
         switch self {
-        case .validate, .backup: nil
+        case .backup: nil
+        case .validate: "probe"
         case .marker: "marker"
         case .list: "list"
         case .restore: "restore"

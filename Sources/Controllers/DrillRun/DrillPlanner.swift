@@ -50,8 +50,10 @@ public struct DrillPlanner: Sendable {
             }
         case .cleanup:
             let removeMarker = status.marker != nil && status.marker?.removed != true
+            // A restore that refused an occupied target made nothing to drop (whatever status says yet).
+            let refused = jobName(.restore, of: o.drill).flatMap { o.results[$0] }?.reason == Self.targetExists
             // A Redis drill's scratch server ended with its restore Job.
-            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status) && policy.spec.source.redis == nil
+            let dropScratch = spec.dropsScratch && Self.scratchMayExist(status) && !refused && policy.spec.source.redis == nil
             guard removeMarker || dropScratch else {
                 let kept = spec.dropsScratch || !Self.scratchMayExist(status) ? "" : "; the scratch copy is kept (spec.cleanup: false)"
                 return .succeeded(job: nil, message: "nothing to clean up" + kept)
@@ -134,7 +136,13 @@ public struct DrillPlanner: Sendable {
         if let other = o.blockedBy {
             return .running(actions: [], message: "waiting for \(other), which writes to this drill's source or scratch target")
         }
-        return .succeeded(job: nil, message: "drill \(scratch.kindWord) of policy \(policy.metadata.name ?? "")")
+        // Last, and before anything is written: the scratch target holds nobody else's data.
+        let verdict = agentStep(.validate, o, policy: policy, status: DrillRunStatus()) { name in
+            jobs.probeJob(drill: o.drill, policy: policy, scratch: scratch, name: name)
+        }
+        guard case .succeeded(let job, _) = verdict else { return verdict }
+        let note = job.flatMap { o.results[$0]?.report.drill?.notes?.first }.map { " (\($0))" } ?? ""
+        return .succeeded(job: job, message: "drill \(scratch.kindWord) of policy \(policy.metadata.name ?? ""); the scratch target is free" + note)
     }
 
     /// A fresh backup as the policy's own on-demand backup: the policy's backup Job (named and
@@ -145,6 +153,11 @@ public struct DrillPlanner: Sendable {
         guard o.drill.spec.takesFreshBackup else { return .succeeded(job: nil, message: "no fresh backup: List picks the artifact with spec.backup") }
         let name = Self.backupJobName(o.drill, policy: policy)
         guard let job = o.jobs[.backup] else {
+            // Gone (history trimmed) or not cached yet, but the policy recorded its backup: that
+            // is the fresh backup. Creating the Job again would back up twice under one name.
+            if let recorded = Self.recordedBackup(job: name, policy: policy) {
+                return .succeeded(job: name, message: "backup \(recorded.id) taken by Job \(name) (as the policy recorded it)")
+            }
             if let active = policy.status?.activeJob, active.name != name {
                 return .running(actions: [], message: "waiting for the policy's running Job \(active.name)")
             }
@@ -162,6 +175,12 @@ public struct DrillPlanner: Sendable {
         return .succeeded(job: name, message: "backup \(id) taken by Job \(name)")
     }
 
+    /// The policy's record of the backup its Job `job` took.
+    static func recordedBackup(job: String, policy: BackupPolicy?) -> BackupRecord? {
+        let status = policy?.status
+        return status?.recentBackups?.first { $0.job == job } ?? status?.lastBackup.flatMap { $0.job == job ? $0 : nil }
+    }
+
     /// The policy's run-now backup Job for this drill.
     public static func backupJobName(_ drill: DrillRun, policy: BackupPolicy) -> String {
         AgentJobBuilder.jobName(policy: policy.metadata.name ?? "", operation: .backup, token: "manual/" + drill.token)
@@ -172,8 +191,11 @@ public struct DrillPlanner: Sendable {
     static func scratchMayExist(_ status: DrillRunStatus) -> Bool {
         guard let restore = status.steps?.first(where: { $0.name == DrillStep.restore.rawValue }), restore.phase != .pending, restore.phase != .skipped
         else { return false }
-        return !(restore.phase == .failed && (restore.message ?? "").hasPrefix("TargetExists"))
+        return !(restore.phase == .failed && (restore.message ?? "").hasPrefix(targetExists))
     }
+
+    /// The agent's reason for a restore target that holds data already.
+    static let targetExists = "TargetExists"
 
     /// An agent step: create its Job, wait for it, read its result.
     func agentStep(_ step: DrillStep, _ o: DrillObserved, policy: BackupPolicy, status: DrillRunStatus, build: (String) -> Job) -> DrillVerdict {

@@ -89,6 +89,7 @@ final class DrillReconciler: Sendable {
         if drill.status?.phase == .completed {
             // Still pending after a restart (or a lost write-back): deliver it now.
             notifier.submit(drill, targets: notifyTargets(drill))
+            try await recordIfThePolicyLacksIt(drill, now: now)
             if finalizers.contains(DrillRunController.finalizer) { try await removeFinalizer(drill, api) }
             return .done
         }
@@ -111,10 +112,13 @@ final class DrillReconciler: Sendable {
                 switch planner.decide(step, observed, status: status) {
                 case .succeeded(let job, let message):
                     machine.succeeded(step, now: time, job: job, message: message)
+                    // The next step decides from this one's outcome (Cleanup from Restore's).
+                    status.steps = machine.progress
                     record(step, job: job, observed: observed, into: &status)
                     event(drill, reason: "\(step.rawValue)Succeeded", message: message ?? step.rawValue)
                 case .failed(let job, let reason, let message):
                     machine.failed(step, now: time, job: job, message: message)
+                    status.steps = machine.progress
                     status.message = message
                     event(drill, warning: true, reason: "\(step.rawValue)Failed", message: "\(reason): \(message)")
                 case .running(let actions, let message):
@@ -155,7 +159,11 @@ final class DrillReconciler: Sendable {
         case .marker:
             if let at = result?.report.drill?.markedAt { status.marker?.writtenAt = Time(rfc3339: at) }
         case .backup:
-            if let result, let chosen = RestorePlanner.backupReference(result) { status.backup = chosen }
+            if let result, let chosen = RestorePlanner.backupReference(result) {
+                status.backup = chosen
+            } else if let job, let recorded = DrillPlanner.recordedBackup(job: job, policy: observed.policy) {
+                status.backup = BackupReference(id: recorded.id, time: recorded.time, sha256: recorded.sha256, sizeBytes: recorded.sizeBytes)
+            }
             if status.freshBackup != nil {
                 status.freshBackup?.job = job
                 status.freshBackup?.result = .succeeded

@@ -9,7 +9,8 @@ import Logging
 /// `BackupPolicy.spec.drill`: DrillRuns created on their own schedule, the way a CronJob
 /// creates Jobs — a deterministic name per slot (a repeated create adopts), the slot's time
 /// on the DrillRun, no new drill while one of the policy still runs, and finished drills
-/// trimmed to `historyLimit` passed plus `historyLimit` failed ones.
+/// trimmed to `passedHistoryLimit` passed plus `failedHistoryLimit` failed ones (each
+/// defaulting to `historyLimit`).
 public enum DrillScheduleController {
     public static let name = "drillschedule"
     /// On a DrillRun a policy's schedule created: the policy's name.
@@ -53,9 +54,9 @@ public enum DrillScheduleController {
                 plan.create = newDrill(policy: policy, template: drill.template, slot: due)
             }
         }
-        let limit = drill.historyLimit ?? 3
         func order(_ d: DrillRun) -> Date { d.status?.finishedAt?.date ?? d.metadata.creationTimestamp?.date ?? .distantPast }
-        for result in [DrillResult.passed, .failed] {
+        for (result, kept) in [(DrillResult.passed, drill.passedHistoryLimit), (.failed, drill.failedHistoryLimit)] {
+            let limit = max(0, kept ?? drill.historyLimit ?? 3)
             let finished = mine.filter { $0.status?.phase == .completed && $0.status?.result == result }.sorted { order($0) > order($1) }
             plan.delete += finished.dropFirst(limit).compactMap(\.metadata.name)
         }

@@ -79,8 +79,12 @@ public struct DrillSchedule: Codable, Sendable, Hashable {
     public var schedule: String
     public var timeZone: String?
     public var suspend: Bool?
-    /// Finished DrillRuns kept per policy; default 3.
+    /// Finished DrillRuns kept per policy and result; default 3. The default of the two below.
     public var historyLimit: Int?
+    /// Passed DrillRuns kept (like a CronJob's `successfulJobsHistoryLimit`); default `historyLimit`.
+    public var passedHistoryLimit: Int?
+    /// Failed DrillRuns kept (like a CronJob's `failedJobsHistoryLimit`); default `historyLimit`.
+    public var failedHistoryLimit: Int?
     public var template: DrillTemplate
     public init(schedule: String, template: DrillTemplate) {
         self.schedule = schedule
