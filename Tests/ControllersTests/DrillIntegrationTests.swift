@@ -219,55 +219,6 @@ import Testing
         await h.stop()
     }
 
-    @Test func aPolicysDrillScheduleCreatesDrillsOnTimeAndKeepsHistory() async throws {
-        let h = try await ControllerHarness(operator: .inProcess)
-        try h.claim("backups")
-        try h.claim("data")
-        try h.claim("scratch")
-        _ = try await eventually { try h.claimDirectory("data") != nil }
-        let data = try #require(try h.claimDirectory("data"))
-        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: "\(data)/a.txt"))
-        var spec = BackupPolicySpec(schedule: "@every 1h", source: BackupSource(volume: VolumeSource(claimName: "data")),
-                                    destination: BackupDestination(volume: VolumeDestination(claimName: "backups", path: "vol")))
-        var template = DrillTemplate(scratch: RestoreTarget(volume: VolumeTarget(claimName: "scratch", path: "drill")))
-        template.objectives = DrillObjectives(rpo: "1h")
-        var schedule = DrillSchedule(schedule: "@every 1m", template: template)
-        schedule.historyLimit = 1
-        spec.drill = schedule
-        try h.create(BackupPolicy(metadata: ObjectMeta(name: "vol", namespace: "team"), spec: spec))
-        h.startController()
-        func drills() throws -> [JSONValue] {
-            try h.sim.store.list("backstop.dev/v1alpha1", "DrillRun", namespace: "team")
-        }
-        func passed() throws -> Int { try drills().filter { $0[path: ["status", "result"]]?.stringValue == "Passed" }.count }
-        #expect(try drills().isEmpty, "no slot is due at creation")
-        // Three slots (the test clock jumps a minute; a touch of the policy makes the controller look).
-        var seen: Set<String> = []
-        for round in 1...3 {
-            h.advance(61)
-            try await h.annotate("vol", "test/round", "\(round)")
-            #expect(try await eventually(.seconds(60)) {
-                let names = Set(try drills().compactMap { $0["metadata"]?["name"]?.stringValue })
-                let allDone = try drills().allSatisfy { $0[path: ["status", "phase"]]?.stringValue == "Completed" }
-                return !names.subtracting(seen).isEmpty && allDone
-            }, "round \(round): a new drill, run to completion")
-            seen.formUnion(try drills().compactMap { $0["metadata"]?["name"]?.stringValue })
-        }
-        #expect(seen.count == 3 && seen.allSatisfy { $0.hasPrefix("vol-drill-") }, "\(seen)")
-        #expect(try await eventually(.seconds(30)) { try passed() == 1 }, "historyLimit 1: older passed drills are deleted")
-        #expect(try await eventually(.seconds(10)) {
-            let p = try await h.policy("vol")
-            return p.status?.lastDrill?.result == .passed && seen.contains(p.status?.lastDrill?.name ?? "")
-                && p.status?.conditions?.isTrue("LastDrillPassed") == true
-        })
-        #expect(try h.events(of: "vol").filter { $0.reason == "DrillCreated" }.count == 3)
-        // Every drill took its fresh backup through the policy: three on-demand backups in its catalog.
-        let three = try await eventually(.seconds(20)) { (try await h.policy("vol").status?.recentBackups?.count ?? 0) >= 3 }
-        let recent = try await h.policy("vol").status?.recentBackups
-        #expect(three, "\(String(describing: recent))")
-        await h.stop()
-    }
-
     @Test func clickHouseBucketMirrorAndRedisDrillsPassAndLeaveNoTrace() async throws {
         let url = try TestServices.clickhouse().url
         let db = "drill_" + UUID().uuidString.prefix(8).lowercased()

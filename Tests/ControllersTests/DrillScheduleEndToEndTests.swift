@@ -6,7 +6,8 @@ import TestSupport
 
 /// `BackupPolicy.spec.drill` on the wall clock, with the operator as a subprocess on manifests/
 /// RBAC: drills are created at their slots, a slot that comes while a restore of the same
-/// source runs waits for it, and the history limit deletes the older passed drill.
+/// source runs waits for it, the history limit deletes the older passed drill, and each drill's
+/// fresh backup lands in the policy's catalog.
 @Suite(.serialized) struct DrillScheduleEndToEndTests {
     static let boundaryTolerance: TimeInterval = 10
 
@@ -55,7 +56,10 @@ import TestSupport
         let created1 = try #require(drill1.metadata.creationTimestamp?.date)
         #expect(created1 >= first && created1.timeIntervalSince(first) < Self.boundaryTolerance, "slot \(first), created \(created1)")
         let name1 = try #require(drill1.metadata.name)
+        #expect(name1.hasPrefix("vol-drill-"), "named after the policy: \(name1)")
         #expect(try await eventually(.seconds(45)) { try drills().first { $0.metadata.name == name1 }?.status?.result == .passed })
+        // Read now: the history limit deletes this drill once the next one passes.
+        let backup1 = try #require(try drills().first { $0.metadata.name == name1 }?.status?.backup?.id)
 
         // Slot 2 comes while a restore of the same source is quiescing its slow writer.
         let slot2 = nextBoundary(after: Date())
@@ -88,6 +92,14 @@ import TestSupport
         let policy = try await h.policy("vol")
         #expect(policy.status?.lastDrill?.name == name2 && policy.status?.conditions?.isTrue("LastDrillPassed") == true)
         #expect(try h.events(of: "vol").filter { $0.reason == "DrillCreated" }.count == 2)
+        // Each drill took its fresh backup through the policy: both in its catalog, beside the first run-now backup.
+        let backup2 = try #require(done2.status?.backup?.id)
+        let recorded = try await eventually(.seconds(20)) {
+            let recent = try await h.policy("vol").status?.recentBackups ?? []
+            return recent.count >= 3 && Set([backup1, backup2]).isSubset(of: recent.map(\.id)) && backup1 != backup2
+        }
+        let recent = try await h.policy("vol").status?.recentBackups
+        #expect(recorded, "\(backup1), \(backup2) in \(String(describing: recent))")
         await h.stop()
     }
 }
