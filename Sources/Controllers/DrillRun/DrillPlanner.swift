@@ -220,7 +220,9 @@ public struct DrillPlanner: Sendable {
             return "restored \(a?.id ?? "the artifact") into the scratch target" + passed
         case .verify:
             let checks = result.report.verification?.checks ?? []
-            return checks.isEmpty ? "verified" : "\(checks.filter { $0.passed == true }.count)/\(checks.count) checks passed"
+            // Named: "the marker is in the restored copy" is what the drill exists to show.
+            let marker = checks.contains(where: { $0.name == "marker" && $0.passed == true }) ? "; the marker is in the scratch copy" : ""
+            return checks.isEmpty ? "verified" : "\(checks.filter { $0.passed == true }.count)/\(checks.count) checks passed" + marker
         case .cleanup:
             let d = result.report.drill
             let parts = [d?.droppedTarget == true ? "scratch dropped" : nil, d?.removedMarker == true ? "marker removed" : nil].compactMap { $0 }
