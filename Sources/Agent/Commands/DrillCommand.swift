@@ -10,7 +10,7 @@ import Postgres
 /// The marker is what proves the restored copy is the data of *this* drill's backup, not an
 /// older one that happens to restore.
 extension AgentRunner {
-    static func drill(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
+    static func drill(_ spec: AgentSpec, _ context: AgentContext) async throws -> AgentReport {
         guard let drill = spec.drill else { throw AgentError(.specInvalid, "drill is required") }
         var report = DrillAgentReport(marker: drill.marker)
         switch drill.action {
@@ -35,7 +35,9 @@ extension AgentRunner {
             guard let target = spec.target else { throw AgentError(.specInvalid, "target is required to probe the scratch target") }
             if let note = try await DrillScratch.checkFree(target, ownerTag: drill.ownerTag) { report.notes = [note] }
         }
-        return ["drill": try JSONValue.encode(report)]
+        var result = AgentReport()
+        result.drill = report
+        return result
     }
 }
 
