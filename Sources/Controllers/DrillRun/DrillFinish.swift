@@ -43,10 +43,7 @@ extension DrillReconciler {
         status.conditions = conditions
         status = NotificationLedger.staging(NotificationTriggers.drillRun(old: drill.status, new: status),
                                             targets: notifyTargets(drill), uid: drill.metadata.uid ?? "", into: status, now: time)
-        if drill.status != status {
-            drill.status = status
-            drill = try await api.updateStatus(drill)
-        }
+        try await StatusWriter(client: client).write(&drill, status: status)
         notifier.submit(drill, targets: notifyTargets(drill))
         event(drill, warning: !passed, reason: reason.rawValue, message: status.message ?? reason.rawValue)
         // Metrics after the policy's record: when that write fails, the retry for the completed

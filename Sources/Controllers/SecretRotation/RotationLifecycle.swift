@@ -110,9 +110,7 @@ extension RotationReconciler {
     }
 
     func write(_ rotation: inout SecretRotation, _ status: SecretRotationStatus, _ api: ResourceClient<SecretRotation>) async throws {
-        guard rotation.status != status else { return }
-        rotation.status = status
-        rotation = try await api.updateStatus(rotation)
+        try await StatusWriter(client: client).write(&rotation, status: status)
     }
 
     func conditions(_ status: SecretRotationStatus, ready: Bool, reason: SecretRotationConditions.Outcome, message: String, _ generation: Int64?, _ now: Date) -> [Condition] {
