@@ -103,9 +103,7 @@ extension CleanupTargetSpec {
         if let sql { return try await SQLRowCleanup(spec: sql).candidates(now: serverClock ? nil : now) }
         if let clickhouse { return try await ClickHousePartitionCleanup(spec: clickhouse).candidates(now: now) }
         if let s3 {
-            let connection = S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                          secretAccessKeyFile: s3.secretAccessKeyFile)
-            let store = try S3Store(spec: S3StoreSpec(connection: connection, bucket: s3.bucket))
+            let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: s3.bucket))
             return try await StoreCleanup(store: store, prefix: s3.prefix ?? "", include: nil, unit: "objects")
                 .candidates(before: now.addingTimeInterval(-Double(s3.maxAge.seconds)))
         }

@@ -202,8 +202,7 @@ enum DrillMarkers {
             }
         }
         if let s3 = target.s3 {
-            let store = try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                                                               secretAccessKeyFile: s3.secretAccessKeyFile), bucket: s3.bucket ?? ""))
+            let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: s3.bucket ?? ""))
             let key = s3MarkerKey(marker, prefix: s3.prefix)
             let found = (try? await store.read(key: key)) != nil
             return result(found, "\(key) is not in the restored bucket")
