@@ -40,7 +40,7 @@ var targets: [Target] = [
     ] + nio),
     .target(name: "BackstopCore", dependencies: ["CivilCalendar", "KubeModel", "DynamicJSON", "YAML"]),
     // The agent spec and report types: the one contract both planes compile against.
-    .target(name: "AgentContract", dependencies: ["BackstopCore", "KubeModel"]),
+    .target(name: "AgentContract", dependencies: ["BackstopCore", "DynamicJSON", "KubeModel"]),
     .target(name: "Agent", dependencies: [
         "AgentContract", "BackstopCore", "HTTP", "Postgres", "DynamicJSON", log,
         .product(name: "Crypto", package: "swift-crypto"),

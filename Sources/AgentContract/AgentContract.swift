@@ -8,7 +8,7 @@
 /// no behaviour (the agent adds its behaviour in extensions); keeping them apart makes the
 /// contract one folder a reviewer reads in one sitting, and lets a change to it show up as a
 /// change to exactly this target. It depends only on BackstopCore (retention rules, artifact
-/// selectors, durations) and takes one type from KubeModel (`SQLCheck`, which the CRD and the
+/// selectors, durations, check results), DynamicJSON (a source's free-form `details`) and takes one type from KubeModel (`SQLCheck`, which the CRD and the
 /// agent spell alike); otherwise the spec is the resolved form (Secret *file paths*, mount
 /// paths), not the custom resource.
 enum AgentContractModule {}

@@ -1,7 +1,10 @@
+import BackstopCore
+import DynamicJSON
+
 /// The result document an agent command prints and writes (cut to 4 KiB) as its termination
-/// message, in the parts a controller reads. Every field is optional: a truncated message
-/// drops bulky fields first, and a reader must take what is there. Unknown fields (tool
-/// details, warnings, row counts) are carried in the JSON but not typed here.
+/// message. The agent encodes exactly this type and controllers decode it. Every field is
+/// optional: a truncated message drops bulky fields first, and a reader must take what is
+/// there. Only a source's own `details` stay free-form (their shape is the source kind's).
 public struct AgentReport: Codable, Sendable, Hashable {
     public var command: String?
     public var ok: Bool?
@@ -18,12 +21,28 @@ public struct AgentReport: Codable, Sendable, Hashable {
     public var durations: ReportedDurations?
     /// A guard (required trigger) was missing or disabled; the backup still succeeded.
     public var flagged: Bool?
+    public var guards: [GuardResult]?
+    public var rowCounts: [String: Int64]?
+    /// The source kind's own description of what it backed up (tables, objects, …).
+    public var details: JSONValue?
+    /// restore: what was restored where (database, directory, bucket, …).
+    public var target: [String: String]?
+    public var warnings: [String]?
 
     // prune
     public var rules: String?
     public var deleted: Int?
     public var kept: Int?
     public var wouldDelete: [String]?
+    public var timeZone: String?
+    public var decisions: [RetentionDecisionReport]?
+    public var orphansDeleted: [String]?
+    public var stalePartialsRemoved: [String]?
+    public var stalePartialsWouldRemove: [String]?
+    /// Bucket snapshots' shared object copies no kept snapshot lists any more.
+    public var objectsDeleted: Int?
+    public var objectsWouldDelete: Int?
+    public var objectBytesFreed: Int64?
 
     // catalog
     public var location: String?
@@ -35,6 +54,8 @@ public struct AgentReport: Codable, Sendable, Hashable {
     public var pinnedIDs: [String]?
     public var newest: String?
     public var oldest: String?
+    /// Artifact keys without a manifest.
+    public var orphans: [String]?
 
     // drill
     public var drill: DrillAgentReport?
@@ -43,7 +64,23 @@ public struct AgentReport: Codable, Sendable, Hashable {
     public var dryRun: Bool?
     public var results: [CleanupTargetReport]?
 
+    // rotate
+    public var operation: String?
+
     public init() {}
+}
+
+/// One artifact's retention decision in a prune's report.
+public struct RetentionDecisionReport: Codable, Sendable, Hashable {
+    public var id: String
+    public var keep: Bool
+    public var reason: String
+
+    public init(id: String, keep: Bool, reason: String) {
+        self.id = id
+        self.keep = keep
+        self.reason = reason
+    }
 }
 
 /// One target of `backstop agent cleanup`: what it deleted (or, dry, would delete), or why it failed.
@@ -95,12 +132,30 @@ public struct ReportedVerification: Codable, Sendable, Hashable {
     public var stage: String?
     public var time: String?
     public var checks: [ReportedCheck]?
+
+    public init(_ record: VerificationRecord) {
+        passed = record.passed
+        stage = record.stage
+        time = UTCTimestamp.rfc3339(record.time)
+        checks = record.checks.map(ReportedCheck.init)
+    }
 }
 
-/// One check's outcome (the agent also writes `expected`, `actual`, `message`).
+/// One check's outcome.
 public struct ReportedCheck: Codable, Sendable, Hashable {
     public var name: String?
     public var passed: Bool?
+    public var expected: String?
+    public var actual: String?
+    public var message: String?
+
+    public init(_ check: CheckResult) {
+        name = check.name
+        passed = check.passed
+        expected = check.expected
+        actual = check.actual
+        message = check.message
+    }
 }
 
 public struct ReportedDurations: Codable, Sendable, Hashable {
@@ -108,6 +163,12 @@ public struct ReportedDurations: Codable, Sendable, Hashable {
     public var backupSeconds: Double?
     public var stageSeconds: Double?
     public var restoreSeconds: Double?
+
+    public init(backupSeconds: Double? = nil, stageSeconds: Double? = nil, restoreSeconds: Double? = nil) {
+        self.backupSeconds = backupSeconds
+        self.stageSeconds = stageSeconds
+        self.restoreSeconds = restoreSeconds
+    }
 }
 
 /// One artifact of `backstop agent catalog`.

@@ -91,6 +91,19 @@ public struct S3Connection: Codable, Sendable, Hashable {
     }
 }
 
+extension S3Connection {
+    /// A connection whose key files must be given (a restore target's, a cleanup's): a spec
+    /// without them is refused as it was before these fields were shared.
+    init(requiringKeyFilesFrom decoder: any Decoder) throws {
+        let keys = try decoder.container(keyedBy: KeyFiles.self)
+        _ = try keys.decode(String.self, forKey: .accessKeyIdFile)
+        _ = try keys.decode(String.self, forKey: .secretAccessKeyFile)
+        try self.init(from: decoder)
+    }
+
+    private enum KeyFiles: String, CodingKey { case accessKeyIdFile, secretAccessKeyFile }
+}
+
 /// An S3-compatible bucket holding artifacts: `{endpoint, region, …key files, bucket, prefix}`.
 public struct S3StoreSpec: Codable, Sendable, Hashable {
     public var connection: S3Connection

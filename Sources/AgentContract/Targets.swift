@@ -97,7 +97,9 @@ public struct ClickHouseTargetSpec: Codable, Sendable, Hashable {
 }
 
 public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
-    public var endpoint: String
+    /// Endpoint, region, key files (required here) and timeout; on the wire flat beside the
+    /// fields below, as in `S3StoreSpec`.
+    public var connection: S3Connection
     /// Restore into this bucket instead; only with exactly one source bucket (a single-bucket
     /// snapshot, or one named in `buckets`).
     public var bucket: String?
@@ -105,10 +107,6 @@ public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
     public var buckets: [String]?
     /// Replaces the snapshot's prefix in every key (default: keys as backed up).
     public var prefix: String?
-    public var region: String?
-    public var accessKeyIdFile: String
-    public var secretAccessKeyFile: String
-    public var timeoutSeconds: Int?
     /// Create target buckets that do not exist (default false: a missing bucket is refused
     /// before anything is written).
     public var createBucket: Bool?
@@ -120,16 +118,37 @@ public struct S3MirrorTargetSpec: Codable, Sendable, Hashable {
 
     public init(endpoint: String, bucket: String? = nil, buckets: [String]? = nil, prefix: String? = nil, region: String? = nil,
                 accessKeyIdFile: String, secretAccessKeyFile: String, createBucket: Bool? = nil, removeExtra: Bool? = nil) {
-        self.endpoint = endpoint
+        connection = S3Connection(endpoint: endpoint, region: region, accessKeyIdFile: accessKeyIdFile, secretAccessKeyFile: secretAccessKeyFile)
         self.bucket = bucket
         self.buckets = buckets
         self.prefix = prefix
-        self.region = region
-        self.accessKeyIdFile = accessKeyIdFile
-        self.secretAccessKeyFile = secretAccessKeyFile
         self.createBucket = createBucket
         self.removeExtra = removeExtra
     }
+
+    public init(from decoder: any Decoder) throws {
+        connection = try S3Connection(requiringKeyFilesFrom: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bucket = try c.decodeIfPresent(String.self, forKey: .bucket)
+        buckets = try c.decodeIfPresent([String].self, forKey: .buckets)
+        prefix = try c.decodeIfPresent(String.self, forKey: .prefix)
+        createBucket = try c.decodeIfPresent(Bool.self, forKey: .createBucket)
+        removeExtra = try c.decodeIfPresent(Bool.self, forKey: .removeExtra)
+        scratch = try c.decodeIfPresent(Bool.self, forKey: .scratch)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try connection.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(bucket, forKey: .bucket)
+        try c.encodeIfPresent(buckets, forKey: .buckets)
+        try c.encodeIfPresent(prefix, forKey: .prefix)
+        try c.encodeIfPresent(createBucket, forKey: .createBucket)
+        try c.encodeIfPresent(removeExtra, forKey: .removeExtra)
+        try c.encodeIfPresent(scratch, forKey: .scratch)
+    }
+
+    enum CodingKeys: String, CodingKey { case bucket, buckets, prefix, createBucket, removeExtra, scratch }
 }
 
 public struct VolumeTargetSpec: Codable, Sendable, Hashable {
@@ -199,24 +218,37 @@ public struct CleanupTargetSpec: Codable, Sendable {
     }
 
     public struct S3Cleanup: Codable, Sendable {
-        public var endpoint: String
+        /// Endpoint, region and key files (required here); on the wire flat beside the fields below.
+        public var connection: S3Connection
         public var bucket: String
         public var prefix: String?
-        public var region: String?
-        public var accessKeyIdFile: String
-        public var secretAccessKeyFile: String
         public var maxAge: RetentionAge
 
         public init(endpoint: String, bucket: String, prefix: String?, region: String?, accessKeyIdFile: String,
                     secretAccessKeyFile: String, maxAge: RetentionAge) {
-            self.endpoint = endpoint
+            connection = S3Connection(endpoint: endpoint, region: region, accessKeyIdFile: accessKeyIdFile, secretAccessKeyFile: secretAccessKeyFile)
             self.bucket = bucket
             self.prefix = prefix
-            self.region = region
-            self.accessKeyIdFile = accessKeyIdFile
-            self.secretAccessKeyFile = secretAccessKeyFile
             self.maxAge = maxAge
         }
+
+        public init(from decoder: any Decoder) throws {
+            connection = try S3Connection(requiringKeyFilesFrom: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            bucket = try c.decode(String.self, forKey: .bucket)
+            prefix = try c.decodeIfPresent(String.self, forKey: .prefix)
+            maxAge = try c.decode(RetentionAge.self, forKey: .maxAge)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            try connection.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(bucket, forKey: .bucket)
+            try c.encodeIfPresent(prefix, forKey: .prefix)
+            try c.encode(maxAge, forKey: .maxAge)
+        }
+
+        enum CodingKeys: String, CodingKey { case bucket, prefix, maxAge }
     }
 
     public struct VolumeCleanup: Codable, Sendable {

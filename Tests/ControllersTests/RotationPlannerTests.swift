@@ -39,7 +39,7 @@ import Testing
         return s
     }
 
-    static func failure(_ verdict: RotationVerdict) -> (reason: String, message: String)? {
+    static func failure(_ verdict: RotationVerdict) -> (reason: RotationReason, message: String)? {
         if case .failed(_, let reason, let message) = verdict { return (reason, message) }
         return nil
     }
@@ -52,7 +52,7 @@ import Testing
         ("admin without password", RotationSecrets(targetKeys: ["password"], adminKeys: ["username"]), RotationReason.adminSecretNotFound, "has no key password"),
         ("no current password", RotationSecrets(targetKeys: ["other"], adminKeys: ["password"]), RotationReason.secretNotFound, "current password"),
     ])
-    func validateRefusesMissingSecrets(_ name: String, _ secrets: RotationSecrets, _ reason: String, _ text: String) {
+    func validateRefusesMissingSecrets(_ name: String, _ secrets: RotationSecrets, _ reason: RotationReason, _ text: String) {
         var status = Self.status()
         let verdict = planner.decide(.validate, Self.observed(secrets: secrets), status: &status)
         let f = Self.failure(verdict)

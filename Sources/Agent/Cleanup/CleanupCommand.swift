@@ -8,7 +8,7 @@ extension AgentRunner {
     /// operations runbook; ClickHouse partitions of a disaster-recovery runbook). Per target:
     /// count first, apply the guard, then delete exactly what was counted — or, dry, nothing.
     /// Every target runs even when one fails; the exit code is the first failure's.
-    static func cleanup(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
+    static func cleanup(_ spec: AgentSpec, _ context: AgentContext) async throws -> (AgentReport, Int32) {
         guard let targets = spec.targets, !targets.isEmpty else { throw AgentError(.specInvalid, "targets is required") }
         let dryRun = spec.dryRun ?? false
         // The reference time is fixed once per run (the controller passes the slot time), so a
@@ -33,11 +33,13 @@ extension AgentRunner {
             report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
             reports.append(report)
         }
-        var result: [String: JSONValue] = ["dryRun": .bool(dryRun), "results": try JSONValue.encode(reports)]
+        var result = AgentReport()
+        result.dryRun = dryRun
+        result.results = reports
         guard let first else { return (result, AgentExitCode.success) }
         let failed = reports.filter { $0.error != nil }.count
-        result["reason"] = .string(first.reason.rawValue)
-        result["message"] = .string(failed > 1 ? "\(first.message) (and \(failed - 1) more failed targets)" : first.message)
+        result.reason = first.reason.rawValue
+        result.message = failed > 1 ? "\(first.message) (and \(failed - 1) more failed targets)" : first.message
         return (result, first.reason.exitCode)
     }
 }
@@ -101,9 +103,7 @@ extension CleanupTargetSpec {
         if let sql { return try await SQLRowCleanup(spec: sql).candidates(now: serverClock ? nil : now) }
         if let clickhouse { return try await ClickHousePartitionCleanup(spec: clickhouse).candidates(now: now) }
         if let s3 {
-            let connection = S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                          secretAccessKeyFile: s3.secretAccessKeyFile)
-            let store = try S3Store(spec: S3StoreSpec(connection: connection, bucket: s3.bucket))
+            let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: s3.bucket))
             return try await StoreCleanup(store: store, prefix: s3.prefix ?? "", include: nil, unit: "objects")
                 .candidates(before: now.addingTimeInterval(-Double(s3.maxAge.seconds)))
         }

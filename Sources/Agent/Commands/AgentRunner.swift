@@ -10,6 +10,7 @@ public enum AgentCommandKind: String, Sendable, CaseIterable {
 }
 
 public struct AgentOutcome: Sendable {
+    /// The report as JSON: what is printed and (cut to 4 KiB) written as the termination message.
     public var result: JSONValue
     public var exitCode: Int32
 }
@@ -17,37 +18,44 @@ public struct AgentOutcome: Sendable {
 public enum AgentRunner {
     public static func run(_ command: AgentCommandKind, spec: AgentSpec, context: AgentContext) async -> AgentOutcome {
         let started = Date()
-        var result: [String: JSONValue]
+        var report: AgentReport
         var exitCode: Int32 = AgentExitCode.success
         do {
             switch command {
-            case .backup: result = try await backup(spec, context)
-            case .verify: (result, exitCode) = try await verify(spec, context)
-            case .restore: (result, exitCode) = try await restore(spec, context)
-            case .catalog: result = try await catalog(spec, context)
-            case .prune: result = try await prune(spec, context)
-            case .cleanup: (result, exitCode) = try await cleanup(spec, context)
-            case .drill: result = try await drill(spec, context)
-            case .rotate: result = try await CredentialRotation.run(spec, context)
+            case .backup: report = try await backup(spec, context)
+            case .verify: (report, exitCode) = try await verify(spec, context)
+            case .restore: (report, exitCode) = try await restore(spec, context)
+            case .catalog: report = try await catalog(spec, context)
+            case .prune: report = try await prune(spec, context)
+            case .cleanup: (report, exitCode) = try await cleanup(spec, context)
+            case .drill: report = try await drill(spec, context)
+            case .rotate: report = try await CredentialRotation.run(spec, context)
             }
-            result["ok"] = .bool(exitCode == 0)
+            report.ok = exitCode == 0
         } catch {
             let failure = error as? AgentError ?? AgentError(.internal, "\(error)")
             context.progress("\(command.rawValue): FAILED: \(failure)")
-            result = ["ok": false, "reason": .string(failure.reason.rawValue), "message": .string(failure.message)]
+            report = AgentReport(failure)
             exitCode = failure.reason.exitCode
         }
-        result["command"] = .string(command.rawValue)
-        result["exitCode"] = .int(Int64(exitCode))
-        var durations = result["durations"]?.objectValue ?? [:]
-        durations["totalSeconds"] = .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000)
-        result["durations"] = .object(durations)
-        return AgentOutcome(result: .object(result), exitCode: exitCode)
+        report.command = command.rawValue
+        report.exitCode = Int(exitCode)
+        report.durations = report.durations ?? ReportedDurations()
+        report.durations?.totalSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+        return AgentOutcome(result: encoded(report), exitCode: exitCode)
+    }
+
+    /// The report as JSON. Encoding optionals, strings, numbers and JSON values cannot fail;
+    /// should it ever, the result still says what ran and that it is incomplete.
+    static func encoded(_ report: AgentReport) -> JSONValue {
+        (try? JSONValue.encode(report))
+            ?? ["command": .string(report.command ?? ""), "ok": .bool(report.ok ?? false), "reason": .string(AgentError.Reason.internal.rawValue),
+                "message": "the agent's report could not be encoded"]
     }
 
     // MARK: backup
 
-    static func backup(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
+    static func backup(_ spec: AgentSpec, _ context: AgentContext) async throws -> AgentReport {
         guard let storeSpec = spec.storeSpec else { throw AgentError(.specInvalid, "destination (or store) is required") }
         guard let sourceSpec = spec.source else { throw AgentError(.specInvalid, "source is required") }
         let (store, prefix) = try storeSpec.open()
@@ -60,29 +68,24 @@ public enum AgentRunner {
         let manifest = try await BackupPipeline.run(source: source, store: store, layout: layout, id: id, startedAt: now,
                                                     job: spec.job, labels: spec.labels ?? [:], pinned: spec.pinned ?? false,
                                                     minSizeBytes: spec.verify?.minSizeBytes, context: context)
-        var result = describe(manifest, store: store)
-        result["flagged"] = .bool(manifest.flagged)
-        result["guards"] = try JSONValue.encode(manifest.guards)
-        if let counts = manifest.rowCounts { result["rowCounts"] = try JSONValue.encode(counts) }
-        if let details = manifest.details { result["details"] = details }
-        if let verification = manifest.verification { result["verification"] = try verificationJSON(verification) }
-        if !manifest.warnings.isEmpty { result["warnings"] = try JSONValue.encode(manifest.warnings) }
-        result["durations"] = ["backupSeconds": .double(manifest.durationSeconds)]
-        return result
+        var report = describe(manifest, store: store)
+        report.flagged = manifest.flagged
+        report.guards = manifest.guards
+        report.rowCounts = manifest.rowCounts
+        report.details = manifest.details
+        report.verification = manifest.verification.map(ReportedVerification.init)
+        if !manifest.warnings.isEmpty { report.warnings = manifest.warnings }
+        report.durations = ReportedDurations(backupSeconds: manifest.durationSeconds)
+        return report
     }
 
-    /// `artifact` of the result, in the contract's type (controllers decode `ReportedArtifact`).
-    static func describe(_ manifest: ArtifactManifest, store: any ArtifactStore) -> [String: JSONValue] {
-        let artifact = ReportedArtifact(id: manifest.id.description, key: manifest.key, location: store.location,
-                                        sizeBytes: manifest.sizeBytes, sha256: manifest.sha256,
-                                        createdAt: UTCTimestamp.rfc3339(manifest.createdAt), format: manifest.format)
-        // Encoding a struct of strings and integers cannot fail.
-        return ["artifact": (try? JSONValue.encode(artifact)) ?? .null]
-    }
-
-    static func verificationJSON(_ record: VerificationRecord) throws -> JSONValue {
-        ["passed": .bool(record.passed), "stage": .string(record.stage), "time": .string(UTCTimestamp.rfc3339(record.time)),
-         "checks": try JSONValue.encode(record.checks)]
+    /// A report naming the artifact a command worked on.
+    static func describe(_ manifest: ArtifactManifest, store: any ArtifactStore) -> AgentReport {
+        var report = AgentReport()
+        report.artifact = ReportedArtifact(id: manifest.id.description, key: manifest.key, location: store.location,
+                                           sizeBytes: manifest.sizeBytes, sha256: manifest.sha256,
+                                           createdAt: UTCTimestamp.rfc3339(manifest.createdAt), format: manifest.format)
+        return report
     }
 
     // MARK: catalog
@@ -94,25 +97,27 @@ public enum AgentRunner {
         return (store, layout, try await Catalog.load(store: store, layout: layout))
     }
 
-    static func catalog(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
+    static func catalog(_ spec: AgentSpec, _ context: AgentContext) async throws -> AgentReport {
         let (store, _, catalog) = try await openCatalog(spec)
         let artifacts = catalog.manifests.map { m in
             CatalogEntry(id: m.id.description, createdAt: UTCTimestamp.rfc3339(m.createdAt), sizeBytes: m.sizeBytes, sha256: m.sha256,
                          verified: m.verified, flagged: m.flagged, pinned: m.pinned, format: m.format, key: m.key)
         }
-        var result: [String: JSONValue] = ["location": .string(store.location), "count": .int(Int64(artifacts.count)),
-                                           "totalBytes": .int(catalog.manifests.reduce(0) { $0 + $1.sizeBytes }),
-                                           "artifacts": try JSONValue.encode(artifacts)]
+        var report = AgentReport()
+        report.location = store.location
+        report.count = artifacts.count
+        report.totalBytes = catalog.manifests.reduce(0) { $0 + $1.sizeBytes }
+        report.artifacts = artifacts
         // Ids alone (their time is in them) survive the 4 KiB termination message when the full
         // list does not (~170 of them), so the controller can still preview retention.
-        result["ids"] = .array(catalog.manifests.map { .string($0.id.description) })
-        let pinned = catalog.manifests.filter(\.pinned).map { JSONValue.string($0.id.description) }
-        if !pinned.isEmpty { result["pinnedIDs"] = .array(pinned) }
-        if let newest = catalog.manifests.first { result["newest"] = .string(newest.id.description) }
-        if let oldest = catalog.manifests.last { result["oldest"] = .string(oldest.id.description) }
-        if !catalog.problems.isEmpty { result["warnings"] = try JSONValue.encode(catalog.problems) }
-        if !catalog.orphans.isEmpty { result["orphans"] = try JSONValue.encode(catalog.orphans.map(\.key)) }
-        return result
+        report.ids = catalog.manifests.map(\.id.description)
+        let pinned = catalog.manifests.filter(\.pinned).map(\.id.description)
+        if !pinned.isEmpty { report.pinnedIDs = pinned }
+        report.newest = catalog.manifests.first?.id.description
+        report.oldest = catalog.manifests.last?.id.description
+        if !catalog.problems.isEmpty { report.warnings = catalog.problems }
+        if !catalog.orphans.isEmpty { report.orphans = catalog.orphans.map(\.key) }
+        return report
     }
 
     // MARK: verify and restore
@@ -154,7 +159,7 @@ public enum AgentRunner {
         }
     }
 
-    static func verify(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
+    static func verify(_ spec: AgentSpec, _ context: AgentContext) async throws -> (AgentReport, Int32) {
         let (store, _, catalog) = try await openCatalog(spec)
         let (manifest, staged, artifactChecks) = try await stageAndCheck(spec, store: store, catalog: catalog, context: context)
         defer { staged.remove() }
@@ -178,14 +183,14 @@ public enum AgentRunner {
             updated.verification = record
             try await store.put(key: ArtifactLayout.manifestKey(forArtifactKey: manifest.key), bytes: try updated.encoded(), contentType: "application/json")
         }
-        var result = describe(manifest, store: store)
-        result["verification"] = try verificationJSON(record)
+        var report = describe(manifest, store: store)
+        report.verification = ReportedVerification(record)
         if let reason = failureReason(checks) {
-            result["reason"] = .string(reason.rawValue)
-            result["message"] = .string(failureMessage(checks))
-            return (result, reason.exitCode)
+            report.reason = reason.rawValue
+            report.message = failureMessage(checks)
+            return (report, reason.exitCode)
         }
-        return (result, AgentExitCode.success)
+        return (report, AgentExitCode.success)
     }
 
     static func failureMessage(_ checks: [CheckResult]) -> String {
@@ -195,7 +200,7 @@ public enum AgentRunner {
         }.joined(separator: "; ")
     }
 
-    static func restore(_ spec: AgentSpec, _ context: AgentContext) async throws -> ([String: JSONValue], Int32) {
+    static func restore(_ spec: AgentSpec, _ context: AgentContext) async throws -> (AgentReport, Int32) {
         if let s3 = spec.target?.s3 {
             guard let storeSpec = spec.storeSpec else { throw AgentError(.specInvalid, "store (or destination) is required") }
             let (store, prefix) = try storeSpec.open()
@@ -219,5 +224,15 @@ public enum AgentRunner {
         return try await restoreFromStore(spec, target: target, context) { manifest in
             try await PostgresRestoreTarget.checks(endpoint: targetSpec.connection, manifest: manifest, verify: spec.verify)
         }
+    }
+}
+
+extension AgentReport {
+    /// The report of a command that failed before it had anything else to say.
+    init(_ failure: AgentError) {
+        self.init()
+        ok = false
+        reason = failure.reason.rawValue
+        message = failure.message
     }
 }

@@ -10,7 +10,7 @@ import Postgres
 /// The marker is what proves the restored copy is the data of *this* drill's backup, not an
 /// older one that happens to restore.
 extension AgentRunner {
-    static func drill(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
+    static func drill(_ spec: AgentSpec, _ context: AgentContext) async throws -> AgentReport {
         guard let drill = spec.drill else { throw AgentError(.specInvalid, "drill is required") }
         var report = DrillAgentReport(marker: drill.marker)
         switch drill.action {
@@ -35,7 +35,9 @@ extension AgentRunner {
             guard let target = spec.target else { throw AgentError(.specInvalid, "target is required to probe the scratch target") }
             if let note = try await DrillScratch.checkFree(target, ownerTag: drill.ownerTag) { report.notes = [note] }
         }
-        return ["drill": try JSONValue.encode(report)]
+        var result = AgentReport()
+        result.drill = report
+        return result
     }
 }
 
@@ -200,8 +202,7 @@ enum DrillMarkers {
             }
         }
         if let s3 = target.s3 {
-            let store = try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                                                               secretAccessKeyFile: s3.secretAccessKeyFile), bucket: s3.bucket ?? ""))
+            let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: s3.bucket ?? ""))
             let key = s3MarkerKey(marker, prefix: s3.prefix)
             let found = (try? await store.read(key: key)) != nil
             return result(found, "\(key) is not in the restored bucket")

@@ -34,8 +34,7 @@ enum DrillScratch {
                              + "empty one and empties it afterwards: name another spec.scratch path, or empty it")
         }
         if let s3 = target.s3, let bucket = s3.bucket {
-            let store = try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                                                               secretAccessKeyFile: s3.secretAccessKeyFile), bucket: bucket))
+            let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: bucket))
             let held: Int
             do { held = try await store.client.listAllObjects(bucket: bucket, prefix: s3.prefix ?? "").count } catch let error as S3Error where error.code == "NoSuchBucket" {
                 return nil
@@ -79,8 +78,7 @@ enum DrillScratch {
             return (true, nil)
         }
         if let s3 = target.s3, let bucket = s3.bucket {
-            let store = try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: s3.endpoint, region: s3.region, accessKeyIdFile: s3.accessKeyIdFile,
-                                                                               secretAccessKeyFile: s3.secretAccessKeyFile), bucket: bucket))
+            let store = try S3Store(spec: S3StoreSpec(connection: s3.connection, bucket: bucket))
             let objects = try await store.list(prefix: s3.prefix ?? "")
             for object in objects { try await store.delete(key: object.key) }
             return (true, "deleted \(objects.count) object(s) from \(bucket)/\(s3.prefix ?? "")")

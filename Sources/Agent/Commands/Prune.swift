@@ -7,7 +7,7 @@ extension AgentRunner {
     /// Applies the retention plan: per deleted artifact, the manifest goes first (the artifact
     /// leaves the catalog at once), then the object. Orphans (artifacts whose manifest is
     /// missing) older than a day are removed too: they are what an interrupted prune leaves.
-    static func prune(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
+    static func prune(_ spec: AgentSpec, _ context: AgentContext) async throws -> AgentReport {
         guard let rules = spec.retention else { throw AgentError(.specInvalid, "retention is required") }
         let problems = rules.validate()
         guard problems.isEmpty else { throw AgentError(.specInvalid, "retention: \(problems.joined(separator: "; "))") }
@@ -26,18 +26,18 @@ extension AgentRunner {
         }
         let plan = RetentionPlanner.plan(items, rules: rules, now: now, timeZone: zone)
         let dryRun = spec.dryRun ?? false
-        var deleted: [JSONValue] = []
+        var deleted: [String] = []
         for decision in plan.decisions where !decision.keep && !dryRun {
             let manifest = catalog.manifests[decision.index]
             try await store.delete(key: ArtifactLayout.manifestKey(forArtifactKey: manifest.key))
             try await store.delete(key: manifest.key)
-            deleted.append(.string(manifest.id.description))
+            deleted.append(manifest.id.description)
             context.progress("prune: deleted \(manifest.id): \(plan.reason(for: decision))")
         }
-        var orphansDeleted: [JSONValue] = []
+        var orphansDeleted: [String] = []
         for orphan in catalog.orphans where now.timeIntervalSince(orphan.lastModified) > 86400 && !dryRun {
             try await store.delete(key: orphan.key)
-            orphansDeleted.append(.string(orphan.key))
+            orphansDeleted.append(orphan.key)
         }
         // A killed agent's leftovers (partial files, open multipart uploads), older than an hour.
         let stale = try await store.removeStale(prefix: layout.directory, before: now.addingTimeInterval(-3600), dryRun: dryRun)
@@ -48,22 +48,23 @@ extension AgentRunner {
         let garbage = catalog.problems.isEmpty
             ? try await S3Snapshot.collectGarbage(store: store, layout: layout, remaining: kept, now: now, dryRun: dryRun, context: context)
             : (count: 0, bytes: Int64(0))
-        let decisions: [JSONValue] = plan.decisions.map { d in
-            ["id": .string(d.id), "keep": .bool(d.keep), "reason": .string(plan.reason(for: d))]
+        var report = AgentReport()
+        report.dryRun = dryRun
+        report.rules = rules.summary
+        report.timeZone = zone.identifier
+        report.kept = plan.keptCount
+        report.deleted = dryRun ? 0 : plan.deleteCount
+        report.wouldDelete = plan.decisions.filter { !$0.keep }.map(\.id)
+        report.decisions = plan.decisions.map { RetentionDecisionReport(id: $0.id, keep: $0.keep, reason: plan.reason(for: $0)) }
+        if !orphansDeleted.isEmpty { report.orphansDeleted = orphansDeleted }
+        if !stale.isEmpty {
+            if dryRun { report.stalePartialsWouldRemove = stale } else { report.stalePartialsRemoved = stale }
         }
-        var result: [String: JSONValue] = [
-            "dryRun": .bool(dryRun), "rules": .string(rules.summary), "timeZone": .string(zone.identifier),
-            "kept": .int(Int64(plan.keptCount)), "deleted": .int(Int64(dryRun ? 0 : plan.deleteCount)),
-            "wouldDelete": .array(plan.decisions.filter { !$0.keep }.map { .string($0.id) }),
-            "decisions": .array(decisions),
-        ]
-        if !orphansDeleted.isEmpty { result["orphansDeleted"] = .array(orphansDeleted) }
-        if !stale.isEmpty { result[dryRun ? "stalePartialsWouldRemove" : "stalePartialsRemoved"] = try JSONValue.encode(stale) }
         if garbage.count > 0 {
-            result[dryRun ? "objectsWouldDelete" : "objectsDeleted"] = .int(Int64(garbage.count))
-            result["objectBytesFreed"] = .int(dryRun ? 0 : garbage.bytes)
+            if dryRun { report.objectsWouldDelete = garbage.count } else { report.objectsDeleted = garbage.count }
+            report.objectBytesFreed = dryRun ? 0 : garbage.bytes
         }
-        if !catalog.problems.isEmpty { result["warnings"] = try JSONValue.encode(catalog.problems) }
-        return result
+        if !catalog.problems.isEmpty { report.warnings = catalog.problems }
+        return report
     }
 }

@@ -23,7 +23,7 @@ extension AgentRunner {
     /// failure is reported with the restore done.
     static func restoreFromStore(_ spec: AgentSpec, target: any RestoreTarget, _ context: AgentContext,
                                        postChecks: ((ArtifactManifest) async throws -> [CheckResult])? = nil)
-        async throws -> ([String: JSONValue], Int32) {
+        async throws -> (AgentReport, Int32) {
         let (store, _, catalog) = try await openCatalog(spec)
         guard let chosen = spec.selector.select(from: catalog.manifests) else {
             throw AgentError(.artifactNotFound, "no artifact matches \(spec.selector) (\(catalog.manifests.count) in the catalog)")
@@ -40,13 +40,13 @@ extension AgentRunner {
         let restoreSeconds = Date().timeIntervalSince(restoreStart)
         let post = try await postChecks?(manifest) ?? []
         var result = describe(manifest, store: store)
-        result["target"] = try JSONValue.encode(report.target)
-        if !report.warnings.isEmpty { result["warnings"] = try JSONValue.encode(report.warnings) }
-        result["verification"] = try verificationJSON(VerificationRecord(time: Date(), stage: "restore", checks: checks + post))
-        result["durations"] = ["stageSeconds": .double(restoreStart.timeIntervalSince(stagingStart)), "restoreSeconds": .double(restoreSeconds)]
+        result.target = report.target
+        if !report.warnings.isEmpty { result.warnings = report.warnings }
+        result.verification = ReportedVerification(VerificationRecord(time: Date(), stage: "restore", checks: checks + post))
+        result.durations = ReportedDurations(stageSeconds: restoreStart.timeIntervalSince(stagingStart), restoreSeconds: restoreSeconds)
         if let reason = failureReason(post) {
-            result["reason"] = .string(reason.rawValue)
-            result["message"] = .string("restored, but post-restore checks failed: \(failureMessage(post))")
+            result.reason = reason.rawValue
+            result.message = "restored, but post-restore checks failed: \(failureMessage(post))"
             return (result, reason.exitCode)
         }
         return (result, AgentExitCode.success)

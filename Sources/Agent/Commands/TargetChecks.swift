@@ -40,10 +40,7 @@ enum TargetChecks {
         let plan = try S3MirrorRestoreTarget.plan(target, snapshotBuckets: listing.buckets)
         let targetOf = Dictionary(plan.map { ($0.source, $0.target) }, uniquingKeysWith: { a, _ in a })
         let sourcePrefix = listing.header.prefix ?? ""
-        let client = try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: target.endpoint, region: target.region,
-                                                                            accessKeyIdFile: target.accessKeyIdFile,
-                                                                            secretAccessKeyFile: target.secretAccessKeyFile,
-                                                                            timeoutSeconds: target.timeoutSeconds), bucket: target.bucket ?? ""))
+        let client = try S3Store(spec: S3StoreSpec(connection: target.connection, bucket: target.bucket ?? ""))
         var present: [String: [String: Int64]] = [:]
         for bucket in Set(targetOf.values) {
             let objects = try await client.with(bucket: bucket).list(prefix: target.prefix ?? sourcePrefix)

@@ -6,7 +6,7 @@ import Foundation
 /// Each operation is idempotent (a Job run twice after an operator crash changes nothing the
 /// second time) and the result names what changed, never a value.
 enum CredentialRotation {
-    static func run(_ spec: AgentSpec, _ context: AgentContext) async throws -> [String: JSONValue] {
+    static func run(_ spec: AgentSpec, _ context: AgentContext) async throws -> AgentReport {
         guard let r = spec.rotation else { throw AgentError(.specInvalid, "rotation is required") }
         let new = try SecretValue.read(file: r.newPasswordFile, purpose: "the new password")
         let old = try r.oldPasswordFile.map { try SecretValue.read(file: $0, purpose: "the current password") }
@@ -17,6 +17,9 @@ enum CredentialRotation {
         default: throw AgentError(.specInvalid, "rotation: exactly one of postgres or redis is required")
         }
         context.progress("rotate \(r.operation.rawValue): \(message)")
-        return ["operation": .string(r.operation.rawValue), "message": .string(message)]
+        var report = AgentReport()
+        report.operation = r.operation.rawValue
+        report.message = message
+        return report
     }
 }

@@ -15,11 +15,7 @@ struct S3MirrorRestoreTarget: RestoreTarget {
 
     /// A client for the target endpoint; `with(bucket:)` addresses each bucket.
     func target() throws -> S3Store {
-        try S3Store(spec: S3StoreSpec(connection: S3Connection(endpoint: spec.endpoint, region: spec.region,
-                                                               accessKeyIdFile: spec.accessKeyIdFile,
-                                                               secretAccessKeyFile: spec.secretAccessKeyFile,
-                                                               timeoutSeconds: spec.timeoutSeconds),
-                                      bucket: spec.bucket ?? ""))
+        try S3Store(spec: S3StoreSpec(connection: spec.connection, bucket: spec.bucket ?? ""))
     }
 
     /// Source bucket → target bucket, for the buckets selected; bad selections are `SpecInvalid`.
@@ -81,7 +77,7 @@ struct S3MirrorRestoreTarget: RestoreTarget {
         // removeExtra over the store's own keys would delete the backups being restored from.
         let storeRoot = layout.prefix.isEmpty ? "" : layout.prefix + "/"
         let scope = spec.prefix ?? sourcePrefix
-        if spec.removeExtra ?? false, let store = blobs as? S3Store, BackstopValidator.sameEndpoint(store.endpoint, spec.endpoint),
+        if spec.removeExtra ?? false, let store = blobs as? S3Store, BackstopValidator.sameEndpoint(store.endpoint, spec.connection.endpoint),
            plan.contains(where: { $0.target == store.bucket }), storeRoot.hasPrefix(scope) || scope.hasPrefix(storeRoot) {
             throw AgentError(.specInvalid, "target.s3: removeExtra under \"\(scope)\" in s3://\(store.bucket) would delete the artifact store's objects")
         }

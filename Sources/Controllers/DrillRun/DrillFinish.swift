@@ -36,19 +36,16 @@ extension DrillReconciler {
         let generation = drill.metadata.generation
         var conditions = status.conditions ?? []
         let time = Time(now)
-        let reason = passed ? "DrillPassed" : "DrillFailed"
-        conditions.set(type: "Complete", status: .true, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
-        conditions.set(type: "Passed", status: passed ? .true : .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
-        conditions.set(type: "Ready", status: passed ? .true : .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+        let reason: DrillRunConditions.Outcome = passed ? .drillPassed : .drillFailed
+        conditions.set(DrillRunConditions.Complete.self, .true, reason, message: status.message ?? "", observedGeneration: generation, now: time)
+        conditions.set(DrillRunConditions.Passed.self, passed ? .true : .false, reason, message: status.message ?? "", observedGeneration: generation, now: time)
+        conditions.set(DrillRunConditions.Ready.self, passed ? .true : .false, reason, message: status.message ?? "", observedGeneration: generation, now: time)
         status.conditions = conditions
         status = NotificationLedger.staging(NotificationTriggers.drillRun(old: drill.status, new: status),
                                             targets: notifyTargets(drill), uid: drill.metadata.uid ?? "", into: status, now: time)
-        if drill.status != status {
-            drill.status = status
-            drill = try await api.updateStatus(drill)
-        }
+        try await StatusWriter(client: client).write(&drill, status: status)
         notifier.submit(drill, targets: notifyTargets(drill))
-        event(drill, warning: !passed, reason: reason, message: status.message ?? reason)
+        event(drill, warning: !passed, reason: reason.rawValue, message: status.message ?? reason.rawValue)
         // Metrics after the policy's record: when that write fails, the retry for the completed
         // drill (`recordIfThePolicyLacksIt`) records both, and never the metrics twice.
         try await recordOnPolicy(drill, now: now)
@@ -114,7 +111,7 @@ extension DrillReconciler {
             do {
                 _ = try await api.updateStatus(policy)
                 if !passed {
-                    recorder.record(policy, type: .warning, reason: "DrillFailed", message: "DrillRun \(drill.metadata.name ?? ""): \(record.message ?? "")")
+                    recorder.record(policy, type: .warning, reason: DrillRunConditions.Outcome.drillFailed.rawValue, message: "DrillRun \(drill.metadata.name ?? ""): \(record.message ?? "")")
                 }
                 return true
             } catch {

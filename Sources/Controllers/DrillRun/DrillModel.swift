@@ -71,17 +71,11 @@ public enum DrillAction: Sendable, Hashable {
 public enum DrillVerdict: Sendable, Hashable {
     case running(actions: [DrillAction], message: String?)
     case succeeded(job: String?, message: String?)
-    case failed(job: String?, reason: String, message: String)
+    case failed(job: String?, reason: DrillReason, message: String)
 }
 
-public enum DrillReason {
-    public static let policyNotFound = "PolicyNotFound"
-    public static let invalidSpec = "InvalidSpec"
-    public static let scratchIsSource = "ScratchIsSource"
-    public static let notSupported = "NotSupported"
-    public static let backupFailed = "BackupFailed"
-    public static let objectiveMissed = "ObjectiveMissed"
-}
+/// Why a drill step failed (typed beside the API types, in `DrillRunConditions`).
+public typealias DrillReason = DrillRunConditions.StepFailure
 
 extension DrillRunSpec {
     /// Markers follow `freshBackup` unless set: a marker proves only a backup taken after it.

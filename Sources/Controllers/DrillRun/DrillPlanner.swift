@@ -199,13 +199,13 @@ public struct DrillPlanner: Sendable {
 
     /// An agent step: create its Job, wait for it, read its result.
     func agentStep(_ step: DrillStep, _ o: DrillObserved, policy: BackupPolicy, status: DrillRunStatus, build: (String) -> Job) -> DrillVerdict {
-        guard let name = jobName(step, of: o.drill) else { return .failed(job: nil, reason: "Internal", message: "\(step.rawValue) has no Job") }
+        guard let name = jobName(step, of: o.drill) else { return .failed(job: nil, reason: .internal, message: "\(step.rawValue) has no Job") }
         guard let job = o.jobs[step] else { return .running(actions: [.createJob(build(name))], message: "Job \(name)") }
         guard job.isFinished else { return .running(actions: [], message: "Job \(name) running") }
         guard let result = o.results[name] else { return .running(actions: [], message: "Job \(name) finished; reading its result") }
         if result.ok { return .succeeded(job: name, message: Self.summary(step, result)) }
-        return .failed(job: name, reason: result.reason ?? "AgentFailed",
-                       message: "\(result.reason ?? "AgentFailed"): \(result.message ?? "the agent failed without a message")")
+        let reason = result.reason.map(DrillReason.init(rawValue:)) ?? .agentFailed
+        return .failed(job: name, reason: reason, message: "\(reason): \(result.message ?? "the agent failed without a message")")
     }
 
     static func summary(_ step: DrillStep, _ result: AgentResult) -> String {

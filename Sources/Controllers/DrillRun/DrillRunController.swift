@@ -135,10 +135,8 @@ final class DrillReconciler: Sendable {
                     status.phase = step == .validate && observed.blockedBy != nil ? .pending : .running
                     status.currentStep = step.rawValue
                     status.message = message
-                    if drill.status != status {
-                        let first = drill.status?.currentStep != step.rawValue
-                        drill.status = status
-                        drill = try await api.updateStatus(drill)
+                    let first = drill.status?.currentStep != step.rawValue
+                    if try await StatusWriter(client: client).write(&drill, status: status) {
                         if first { event(drill, reason: "\(step.rawValue)Started", message: message ?? step.rawValue) }
                     }
                     try await perform(actions, drill: drill, logger: context.logger)

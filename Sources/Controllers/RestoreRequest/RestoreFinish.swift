@@ -46,10 +46,7 @@ extension RestoreReconciler {
         status.conditions = conditions
         status = NotificationLedger.staging(NotificationTriggers.restoreRequest(old: request.status, new: status),
                                             targets: notifyTargets(request), uid: request.metadata.uid ?? "", into: status, now: time)
-        if request.status != status {
-            request.status = status
-            request = try await api.updateStatus(request)
-        }
+        try await StatusWriter(client: client).write(&request, status: status)
         notifier.submit(request, targets: notifyTargets(request))
         // Not "RestoreSucceeded": that is the Restore step's own Event.
         event(request, warning: result != "succeeded", reason: result == "succeeded" ? "Completed" : "Failed", message: status.message ?? result)

@@ -125,10 +125,8 @@ final class RestoreReconciler: Sendable {
                     status.steps = Self.progress(machine, message: message)
                     status.phase = step.phase
                     status.currentStep = step.rawValue
-                    if request.status != status {
-                        let first = request.status?.currentStep != step.rawValue
-                        request.status = status
-                        request = try await api.updateStatus(request)
+                    let first = request.status?.currentStep != step.rawValue
+                    if try await StatusWriter(client: client).write(&request, status: status) {
                         if first { event(request, reason: "\(step.rawValue)Started", message: message ?? step.rawValue) }
                     }
                     try await perform(actions, namespace: key.namespace, logger: context.logger)

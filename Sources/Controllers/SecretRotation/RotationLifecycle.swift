@@ -5,6 +5,8 @@ import KubeModel
 import KubeRuntime
 import Metrics
 
+fileprivate typealias Outcome = SecretRotationConditions.Outcome
+
 /// Between runs (schedule, run-now, suspend → start one) and at the end of one (phase,
 /// conditions, Events, metrics).
 extension RotationReconciler {
@@ -16,7 +18,7 @@ extension RotationReconciler {
         do {
             schedule = try spec.schedule.map { try Schedule(parsing: $0, timeZone: spec.timeZone) }
         } catch {
-            status.conditions = conditions(status, ready: false, reason: "ScheduleInvalid",
+            status.conditions = conditions(status, ready: false, reason: .scheduleInvalid,
                                            message: "spec.schedule: \(error): use cron, a macro or @every", generation, now)
             try await write(&rotation, status, api)
             return .done
@@ -56,12 +58,12 @@ extension RotationReconciler {
         // not watched: looked at again soon while wrong, now and then while right).
         let recheck: TimeInterval
         if case .failed(_, let reason, let message) = try await checkInputs(rotation) {
-            status.conditions = conditions(status, ready: false, reason: reason, message: message, generation, now)
+            status.conditions = conditions(status, ready: false, reason: Outcome(reason), message: message, generation, now)
             recheck = Self.inputRecheckWhileWrong
         } else {
             let ready = status.conditions?.find("Ready")
-            if ready == nil || (ready?.status == .false && Self.inputReasons.contains(ready?.reason ?? "")) {
-                status.conditions = conditions(status, ready: true, reason: "Scheduled",
+            if ready == nil || (ready?.status == .false && Self.inputReasons.contains(Outcome(rawValue: ready?.reason ?? ""))) {
+                status.conditions = conditions(status, ready: true, reason: .scheduled,
                                                message: status.nextRotationTime.map { "next rotation at \($0.rfc3339)" } ?? "rotates on demand (run-now annotation)",
                                                generation, now)
             }
@@ -77,8 +79,8 @@ extension RotationReconciler {
     static let inputRecheckWhileWrong: TimeInterval = 5
     static let inputRecheckWhileRight: TimeInterval = 300
     /// Ready=False reasons that say the input is wrong (not how a run went): cleared once it is right.
-    static let inputReasons: Set<String> = [RotationReason.secretNotFound, RotationReason.stagedSecretNotFound, RotationReason.adminSecretNotFound,
-                                            RotationReason.cannotGenerate, RotationReason.workloadNotFound, "ScheduleInvalid"]
+    static let inputReasons: Set<SecretRotationConditions.Outcome> = Set([RotationReason.secretNotFound, .stagedSecretNotFound, .adminSecretNotFound, .cannotGenerate,
+                                                 .workloadNotFound].map(Outcome.init) + [.scheduleInvalid])
 
     /// Validate's checks between runs: the Secrets named and the listed consumers exist. Reads only.
     func checkInputs(_ rotation: SecretRotation) async throws -> RotationVerdict {
@@ -108,14 +110,12 @@ extension RotationReconciler {
     }
 
     func write(_ rotation: inout SecretRotation, _ status: SecretRotationStatus, _ api: ResourceClient<SecretRotation>) async throws {
-        guard rotation.status != status else { return }
-        rotation.status = status
-        rotation = try await api.updateStatus(rotation)
+        try await StatusWriter(client: client).write(&rotation, status: status)
     }
 
-    func conditions(_ status: SecretRotationStatus, ready: Bool, reason: String, message: String, _ generation: Int64?, _ now: Date) -> [Condition] {
+    func conditions(_ status: SecretRotationStatus, ready: Bool, reason: SecretRotationConditions.Outcome, message: String, _ generation: Int64?, _ now: Date) -> [Condition] {
         var conditions = status.conditions ?? []
-        conditions.set(type: "Ready", status: ready ? .true : .false, reason: reason, message: message, observedGeneration: generation, now: Time(now))
+        conditions.set(SecretRotationConditions.Ready.self, ready ? .true : .false, reason, message: message, observedGeneration: generation, now: Time(now))
         return conditions
     }
 
@@ -137,24 +137,25 @@ extension RotationReconciler {
             let consumers = status.consumers ?? []
             status.message = "rotated \(rotation.spec.keys.map(\.key).joined(separator: ", ")) of Secret \(secret)"
                 + (consumers.isEmpty ? "" : "; \(consumers.count) consumer(s) restarted and ready: \(consumers.map(\.key).joined(separator: ", "))")
-            conditions.set(type: "RotationSucceeded", status: .true, reason: "Rotated", message: status.message ?? "", observedGeneration: generation, now: time)
-            conditions.set(type: "Ready", status: .true, reason: "Rotated", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(SecretRotationConditions.RotationSucceeded.self, .true, .rotated, message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(SecretRotationConditions.Ready.self, .true, .rotated, message: status.message ?? "", observedGeneration: generation, now: time)
             result = "succeeded"
         case .failed(let step, let message):
             let scope = RollBackScope.of(machine.progress, applies: rotation.spec.apply != nil)
             let rollBack = machine.progress.first { $0.name == RotationStep.rollBack.rawValue }
             let rolledBack = scope.any && rollBack?.phase == .succeeded
             status.phase = rolledBack ? .rolledBack : .failed
-            let reason = message.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "\(step.rawValue)Failed"
+            // The step's failure reason leads its message ("Reason: message").
+            let reason = Outcome(rawValue: message.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "\(step.rawValue)Failed")
             status.message = "\(step.rawValue) failed: \(message)"
                 + (rolledBack ? "; \(rollBack?.message ?? "rolled back")" : (rollBack?.phase == .failed ? "; roll-back failed: \(rollBack?.message ?? "")" : "; nothing was changed"))
-            conditions.set(type: "RotationSucceeded", status: .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
-            conditions.set(type: "Ready", status: .false, reason: reason, message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(SecretRotationConditions.RotationSucceeded.self, .false, reason, message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(SecretRotationConditions.Ready.self, .false, reason, message: status.message ?? "", observedGeneration: generation, now: time)
             result = rolledBack ? "rolled_back" : "failed"
         case .cancelled(let reason):
             status.phase = .failed
             status.message = "cancelled: \(reason)"
-            conditions.set(type: "RotationSucceeded", status: .false, reason: "Cancelled", message: status.message ?? "", observedGeneration: generation, now: time)
+            conditions.set(SecretRotationConditions.RotationSucceeded.self, .false, .cancelled, message: status.message ?? "", observedGeneration: generation, now: time)
             result = "cancelled"
         }
         status.conditions = conditions

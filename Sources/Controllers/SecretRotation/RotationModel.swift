@@ -151,17 +151,8 @@ public enum RotationVerdict: Sendable, Hashable {
     /// Still going: write status (it may have changed: consumers' restart times), then act.
     case running(actions: [RotationAction], message: String?)
     case succeeded(job: String?, message: String?)
-    case failed(job: String?, reason: String, message: String)
+    case failed(job: String?, reason: RotationReason, message: String)
 }
 
-public enum RotationReason {
-    public static let secretNotFound = "SecretNotFound"
-    public static let stagedSecretNotFound = "StagedSecretNotFound"
-    public static let adminSecretNotFound = "AdminSecretNotFound"
-    public static let cannotGenerate = "CannotGenerate"
-    public static let workloadNotFound = "WorkloadNotFound"
-    public static let consumerNotReady = "ConsumerNotReady"
-    public static let rollbackFailed = "RollBackFailed"
-    /// The run's pending Secret was deleted by someone else before an agent Job could mount it.
-    public static let pendingSecretMissing = "PendingSecretMissing"
-}
+/// Why a rotation step failed (typed beside the API types, in `SecretRotationConditions`).
+public typealias RotationReason = SecretRotationConditions.StepFailure

@@ -43,7 +43,7 @@ extension RotationPlanner {
 
     /// An agent step: create its Job, wait for it, read its result.
     func agentStep(_ step: RotationStep, _ o: RotationObserved, status: SecretRotationStatus) -> RotationVerdict {
-        guard let name = jobName(step, o.rotation, status) else { return .failed(job: nil, reason: "Internal", message: "\(step.rawValue) has no Job") }
+        guard let name = jobName(step, o.rotation, status) else { return .failed(job: nil, reason: .internal, message: "\(step.rawValue) has no Job") }
         guard let job = o.jobs[step] else {
             guard o.secrets.pendingExists else {
                 return .failed(job: nil, reason: RotationReason.pendingSecretMissing,
@@ -57,7 +57,7 @@ extension RotationPlanner {
         guard job.isFinished else { return .running(actions: [], message: "Job \(name) running") }
         guard let result = o.results[name] else { return .running(actions: [], message: "Job \(name) finished; reading its result") }
         if result.ok { return .succeeded(job: name, message: result.json?["message"]?.stringValue ?? "done") }
-        let reason = result.reason ?? "AgentFailed"
+        let reason = result.reason.map(RotationReason.init(rawValue:)) ?? .agentFailed
         return .failed(job: name, reason: reason, message: result.message ?? "the agent failed without a message")
     }
 

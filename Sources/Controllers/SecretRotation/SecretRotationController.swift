@@ -113,10 +113,8 @@ final class RotationReconciler: Sendable {
                     status.steps = Self.progress(machine, message: message)
                     status.phase = step.phase
                     status.currentStep = step.rawValue
-                    if rotation.status != status {
-                        let first = rotation.status?.currentStep != step.rawValue
-                        rotation.status = status
-                        rotation = try await api.updateStatus(rotation)
+                    let first = rotation.status?.currentStep != step.rawValue
+                    if try await StatusWriter(client: client).write(&rotation, status: status) {
                         if first { event(rotation, reason: "\(step.rawValue)Started", message: message ?? step.rawValue) }
                     }
                     try await perform(actions, rotation: rotation, status: status, logger: context.logger)

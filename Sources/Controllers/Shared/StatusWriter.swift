@@ -32,4 +32,15 @@ public struct StatusWriter: Sendable {
         _ = try await client.resource(Object.self, namespace: observed.metadata.namespace).updateStatus(updated)
         return true
     }
+
+    /// `write`, for a reconcile that writes status more than once (a step-wise resource):
+    /// `object` becomes the object as written, so the next write carries its new resourceVersion.
+    @discardableResult
+    public func write<Object: StatusBearing>(_ object: inout Object, status: Object.Status) async throws(KubeError) -> Bool {
+        guard object.status != status else { return false }
+        var updated = object
+        updated.status = status
+        object = try await client.resource(Object.self, namespace: object.metadata.namespace).updateStatus(updated)
+        return true
+    }
 }
