@@ -70,6 +70,11 @@ final class ControllerHarness: Sendable {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
+    /// A test that fails before `stop()` must not leave its operator running.
+    deinit {
+        if let process = child.withLock({ $0.process }), process.isRunning { kill(process.pid, SIGKILL) }
+    }
+
     /// Moves the in-process operator's clock; a subprocess operator runs on the wall clock.
     func advance(_ seconds: TimeInterval) {
         precondition(mode == .inProcess, "advance() needs ControllerHarness(operator: .inProcess)")
