@@ -48,9 +48,7 @@ import Testing
         let h = try await ControllerHarness(workloads: true)
         let pg = try TestServices.postgres()
         let old = RotationIntegrationTests.oldPassword
-        let role = try await Rotation.role(pg, password: old)
-        try h.secret("db-creds", ["password": old])
-        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        let role = try await Rotation.roleWithSecrets(h, pg, password: old)
         func login(_ password: String) -> String {
             "PGPASSWORD=\"\(password)\" \(pg.bindir)/psql -h \(pg.host) -p \(pg.port) -U \(role) -d postgres -tAc 'select 1' >/dev/null 2>&1"
         }

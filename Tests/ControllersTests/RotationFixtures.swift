@@ -72,6 +72,15 @@ enum Rotation {
     }
 
     /// A real login: true when the server accepts `password` for `role`.
+    /// A login role with `password`, its Secret `db-creds` and the admin Secret `pg-admin`: what
+    /// every PostgreSQL rotation test starts from. Returns the role's name.
+    static func roleWithSecrets(_ h: ControllerHarness, _ pg: TestServices.Postgres, password: String) async throws -> String {
+        let role = try await Self.role(pg, password: password)
+        try h.secret("db-creds", ["password": password])
+        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        return role
+    }
+
     static func pgLogin(_ pg: TestServices.Postgres, _ role: String, _ password: String) async -> Bool {
         do {
             let db = try await PostgresConnection.connect(PostgresConfig(host: pg.host, port: pg.port, user: role, password: password))

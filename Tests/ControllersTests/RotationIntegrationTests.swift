@@ -15,9 +15,7 @@ import Testing
 
     func pgSetUp(_ h: ControllerHarness) async throws -> (TestServices.Postgres, String) {
         let pg = try TestServices.postgres()
-        let role = try await Rotation.role(pg, password: Self.oldPassword)
-        try h.secret("db-creds", ["password": Self.oldPassword])
-        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        let role = try await Rotation.roleWithSecrets(h, pg, password: Self.oldPassword)
         return (pg, role)
     }
 

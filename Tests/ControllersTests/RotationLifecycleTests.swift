@@ -59,9 +59,7 @@ import Testing
         let h = try await ControllerHarness(workloads: true)
         let pg = try TestServices.postgres()
         let old = RotationIntegrationTests.oldPassword
-        let role = try await Rotation.role(pg, password: old)
-        try h.secret("db-creds", ["password": old])
-        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        let role = try await Rotation.roleWithSecrets(h, pg, password: old)
         // Slow to become ready, so the run is still restarting it when the rotation is deleted.
         _ = try h.sim.store.create(Rotation.consumer("api", env: [("PGPASSWORD", "db-creds", "password")], probe: Rotation.pgProbe(pg, role), delay: 4))
         #expect(try await eventually(.seconds(30)) { try Rotation.ready(h, "api") })

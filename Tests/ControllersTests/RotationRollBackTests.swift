@@ -15,9 +15,7 @@ import Testing
         let h = try await ControllerHarness(workloads: true)
         let pg = try TestServices.postgres()
         let old = RotationIntegrationTests.oldPassword
-        let role = try await Rotation.role(pg, password: old)
-        try h.secret("db-creds", ["password": old])
-        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        let role = try await Rotation.roleWithSecrets(h, pg, password: old)
         // A consumer that comes up whatever the password (it connects lazily), slowly: the run
         // is in Restart long enough for someone else to change the role's password meanwhile.
         _ = try h.sim.store.create(Rotation.consumer("api", env: [("PGPASSWORD", "db-creds", "password")], probe: "true", delay: 4))
@@ -75,9 +73,7 @@ import Testing
         let h = try await ControllerHarness(workloads: true)
         let pg = try TestServices.postgres()
         let old = RotationIntegrationTests.oldPassword
-        let role = try await Rotation.role(pg, password: old)
-        try h.secret("db-creds", ["password": old])
-        try h.secret("pg-admin", ["username": pg.user, "password": pg.password])
+        let role = try await Rotation.roleWithSecrets(h, pg, password: old)
         _ = try h.sim.store.create(RotationConsumersTests.workload("StatefulSet", "stateful", probe: Rotation.pgProbe(pg, role),
                                                                    container: ["env": [["name": "PGPASSWORD", "valueFrom": ["secretKeyRef": ["name": "db-creds", "key": "password"]]]]]))
         // Restarted first, and slow: the StatefulSet's turn comes seconds after the password changed.
