@@ -4,8 +4,8 @@
 # their ldd closure names, the CA bundle, time zones and a passwd entry for UID 65532.
 #
 #   hack/build-image.sh [--binary PATH] [--output FILE] [--rootfs DIR]
-#     --binary   a backstop executable (default: a release build with the Swift runtime linked
-#                statically: swift build -c release --static-swift-stdlib --product backstop)
+#     --binary   a backstop executable (default: the lean release build of hack/build-lean.sh:
+#                Swift runtime linked statically, functions ordered by image/backstop.order)
 #     --output   the OCI archive to write (default .build-image/backstop.oci.tar)
 #     --rootfs   only assemble the root filesystem into DIR (no buildah), for inspection
 set -euo pipefail
@@ -20,8 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$binary" ]; then
-  swift build -c release --static-swift-stdlib --product backstop
-  binary="$(swift build -c release --show-bin-path)/backstop"
+  binary="$(hack/build-lean.sh)"
 fi
 pg_bindir="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
 # redis-server: a Redis drill loads the restored RDB into a throwaway server inside its Job.
