@@ -42,8 +42,10 @@ while [ \$# -gt 0 ]; do
   esac
 done
 if \$measured; then
-  # Ends with the operator: it inherits the descriptor the benchmark waits on for the exit.
-  ( while sleep 2 && kill -0 \$\$ 2>/dev/null; do for p in healthz readyz metrics; do curl -s -o /dev/null "http://\$address/\$p"; done; done ) &
+  # Closes what it inherited: the benchmark learns of the operator's exit when the last copy of
+  # a descriptor the operator holds is closed, and waits forever if the loop keeps one.
+  ( for fd in \$(ls /proc/self/fd); do [ "\$fd" -gt 2 ] && eval "exec \$fd>&-" 2>/dev/null; done
+    while sleep 2 && kill -0 \$\$ 2>/dev/null; do for p in healthz readyz metrics; do curl -s -o /dev/null "http://\$address/\$p"; done; done ) &
 fi
 exec $1 "\${args[@]}"
 WRAP
