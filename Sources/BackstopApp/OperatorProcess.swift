@@ -125,7 +125,8 @@ public final class OperatorProcess: Sendable {
             try registration.setup(manager)
         }
         if options.testingConfigMapController { Self.registerTestingController(manager, identity: identity) }
-        health = HealthServer(host: options.metricsHost, port: options.metricsPort, registry: registry, logger: logger) {
+        health = HealthServer(host: options.metricsHost, port: options.metricsPort, registry: registry,
+                              objectGauges: manager.objectGauges, logger: logger) {
             manager.isReady
         }
     }

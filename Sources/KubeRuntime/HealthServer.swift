@@ -12,15 +12,18 @@ public final class HealthServer: Service, Sendable {
     public let host: String
     public let port: Int
     private let registry: PrometheusCollectorRegistry
+    private let objectGauges: ObjectGauges?
     private let ready: @Sendable () -> Bool
     private let logger: Logger
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 
-    public init(host: String = "0.0.0.0", port: Int = 8080, registry: PrometheusCollectorRegistry,
+    /// - Parameter objectGauges: per-object series served after the registry's (`Manager.objectGauges`).
+    public init(host: String = "0.0.0.0", port: Int = 8080, registry: PrometheusCollectorRegistry, objectGauges: ObjectGauges? = nil,
                 logger: Logger, ready: @escaping @Sendable () -> Bool) {
         self.host = host
         self.port = port
         self.registry = registry
+        self.objectGauges = objectGauges
         self.ready = ready
         self.logger = logger
     }
@@ -38,13 +41,13 @@ public final class HealthServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let registry = self.registry, ready = self.ready
+        let registry = self.registry, objectGauges = self.objectGauges, ready = self.ready
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(HealthHandler(registry: registry, ready: ready))
+                    try channel.pipeline.syncOperations.addHandler(HealthHandler(registry: registry, objectGauges: objectGauges, ready: ready))
                 }
             }
             .bind(host: host, port: port).get()
@@ -73,12 +76,14 @@ private final class HealthHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     let registry: PrometheusCollectorRegistry
+    let objectGauges: ObjectGauges?
     let ready: @Sendable () -> Bool
     var path = ""
     var keepAlive = true
 
-    init(registry: PrometheusCollectorRegistry, ready: @escaping @Sendable () -> Bool) {
+    init(registry: PrometheusCollectorRegistry, objectGauges: ObjectGauges?, ready: @escaping @Sendable () -> Bool) {
         self.registry = registry
+        self.objectGauges = objectGauges
         self.ready = ready
     }
 
@@ -100,6 +105,7 @@ private final class HealthHandler: ChannelInboundHandler {
             case "/metrics":
                 var buffer: [UInt8] = []
                 registry.emit(into: &buffer)
+                objectGauges?.emit(into: &buffer)
                 (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", buffer)
             default:
                 (status, type, body) = (.notFound, "text/plain", Array("not found\n".utf8))

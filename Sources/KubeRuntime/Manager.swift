@@ -47,6 +47,8 @@ public final class Manager: Sendable {
     public let leadership: Leadership
     public let elector: LeaderElector?
     public let metricsFactory: any MetricsFactory
+    /// Per-object gauges (one series per policy), served at `/metrics` beside the factory's registry.
+    public let objectGauges: ObjectGauges
     private struct Registry {
         var informers: [String: any Service] = [:]
         var informerOrder: [String] = []
@@ -56,8 +58,9 @@ public final class Manager: Sendable {
     private let registry = Mutex(Registry())
 
     public init(client: KubeClient, options: ManagerOptions = .init(), logger: Logger? = nil,
-                metricsFactory: (any MetricsFactory)? = nil) {
+                metricsFactory: (any MetricsFactory)? = nil, objectGauges: ObjectGauges = ObjectGauges()) {
         self.client = client
+        self.objectGauges = objectGauges
         self.options = options
         self.logger = logger ?? client.logger
         self.metricsFactory = metricsFactory ?? MetricsSystem.factory

@@ -95,6 +95,11 @@ import Testing
         // Secret values never reach status or Events.
         #expect(!String(describing: s).contains(pg.password))
         #expect(try !h.events(of: "orders").contains { $0.message.contains(pg.password) })
+        // A deleted policy's gauges go with it: BackupTooOld must not fire for it later.
+        try await h.client.resource(BackupPolicy.self, namespace: "team").delete("orders")
+        #expect(try await eventually(.seconds(20)) {
+            !(try await h.metricsText()).contains("backstop_backup_last_success_timestamp_seconds{namespace=\"team\",policy=\"orders\"}")
+        })
         await h.stop()
     }
 

@@ -27,6 +27,7 @@ final class ControllerHarness: Sendable {
     let sim: KubeSim
     let client: KubeClient
     let registry: PrometheusCollectorRegistry
+    let objectGauges = ObjectGauges()
     let clock = TestClock()
     let mode: Operator
     /// Where the subprocess's kubeconfig and log files go.
@@ -107,7 +108,7 @@ final class ControllerHarness: Sendable {
     private func startInProcess() {
         let manager = Manager(client: client, options: ManagerOptions(component: "backstop"),
                               logger: Logger(label: "ctl", factory: { _ in SwiftLogNoOpLogHandler() }),
-                              metricsFactory: PrometheusMetricsFactory(registry: registry))
+                              metricsFactory: PrometheusMetricsFactory(registry: registry), objectGauges: objectGauges)
         let settings = ControllerSettings(agentImage: Self.image, clock: { [clock] in clock.now },
                                           backupWorkers: 2, secretRecheckInterval: .seconds(1), resultGracePeriod: .seconds(3))
         for registration in backstopControllers(settings) { try? registration.setup(manager) }
@@ -141,6 +142,7 @@ final class ControllerHarness: Sendable {
         guard let port else {
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
+            objectGauges.emit(into: &buffer)
             return String(decoding: buffer, as: UTF8.self)
         }
         var body: [UInt8] = []

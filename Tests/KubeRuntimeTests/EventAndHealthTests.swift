@@ -37,7 +37,8 @@ import Testing
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         let ready = Locked(false)
-        let server = HealthServer(host: "127.0.0.1", port: 0, registry: registry, logger: Logger(label: "t")) {
+        let gauges = ObjectGauges()
+        let server = HealthServer(host: "127.0.0.1", port: 0, registry: registry, objectGauges: gauges, logger: Logger(label: "t")) {
             ready.withLock { $0 }
         }
         let run = Task { try await server.run() }
@@ -65,5 +66,36 @@ import Testing
         leadership.set(.following(holder: "other"))
         #expect(try await get("/metrics").1.contains("backstop_leader_is_leader 0"))
         #expect(try await get("/nope").0 == 404)
+        // Per-object gauges follow the registry's text; a removed object's series are gone.
+        gauges.set("backstop_backup_artifacts", labels: [("namespace", "team"), ("policy", "orders")], to: 3)
+        let served = try await get("/metrics").1
+        #expect(served.contains("# TYPE backstop_backup_artifacts gauge\nbackstop_backup_artifacts{namespace=\"team\",policy=\"orders\"} 3.0\n"), "\(served)")
+        #expect(served.contains("backstop_leader_is_leader 0"))
+        gauges.remove(labels: [("namespace", "team"), ("policy", "orders")])
+        #expect(!(try await get("/metrics").1.contains("backstop_backup_artifacts")))
+    }
+
+    @Test func objectGaugesRenderEscapeAndForgetAcrossFamilies() {
+        let gauges = ObjectGauges()
+        let a = [("namespace", "team"), ("policy", "a")], b = [("namespace", "team"), ("policy", "b")]
+        gauges.set("x_seconds", labels: a, to: 1.5)
+        gauges.set("x_seconds", labels: b, to: 2)
+        gauges.set("y_total", labels: a, to: 7)
+        gauges.set("x_seconds", labels: a, to: 4)  // a set replaces, never adds a second series
+        gauges.set("z", labels: [("policy", "q\"uote\\back\nline")], to: 0)
+        var buffer: [UInt8] = []
+        gauges.emit(into: &buffer)
+        let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.hasPrefix("# TYPE") } == ["# TYPE x_seconds gauge", "# TYPE y_total gauge", "# TYPE z gauge"])
+        #expect(Set(lines.filter { !$0.hasPrefix("#") }) == [
+            "x_seconds{namespace=\"team\",policy=\"a\"} 4.0", "x_seconds{namespace=\"team\",policy=\"b\"} 2.0",
+            "y_total{namespace=\"team\",policy=\"a\"} 7.0", "z{policy=\"q\\\"uote\\\\back\\nline\"} 0.0",
+        ])
+        gauges.remove(labels: a)
+        #expect(gauges.value("x_seconds", labels: a) == nil && gauges.value("y_total", labels: a) == nil)
+        #expect(gauges.value("x_seconds", labels: b) == 2)
+        buffer = []
+        gauges.emit(into: &buffer)
+        #expect(!String(decoding: buffer, as: UTF8.self).contains("y_total"), "an emptied family has no TYPE line")
     }
 }

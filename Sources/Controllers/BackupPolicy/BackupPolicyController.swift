@@ -29,7 +29,7 @@ public enum BackupPolicyController {
         let restores = manager.informer(RestoreRequest.self)
         let drills = manager.informer(DrillRun.self)
         let reconciler = BackupReconciler(client: manager.client, recorder: manager.recorder, policies: policies, jobs: jobs,
-                                          pods: pods, restores: restores, drills: drills, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory),
+                                          pods: pods, restores: restores, drills: drills, settings: settings, metrics: BackupMetrics(factory: manager.metricsFactory, gauges: manager.objectGauges),
                                           notifier: settings.notifications.dispatcher(for: manager, clock: settings.clock))
         let controller = manager.controller(name: name, workers: settings.backupWorkers) { key, context in
             try await reconciler.reconcile(key, context)
@@ -76,7 +76,11 @@ final class BackupReconciler: Sendable {
     }
 
     func reconcile(_ key: ObjectKey, _ context: ReconcileContext) async throws -> ReconcileResult {
-        guard let policy = policies.cache.get(key), policy.metadata.deletionTimestamp == nil else { return .done }
+        guard let policy = policies.cache.get(key) else {
+            metrics.forget(namespace: key.namespace, policy: key.name)
+            return .done
+        }
+        guard policy.metadata.deletionTimestamp == nil else { return .done }
         let uid = policy.metadata.uid ?? ""
         let owned = jobs.cache.list(namespace: key.namespace, labels: [BackstopLabels.policy: key.name])
             .filter { $0.metadata.ownerReferences?.contains { $0.uid == uid } ?? false }
@@ -84,7 +88,6 @@ final class BackupReconciler: Sendable {
         var observed = BackupObserved(policy: policy, jobs: owned, pods: podList, now: settings.clock(),
                                       targetBusyWith: otherBackups(onTargetOf: policy, namespace: key.namespace),
                                       catalogWhenStatusMissing: settings.catalogWhenStatusMissing)
-        observed.inUse = artifactsInUse(of: key)
         observed.inUse = artifactsInUse(of: key)
         var plan = planner.plan(observed)
         if plan.wantsSecrets, !plan.referencedSecrets.isEmpty {
