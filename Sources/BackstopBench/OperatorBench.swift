@@ -13,7 +13,8 @@ import TestSupport
 /// (or, with `--prepare-qps`, a restart's) time until every policy is evaluated and its API
 /// requests, the run-now reaction (policy event → Job event, one observer) and end to end
 /// p50/p99, the operator's RSS, and API requests per idle policy per hour (from KubeSim's
-/// request log); with `--peer kopf`, the same samples against a kopf operator on the same simulator.
+/// request log). `--peer kopf` and `--peer floor` take the same samples against a kopf operator
+/// and a minimal watch-and-POST reactor (the simulator's floor) on the same simulator.
 struct OperatorBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator",
@@ -32,12 +33,13 @@ struct OperatorBenchCommand: AsyncParsableCommand {
     var fresh = false
     @Option(help: "Converge the statuses first with a preparatory operator at this QPS, then measure a restart (0: measure the first start).")
     var prepareQps: Double = 0
-    @Option(help: "Also measure this peer on the same simulator after Backstop (kopf: hack/kopf-peer.sh).") var peer: String?
+    @Option(help: "Also measure this peer on the same simulator after Backstop (repeatable): kopf (hack/kopf-peer.sh), or floor (`backstop-bench floor-peer`, a watch and a Job POST: the simulator's own cost).")
+    var peer: [String] = []
     @Option(help: "Environment variable for the operator process, NAME=VALUE (repeatable; e.g. MALLOC_ARENA_MAX=2).")
     var operatorEnv: [String] = []
 
     func run() async throws {
-        if let peer, peer != "kopf" { throw ValidationError("the only peer is kopf") }
+        if let unknown = peer.first(where: { $0 != "kopf" && $0 != "floor" }) { throw ValidationError("unknown peer \(unknown): kopf or floor") }
         try await OperatorBench(policies: policies, namespaces: namespaces, samples: samples, idleSeconds: idleSeconds,
                                 intervalMs: intervalMs, qps: qps, burst: burst, backstop: backstop, fresh: fresh,
                                 prepareQPS: prepareQps, peer: peer, operatorEnv: operatorEnv).run()
@@ -49,7 +51,7 @@ struct OperatorBench {
     var backstop: String?
     var fresh: Bool
     var prepareQPS: Double
-    var peer: String?
+    var peer: [String]
     var operatorEnv: [String]
 
     func run() async throws {
@@ -105,15 +107,19 @@ struct OperatorBench {
         let p = try startOperator(exe, kubeconfig: kubeconfig, log: log, qps: qps, burst: burst, metrics: metricsAddress)
         defer { kill(p.processIdentifier, SIGTERM) }
         // Evaluated: the controller finished one reconcile per policy (its own metric).
+        // Polled every 250 ms: each poll has the operator render its whole /metrics page (three
+        // series per policy), work the measured start would otherwise share its CPU with.
         var evaluatedSeconds: Double?
+        var metricsPageBytes = 0
         while Date().timeIntervalSince(started) < 600 {
-            let reconciles = fetchMetrics(metricsAddress).map {
-                prometheusSum($0, metric: "backstop_reconcile_total", containing: "controller=\"backuppolicy\"")
-            } ?? 0
-            if reconciles >= Double(policies), policies > 0 || fetchMetrics(metricsAddress) != nil {
-                evaluatedSeconds = Date().timeIntervalSince(started); break
+            let page = fetchMetrics(metricsAddress)
+            let reconciles = page.map { prometheusSum($0, metric: "backstop_reconcile_total", containing: "controller=\"backuppolicy\"") } ?? 0
+            if let page, reconciles >= Double(policies) {
+                evaluatedSeconds = Date().timeIntervalSince(started)
+                metricsPageBytes = page.utf8.count
+                break
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(250))
         }
         let operatorRequests = { sim.requestLog.entries.filter { $0.user == ManifestFiles.operatorUser } }
         let requestsWhenEvaluated = operatorRequests().count
@@ -149,6 +155,7 @@ struct OperatorBench {
                     evaluatedSeconds.map { String(format: "%.2f s", $0) } ?? "NOT within 600 s", requestsWhenEvaluated,
                     converged ? "yes" : "NO", convergeSeconds, startup.count))
         for (k, v) in startupByKind.sorted(by: { $0.value > $1.value }).prefix(10) { emit("    \(v)\t\(k)") }
+        emit("  (evaluated: polled every 250 ms from /metrics, a \(metricsPageBytes >> 10) KiB page by then)")
         backstopRun.report()
         emit("  operator RSS: \(rssAfterSync.rss >> 20) MiB after sync, \(rssAfterRuns.rss >> 20) MiB after the runs, \(rssIdle.rss >> 20) MiB after \(idleSeconds) s idle, peak \(rssIdle.peak >> 20) MiB; of which heap (anonymous) \(anonAfterSync >> 20) / \(anonAfterRuns >> 20) MiB, the rest file-backed code and libraries")
         emit(String(format: "  idle: %d requests in %d s = %.3f requests per policy per hour", idle.count, idleSeconds, perPolicyHour))
@@ -156,21 +163,28 @@ struct OperatorBench {
         emit("  operator log: \(log.path)")
         stop(p)
 
-        if peer == "kopf" {
-            try await measureKopf(sim, admin: admin, observer: observer, adminConfig: adminConfig, work: work, backstop: backstopRun)
+        var peers: [SampleRun] = []
+        for name in peer {
+            peers.append(try await measurePeer(name, sim, admin: admin, observer: observer, adminConfig: adminConfig, work: work))
         }
+        if !peers.isEmpty { Self.compare(backstop: backstopRun, peers: peers) }
         observer.stop()
         await sim.shutdown()
     }
 
-    /// The same run-now samples against the kopf peer (hack/kopf-peer.sh), Backstop stopped.
-    func measureKopf(_ sim: KubeSim, admin: KubeClient, observer: ReactionObserver, adminConfig: URL, work: URL,
-                     backstop: SampleRun) async throws {
-        let script = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("hack/kopf-peer.sh")
+    /// The same run-now samples against a peer (Backstop stopped): kopf (hack/kopf-peer.sh) or
+    /// the floor peer (this executable's `floor-peer`).
+    func measurePeer(_ name: String, _ sim: KubeSim, admin: KubeClient, observer: ReactionObserver, adminConfig: URL,
+                     work: URL) async throws -> SampleRun {
         let p = Process()
-        p.executableURL = script
-        p.environment = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": adminConfig.path]) { _, new in new }
-        let log = work.appendingPathComponent("kopf.log")
+        if name == "kopf" {
+            p.executableURL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("hack/kopf-peer.sh")
+            p.environment = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": adminConfig.path]) { _, new in new }
+        } else {
+            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+            p.arguments = ["floor-peer", "--kubeconfig", adminConfig.path]
+        }
+        let log = work.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         p.standardOutput = handle
@@ -178,26 +192,43 @@ struct OperatorBench {
         try p.run()
         // kopf waits on its watches after SIGTERM when the simulator is gone: end it for sure.
         defer { stop(p, killAfter: .seconds(3)) }
-        // Ready once it answers a run-now (it lists every policy first).
+        // Ready once it answers a run-now (kopf lists every policy first).
         let warmStarted = Date()
         var ready = false
         for attempt in 0..<240 where !ready {
             _ = try await admin.resource(BackupPolicy.self, namespace: "bench-0")
-                .patch("p-0", .merge(["metadata": ["annotations": [Backstop.runNowAnnotation: .string("kopf-warmup-\(attempt)")]]]))
-            ready = await observer.waitForJob(namespace: "bench-0", value: "kopf-warmup-\(attempt)", timeout: .seconds(1)) != nil
+                .patch("p-0", .merge(["metadata": ["annotations": [Backstop.runNowAnnotation: .string("\(name)-warmup-\(attempt)")]]]))
+            ready = await observer.waitForJob(namespace: "bench-0", value: "\(name)-warmup-\(attempt)", timeout: .seconds(1)) != nil
         }
-        guard ready else { throw ValidationError("the kopf peer never created a Job (log: \(log.path))") }
-        emit(String(format: "operator bench: kopf peer answering after %.1f s; measuring run-now reaction", Date().timeIntervalSince(warmStarted)))
+        guard ready else { throw ValidationError("the \(name) peer never created a Job (log: \(log.path))") }
+        emit(String(format: "operator bench: %@ peer answering after %.1f s; measuring run-now reaction", name, Date().timeIntervalSince(warmStarted)))
         try await Task.sleep(for: .seconds(2))
-        let kopfRun = try await sample(sim, admin: admin, observer: observer, label: "kopf")
+        let run = try await sample(sim, admin: admin, observer: observer, label: name)
         let rss = Self.rss(pid: Self.childPid(of: p.processIdentifier) ?? p.processIdentifier)
-        kopfRun.report()
-        emit("  kopf RSS: \(rss.rss >> 20) MiB after the runs, peak \(rss.peak >> 20) MiB (log: \(log.path))")
-        func ratio(_ q: Double) -> String {
-            guard let b = backstop.reaction.value(q), let k = kopfRun.reaction.value(q), b > 0 else { return "n/a" }
-            return String(format: "%.1f×", k / b)
+        run.report()
+        emit("  \(name) RSS: \(rss.rss >> 20) MiB after the runs, peak \(rss.peak >> 20) MiB (log: \(log.path))")
+        return run
+    }
+
+    /// Reaction ratios, and with a floor peer, each operator's own share (its reaction minus the floor's).
+    static func compare(backstop: SampleRun, peers: [SampleRun]) {
+        let floor = peers.first { $0.label == "floor" }
+        for q in [0.5, 0.99] {
+            guard let b = backstop.reaction.value(q) else { continue }
+            var line = String(format: "  reaction p%02.0f: backstop %.2f ms", q * 100, b)
+            for peer in peers where peer.label != "backstop" {
+                guard let v = peer.reaction.value(q) else { continue }
+                line += String(format: ", %@ %.2f ms (%.1f× backstop)", peer.label, v, v / b)
+            }
+            if let f = floor?.reaction.value(q) {
+                let own = { (v: Double) in max(v - f, 0.001) }
+                line += String(format: "; above the floor: backstop %.2f ms", own(b))
+                for peer in peers where peer.label != "floor" {
+                    if let v = peer.reaction.value(q) { line += String(format: ", %@ %.2f ms (%.1f× backstop)", peer.label, own(v), own(v) / own(b)) }
+                }
+            }
+            emit(line)
         }
-        emit("  reaction, kopf ÷ backstop: p50 \(ratio(0.5)), p99 \(ratio(0.99))")
     }
 
     /// One run of run-now samples: PATCH the annotation (admin client), then wait for the Job.

@@ -77,16 +77,34 @@ struct Percentiles {
     init(_ samples: [Double]) { sorted = samples.sorted() }
     func value(_ q: Double) -> Double? { sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
     func at(_ q: Double) -> String { value(q).map { String(format: "%.2f ms", $0) } ?? "n/a" }
-    var summary: String { "p50 \(at(0.5)), p99 \(at(0.99)), max \(sorted.last.map { String(format: "%.2f ms", $0) } ?? "n/a")" }
+    var summary: String { "p50 \(at(0.5)), p90 \(at(0.9)), p99 \(at(0.99)), max \(sorted.last.map { String(format: "%.2f ms", $0) } ?? "n/a")" }
 }
 
-/// The sum of a Prometheus counter's series (all label sets) in a `/metrics` page.
+/// The sum of a Prometheus counter's series (all label sets) in a `/metrics` page. Scans bytes:
+/// at 10,000 policies the page is megabytes, and a Character-wise split of it every poll took
+/// most of a core from the operator being measured.
 func prometheusSum(_ text: String, metric: String, containing label: String) -> Double {
-    text.split(separator: "\n").reduce(0) { sum, line in
-        guard line.hasPrefix(metric + "{"), line.contains(label), let value = line.split(separator: " ").last.flatMap({ Double($0) })
-        else { return sum }
-        return sum + value
+    var text = text
+    return text.withUTF8 { page in
+        let prefix = Array((metric + "{").utf8), needle = Array(label.utf8)
+        var sum = 0.0, start = 0
+        while start < page.count {
+            var end = start
+            while end < page.count, page[end] != UInt8(ascii: "\n") { end += 1 }
+            let line = UnsafeBufferPointer(rebasing: page[start..<end])
+            start = end + 1
+            guard line.starts(with: prefix), contains(line, needle),
+                  let space = line.lastIndex(of: UInt8(ascii: " ")),
+                  let value = Double(String(decoding: UnsafeBufferPointer(rebasing: line[(space + 1)...]), as: UTF8.self)) else { continue }
+            sum += value
+        }
+        return sum
     }
+}
+
+private func contains(_ line: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+    guard needle.count <= line.count else { return false }
+    return (0...(line.count - needle.count)).contains { i in needle.indices.allSatisfy { line[i + $0] == needle[$0] } }
 }
 
 /// Fetches `http://address/metrics` with curl's CLI (the operator serves plain HTTP).
