@@ -36,6 +36,8 @@ public struct OperatorOptions: Sendable {
     public var resultGracePeriod: Duration = .seconds(30)
     /// Test aid: the ConfigMap controller of the runtime's process-level tests.
     public var testingConfigMapController = false
+    /// After the caches synced, wait this long and page out what start-up alone touched (nil: never).
+    public var pageOutAfterSync: Duration? = .seconds(30)
 
     public init() {}
 
@@ -139,6 +141,11 @@ public final class OperatorProcess: Sendable {
     public func serviceGroup(handleSignals: Bool = true) -> ServiceGroup {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: health)]
         services += manager.services
+        if let settle = options.pageOutAfterSync {
+            let manager = self.manager
+            services.append(.init(service: StartupPageOut(settle: settle, logger: logger) { manager.isReady },
+                                  successTerminationBehavior: .ignore))
+        }
         var groupConfig = ServiceGroupConfiguration(services: services,
                                                     gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                                                     cancellationSignals: [], logger: logger)

@@ -245,6 +245,11 @@ struct OperatorBench {
                let policy = observer.times(namespace: namespace, value: value).policy {
                 run.reactions.append((job - policy).inSeconds * 1000)
                 run.endToEnd.append((job - sent).inSeconds * 1000)
+                // The split: the operator's part ends when the simulator has answered its Job POST.
+                if let wall = observer.policyWallTime(namespace: namespace, value: value),
+                   let post = sim.requestLog.entries.last(where: { $0.method == "POST" && $0.path.hasSuffix("/namespaces/\(namespace)/jobs") && $0.time >= wall }) {
+                    run.untilPost.append(post.time.timeIntervalSince(wall) * 1000)
+                }
             } else {
                 run.missed += 1
                 let seen = observer.times(namespace: namespace, value: value)
@@ -261,11 +266,14 @@ struct OperatorBench {
         var label: String
         var reactions: [Double] = []
         var endToEnd: [Double] = []
+        /// Policy event seen → the simulator logged the Job POST (answered): the reactor's share.
+        var untilPost: [Double] = []
         var missed = 0
         var reaction: Percentiles { Percentiles(reactions) }
         func report() {
             emit("  \(label) reaction (policy event seen → Job ADDED seen, one observer): \(Percentiles(reactions).summary)")
             emit("  \(label) end to end (PATCH sent → Job ADDED seen): \(Percentiles(endToEnd).summary) (\(reactions.count) samples, \(missed) without a Job within 10 s)")
+            emit("  \(label) split: policy event seen → Job POST answered (the reactor and its POST) \(Percentiles(untilPost).summary)")
         }
     }
 

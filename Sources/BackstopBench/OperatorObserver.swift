@@ -11,6 +11,8 @@ import Synchronization
 final class ReactionObserver: Sendable {
     private struct Seen {
         var policy: [String: ContinuousClock.Instant] = [:]
+        /// The same moment on the wall clock, to compare with the simulator's request log.
+        var policyWall: [String: Date] = [:]
         var job: [String: ContinuousClock.Instant] = [:]
     }
     private let seen = Mutex(Seen())
@@ -30,10 +32,12 @@ final class ReactionObserver: Sendable {
         let policyTask = Task { [self] in
             do {
                 for try await event in policyStream {
-                    let now = ContinuousClock.now
+                    let now = ContinuousClock.now, wall = Date()
                     guard let policy = event.object, let value = policy.metadata.annotations?[Backstop.runNowAnnotation] else { continue }
                     let key = Self.key(policy.metadata.namespace, value)
-                    self.seen.withLock { s in if s.policy[key] == nil { s.policy[key] = now } }
+                    self.seen.withLock { s in
+                        if s.policy[key] == nil { (s.policy[key], s.policyWall[key]) = (now, wall) }
+                    }
                 }
             } catch {}
         }
@@ -56,6 +60,11 @@ final class ReactionObserver: Sendable {
     func times(namespace: String, value: String) -> (policy: ContinuousClock.Instant?, job: ContinuousClock.Instant?) {
         let key = Self.key(namespace, value)
         return seen.withLock { ($0.policy[key], $0.job[key]) }
+    }
+
+    /// The wall-clock time the observer saw the policy event of `value`.
+    func policyWallTime(namespace: String, value: String) -> Date? {
+        seen.withLock { $0.policyWall[Self.key(namespace, value)] }
     }
 
     /// Waits up to `timeout` for the Job of `value`.

@@ -50,6 +50,8 @@ struct RunCommand: AsyncParsableCommand {
     var secretRecheckSeconds: Int = 30
     @Option(help: .hidden)
     var resultGraceSeconds: Int = 30
+    @Option(help: "Seconds after the caches synced to page out the memory only start-up used (0: never).")
+    var pageOutAfterSyncSeconds: Int = 30
     @Flag(help: .hidden)
     var testingConfigMapController = false
 
@@ -90,6 +92,7 @@ struct RunCommand: AsyncParsableCommand {
         options.secretRecheckInterval = .seconds(secretRecheckSeconds)
         options.resultGracePeriod = .seconds(resultGraceSeconds)
         options.testingConfigMapController = testingConfigMapController
+        options.pageOutAfterSync = pageOutAfterSyncSeconds > 0 ? .seconds(pageOutAfterSyncSeconds) : nil
 
         let process: OperatorProcess
         do { process = try OperatorProcess(options: options, logger: logger) } catch let error as OperatorError {

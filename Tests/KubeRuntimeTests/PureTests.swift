@@ -254,3 +254,25 @@ import Testing
         #expect(throws: KubeError.self) { try KubeConfig.inCluster(directory: dir, environment: [:]) }
     }
 }
+
+@Suite struct FreeMemoryTests {
+    @Test func pageOutGivesBackTheFileBackedPagesThisProcessAloneMaps() {
+        // Read a file-backed mapping of our own (on disk: tmpfs pages would be shared memory).
+        let path = FileManager.default.currentDirectoryPath + "/.build/pageout-test-\(getpid())"
+        let size = 8 << 20
+        FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: size))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)!
+        defer { munmap(mapping, size) }
+        var sum = 0
+        for page in stride(from: 0, to: size, by: 4096) { sum += Int(mapping.load(fromByteOffset: page, as: UInt8.self)) }
+        #expect(sum == 7 * size / 4096)
+        let before = FreeMemory.residentBytes()
+        let advised = FreeMemory.pageOutFileMappings()
+        let after = FreeMemory.residentBytes()
+        #expect(advised >= size)
+        #expect(before.file - after.file >= size, "file-backed RSS \(before.file >> 10) → \(after.file >> 10) KiB")
+    }
+}
