@@ -4,6 +4,7 @@ import DynamicJSON
 import Foundation
 import KubeClient
 import KubeModel
+import KubeRuntime
 import KubeSim
 import Logging
 import TestSupport
@@ -216,7 +217,7 @@ struct OperatorBench {
         for q in [0.5, 0.99] {
             guard let b = backstop.reaction.value(q) else { continue }
             var line = String(format: "  reaction p%02.0f: backstop %.2f ms", q * 100, b)
-            for peer in peers where peer.label != "backstop" {
+            for peer in peers {
                 guard let v = peer.reaction.value(q) else { continue }
                 line += String(format: ", %@ %.2f ms (%.1f× backstop)", peer.label, v, v / b)
             }
@@ -348,15 +349,10 @@ struct OperatorBench {
     }
 
     /// Anonymous (heap) memory of `pid` in bytes; the rest of its RSS is file-backed code and data.
-    static func anonymous(pid: Int32) -> Int { procBytes(pid, "smaps_rollup", "Anonymous") }
+    static func anonymous(pid: Int32) -> Int { FreeMemory.procBytes(pid: pid, file: "smaps_rollup", field: "Anonymous") }
 
     /// VmRSS and VmHWM of `pid`, in bytes.
-    static func rss(pid: Int32) -> (rss: Int, peak: Int) { (procBytes(pid, "status", "VmRSS"), procBytes(pid, "status", "VmHWM")) }
-
-    /// A `Name:   N kB` line of `/proc/<pid>/<file>`, in bytes (0 when absent).
-    static func procBytes(_ pid: Int32, _ file: String, _ name: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
-        return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
+    static func rss(pid: Int32) -> (rss: Int, peak: Int) {
+        (FreeMemory.procBytes(pid: pid, file: "status", field: "VmRSS"), FreeMemory.procBytes(pid: pid, file: "status", field: "VmHWM"))
     }
 }

@@ -70,11 +70,14 @@ public enum FreeMemory {
 
     /// This process's resident set: (total, file-backed) bytes from /proc/self/status.
     public static func residentBytes() -> (total: Int, file: Int) {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
-        func kB(_ name: String) -> Int {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
-            return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
-        }
-        return (kB("VmRSS"), kB("RssFile"))
+        (procBytes(file: "status", field: "VmRSS"), procBytes(file: "status", field: "RssFile"))
+    }
+
+    /// A `Name:   N kB` line of `/proc/<pid>/<file>` (this process when `pid` is nil), in bytes;
+    /// 0 when absent.
+    public static func procBytes(pid: Int32? = nil, file: String, field: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/\(file)", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") ?? 0) * 1024
     }
 }

@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// first reconcile of every object is over), pages out what start-up alone touched
 /// (`FreeMemory.pageOutFileMappings`) and logs the resident set before and after. The code the
 /// operator runs from then on is packed together in the image's build (image/backstop.order),
-/// so little of it comes back: idle 29 → 24 MiB. A `Service` that returns after its one pass;
+/// so little of it comes back: idle 28 → 23 MiB. A `Service` that returns after its one pass;
 /// run it with `successTerminationBehavior: .ignore`.
 public struct StartupPageOut: Service {
     public let settle: Duration
