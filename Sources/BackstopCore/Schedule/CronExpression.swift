@@ -2,12 +2,12 @@
 /// `*`, `?` (day fields), `a-b`, `*/n`, `a-b/n`, `a/n`, lists, month and weekday names, 7 = Sunday.
 /// When both day fields are restricted a day matches either (OR), as in cron and CronJob.
 public struct CronExpression: Sendable, Hashable {
-    public let minutes: Set<Int>
-    public let hours: Set<Int>
-    public let daysOfMonth: Set<Int>
-    public let months: Set<Int>
+    public let minutes: CronField
+    public let hours: CronField
+    public let daysOfMonth: CronField
+    public let months: CronField
     /// 0 = Sunday … 6 = Saturday.
-    public let daysOfWeek: Set<Int>
+    public let daysOfWeek: CronField
     public let dayOfMonthRestricted: Bool
     public let dayOfWeekRestricted: Bool
     /// The hour field is `*`: every real occurrence of a repeated (fall-back) hour fires.
@@ -33,7 +33,7 @@ public struct CronExpression: Sendable, Hashable {
         everyHour = fields[1] == "*"
         // A day-of-month that no allowed month has (e.g. 31 in February only) never fires.
         if dayOfMonthRestricted && !dayOfWeekRestricted {
-            let longest = months.map { [1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31][$0]! }.max() ?? 31
+            let longest = months.values.map { [1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31][$0]! }.max() ?? 31
             if (daysOfMonth.min() ?? 1) > longest {
                 throw ScheduleError("never fires: day-of-month \(daysOfMonth.min()!) does not occur in the selected months", field: "day-of-month")
             }
@@ -41,8 +41,8 @@ public struct CronExpression: Sendable, Hashable {
     }
 
     static func field(_ text: String, name: String, _ range: ClosedRange<Int>, names: [String], offset: Int,
-                      allowQuestion: Bool = false) throws(ScheduleError) -> Set<Int> {
-        var result = Set<Int>()
+                      allowQuestion: Bool = false) throws(ScheduleError) -> CronField {
+        var result = CronField()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard !part.isEmpty else { throw ScheduleError("\(name) field \"\(text)\" has an empty list item", field: name) }
             let pieces = part.split(separator: "/", omittingEmptySubsequences: false)
@@ -91,12 +91,50 @@ public struct CronExpression: Sendable, Hashable {
         return v
     }
 
-    func matchesDay(year: Int, month: Int, day: Int, weekday: Int) -> Bool {
+    func matchesDay(year: Int, month: Int, day: Int, weekday: Int) -> Bool { matchesDay(day: day, weekday: weekday) }
+
+    /// True when the day fields allow this day of the month and weekday (0 = Sunday).
+    public func matchesDay(day: Int, weekday: Int) -> Bool {
         let dom = daysOfMonth.contains(day)
         let dow = daysOfWeek.contains(weekday)
         if dayOfMonthRestricted && dayOfWeekRestricted { return dom || dow }
         return dom && dow
     }
+}
+
+/// The values one cron field allows (0…63), as bits: the schedule arithmetic asks "is it
+/// allowed" and "the next allowed value" for every candidate minute, so no hashing.
+public struct CronField: Sendable, Hashable {
+    public private(set) var bits: UInt64 = 0
+
+    public init() {}
+
+    public init(_ values: some Sequence<Int>) { for v in values { insert(v) } }
+
+    public func contains(_ value: Int) -> Bool { value >= 0 && value < 64 && bits & (1 << UInt64(value)) != 0 }
+
+    public mutating func insert(_ value: Int) {
+        precondition(value >= 0 && value < 64, "a cron field value is 0…63")
+        bits |= 1 << UInt64(value)
+    }
+
+    @discardableResult
+    public mutating func remove(_ value: Int) -> Int? {
+        guard contains(value) else { return nil }
+        bits &= ~(1 << UInt64(value))
+        return value
+    }
+
+    /// The smallest allowed value ≥ `value`, if any.
+    public func next(atOrAfter value: Int) -> Int? {
+        guard value < 64 else { return nil }
+        let rest = bits >> UInt64(max(0, value))
+        return rest == 0 ? nil : max(0, value) + rest.trailingZeroBitCount
+    }
+
+    public func min() -> Int? { bits == 0 ? nil : bits.trailingZeroBitCount }
+
+    public var values: [Int] { (0..<64).filter(contains) }
 }
 
 public struct ScheduleError: Error, Sendable, Equatable, CustomStringConvertible {

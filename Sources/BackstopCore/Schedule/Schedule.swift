@@ -1,5 +1,6 @@
 import CivilCalendar
 import Foundation
+import Synchronization
 
 /// A parsed schedule: 5-field cron or a macro read in an IANA time zone, or `@every <duration>`.
 ///
@@ -20,15 +21,36 @@ public struct Schedule: Sendable, Hashable {
     public let timeZone: TimeZone
     public let anchor: Date
     public let text: String
+    private let isUTC: Bool
 
     static let macros = ["@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
                          "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"]
 
+    /// Parsed schedules by (text, zone, anchor): every reconcile of a policy parses its schedule
+    /// again, and most policies share a few schedules. Bounded: cleared when full.
+    private static let parsed = Mutex<[ParseKey: Schedule]>([:])
+    private struct ParseKey: Hashable { var text: String; var zone: String?; var anchor: Date }
+
     public init(parsing text: String, timeZone: String? = nil, anchor: Date = Date(timeIntervalSince1970: 0))
         throws(ScheduleError) {
+        let key = ParseKey(text: text, zone: timeZone, anchor: anchor)
+        if let known = Self.parsed.withLock({ $0[key] }) {
+            self = known
+            return
+        }
+        try self.init(uncached: text, timeZone: timeZone, anchor: anchor)
+        let parsed = self
+        Self.parsed.withLock { cache in
+            if cache.count >= 512 { cache.removeAll() }
+            cache[key] = parsed
+        }
+    }
+
+    private init(uncached text: String, timeZone: String?, anchor: Date) throws(ScheduleError) {
         self.text = text
         self.anchor = anchor
         self.timeZone = try Schedule.timeZone(timeZone ?? "UTC")
+        isUTC = self.timeZone.identifier == "UTC"
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("TZ=") || trimmed.hasPrefix("CRON_TZ=") {
             throw ScheduleError("must not start with TZ= or CRON_TZ=; set the timeZone field instead", field: nil)
@@ -106,7 +128,9 @@ public struct Schedule: Sendable, Hashable {
     // MARK: cron evaluation in wall-clock minutes
 
     private func offset(_ unix: Int64) -> Int64 {
-        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(unix))))
+        // UTC (the default) has no transitions: no need to ask Foundation for each candidate.
+        if isUTC { return 0 }
+        return Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(unix))))
     }
 
     private func nextCron(_ cron: CronExpression, after date: Date) -> Date? {
@@ -157,8 +181,9 @@ enum CivilMinutes {
         let lastYear = y + 9
         while y <= lastYear {
             if !cron.months.contains(mo) || d > CivilDate.daysIn(year: y, month: mo) {
-                mo += 1; d = 1; h = 0; mi = 0
-                if mo > 12 { mo = 1; y += 1 }
+                // Straight to the next allowed month (next year's first when none is left).
+                if let month = cron.months.next(atOrAfter: mo + 1), month <= 12 { mo = month } else { mo = cron.months.min() ?? 1; y += 1 }
+                d = 1; h = 0; mi = 0
                 continue
             }
             let dn = CivilDate(year: y, month: mo, day: d).dayNumber
@@ -167,19 +192,17 @@ enum CivilMinutes {
                 d += 1; h = 0; mi = 0
                 continue
             }
-            if !cron.hours.contains(h) {
+            guard let hour = cron.hours.next(atOrAfter: h) else {
+                d += 1; h = 0; mi = 0
+                continue
+            }
+            if hour != h { h = hour; mi = 0 }
+            guard let minute = cron.minutes.next(atOrAfter: mi) else {
                 h += 1; mi = 0
                 if h > 23 { d += 1; h = 0 }
                 continue
             }
-            if !cron.minutes.contains(mi) {
-                mi += 1
-                if mi > 59 {
-                    mi = 0; h += 1
-                    if h > 23 { d += 1; h = 0 }
-                }
-                continue
-            }
+            mi = minute
             return Int64(dn) * 86_400 + Int64(h * 3600 + mi * 60)
         }
         return nil
