@@ -203,13 +203,12 @@ extension JSONValue: Codable {
 
     /// Converts any `Encodable` (e.g. a typed Kubernetes object) into a `JSONValue`.
     public static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
-        let data = try JSONEncoder().encode(value)
-        return try JSONValue(parsing: data)
+        try JSONValueEncoding.encode(value, codingPath: [])
     }
 
     /// Decodes a typed value from this JSON value.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(serialized()))
+        try JSONValueDecoding.decode(T.self, from: self)
     }
 }
 
