@@ -66,6 +66,11 @@ import Testing
         #expect(spec["store"]?["s3"]?["accessKeyIdFile"]?.stringValue?.hasSuffix("/AWS_ACCESS_KEY_ID") == true)
         // `$` in user values survives the kubelet's `$(VAR)` expansion.
         #expect(spec["source"]?["postgres"]?["database"]?.stringValue == "app$(HOME)")
+        // On the wire: the user's `$` doubled, each path a `$(BACKSTOP_FILE_n)` reference, no placeholder left.
+        let raw = try #require(pod.containers[0].env?.first { $0.name == "BACKSTOP_SPEC" }?.value)
+        #expect(raw.contains("\"database\":\"app$$(HOME)\""))
+        #expect(raw.contains("\"passwordFile\":\"$(BACKSTOP_FILE_"))
+        #expect(!raw.contains("@@@"))
     }
 
     @Test func aVolumeDestinationMountsTheClaim() throws {

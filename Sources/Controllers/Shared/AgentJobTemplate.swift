@@ -107,13 +107,32 @@ public struct AgentJobTemplate: Sendable {
     /// The spec as the container sees it. `$` in user values must survive the kubelet's
     /// `$(VAR)` expansion: escaped as `$$`, then the path placeholders become references.
     static func render(_ spec: AgentSpec, _ mounts: AgentMounts) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain Codable values of strings, numbers and optionals cannot fail.
-        var text = String(decoding: (try? encoder.encode(spec)) ?? Data("{}".utf8), as: UTF8.self)
-            .replacingOccurrences(of: "$", with: "$$")
-        for e in mounts.env { text = text.replacingOccurrences(of: AgentMounts.placeholder(e.name), with: "$(\(e.name))") }
-        return text
+        // Sorted keys: the same spec gives the same Job. Encoding plain Codable values of
+        // strings, numbers and optionals cannot fail.
+        let json = (try? JSONValue.encode(spec).serialized(sortedKeys: true)) ?? Array("{}".utf8)
+        // One pass over the bytes (Foundation's replacingOccurrences was a third of a plan).
+        let placeholders = mounts.env.map { (Array(AgentMounts.placeholder($0.name).utf8), Array("$(\($0.name))".utf8)) }
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count + 64)
+        var i = 0
+        scan: while i < json.count {
+            let byte = json[i]
+            if byte == UInt8(ascii: "$") {
+                out += [byte, byte]
+                i += 1
+                continue
+            }
+            if byte == UInt8(ascii: "@") {
+                for (placeholder, reference) in placeholders where json[i...].starts(with: placeholder) {
+                    out += reference
+                    i += placeholder.count
+                    continue scan
+                }
+            }
+            out.append(byte)
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static var restrictedContainer: SecurityContext {
