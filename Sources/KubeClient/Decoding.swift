@@ -93,6 +93,8 @@ func describe(_ error: any Error) -> String {
     }
 }
 
+/// Foundation's `JSONDecoder`, not DynamicJSON's parser and decoder: they were no faster here,
+/// and a LIST parsed into a `JSONValue` tree doubled the operator's peak memory.
 func decodeJSON<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], request: String) throws(KubeError) -> T {
     do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
         throw KubeError(kind: .decoding, request: request, detail: "cannot decode \(T.self): \(describe(error))")

@@ -100,6 +100,22 @@ public struct ResourceClient<Object: Codable & Sendable>: Sendable {
                                query: options.query, verb: "create")
     }
 
+    /// `create` answering only the stored object's metadata (uid, resourceVersion). For callers
+    /// that need no more: decoding a whole Job or Event answer took CPU from the simulator's (or
+    /// API server's) fan-out of the very object just created.
+    @discardableResult
+    public func createReturningMetadata(_ object: Object, options: WriteOptions = .init()) async throws(KubeError) -> ObjectMeta {
+        let path = type.collectionPath(namespace: namespace)
+        return try await writeReturningMetadata(.post, path: path, body: try encodeObject(object), query: options.query, verb: "create")
+    }
+
+    /// `updateStatus` answering only the stored object's metadata.
+    @discardableResult
+    public func updateStatusReturningMetadata(_ object: Object, options: WriteOptions = .init()) async throws(KubeError) -> ObjectMeta {
+        let path = try objectPath(try nameOf(object), "status")
+        return try await writeReturningMetadata(.put, path: path, body: try encodeObject(object), query: options.query, verb: "update")
+    }
+
     /// PUT; the object's `metadata.resourceVersion` makes it conditional (409 when stale).
     public func update(_ object: Object, options: WriteOptions = .init()) async throws(KubeError) -> Object {
         let path = try objectPath(try nameOf(object))
@@ -181,6 +197,15 @@ public struct ResourceClient<Object: Codable & Sendable>: Sendable {
         let bytes = try await client.perform(KubeRequest(method: method, path: path, query: query, body: body,
                                                          contentType: contentType, verb: verb))
         return try decodeJSON(Object.self, bytes, request: "\(method) \(path)")
+    }
+
+    private struct MetadataOnly: Decodable { var metadata: ObjectMeta? }
+
+    private func writeReturningMetadata(_ method: HTTPMethod, path: String, body: [UInt8], query: [(String, String)],
+                                        verb: String) async throws(KubeError) -> ObjectMeta {
+        let bytes = try await client.perform(KubeRequest(method: method, path: path, query: query, body: body,
+                                                         contentType: "application/json", verb: verb))
+        return try decodeJSON(MetadataOnly.self, bytes, request: "\(method) \(path)").metadata ?? ObjectMeta()
     }
 
     private func encodeObject(_ object: Object) throws(KubeError) -> [UInt8] { try encodeValue(object).serialized() }

@@ -149,6 +149,6 @@ public final class EventRecorder: Service, Sendable {
         event.source = source
         event.reportingComponent = component
         event.reportingInstance = instance
-        _ = try await client.resource(Event.self, namespace: namespace).create(event)
+        try await client.resource(Event.self, namespace: namespace).createReturningMetadata(event)
     }
 }

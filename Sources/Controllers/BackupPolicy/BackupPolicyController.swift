@@ -110,7 +110,7 @@ final class BackupReconciler: Sendable {
             let name = job.metadata.name ?? ""
             var uid: String?
             do {
-                uid = try await api.create(job).metadata.uid
+                uid = try await api.createReturningMetadata(job).uid
             } catch {
                 if error.kind != .alreadyExists { throw error }
             }

@@ -31,7 +31,7 @@ public struct ChildJobs: Sendable {
     public func createOrAdopt(_ job: Job, logger: Logger) async throws(KubeError) -> Bool {
         var adopted = false
         do {
-            _ = try await api.create(job)
+            try await api.createReturningMetadata(job)
         } catch {
             if error.kind != .alreadyExists { throw error }
             adopted = true

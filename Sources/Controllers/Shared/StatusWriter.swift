@@ -29,7 +29,7 @@ public struct StatusWriter: Sendable {
         guard observed.status != status else { return false }
         var updated = observed
         updated.status = status
-        _ = try await client.resource(Object.self, namespace: observed.metadata.namespace).updateStatus(updated)
+        try await client.resource(Object.self, namespace: observed.metadata.namespace).updateStatusReturningMetadata(updated)
         return true
     }
 
