@@ -138,3 +138,38 @@ func markSeen(_ client: KubeClient, _ informer: Informer<ConfigMap>) -> Reconcil
 }
 
 struct CancellationErrorStandIn: Error {}
+
+/// `watches(_:where:)`: the objects the predicate refuses cost the controller no reconcile,
+/// neither when they change nor when it starts; a change into or out of relevance still counts.
+@Suite(.serialized) struct FilteredWatchTests {
+    @Test func onlyRelevantObjectsAreReconciled() async throws {
+        let sim = try await Sim.start()
+        defer { Task { await sim.shutdown() } }
+        _ = try sim.store.create(JSONValue.encode(Sim.configMap("wanted", data: ["drill": "yes"])))
+        _ = try sim.store.create(JSONValue.encode(Sim.configMap("other", data: ["v": "1"])))
+        let client = try Sim.client(sim, qps: 100, burst: 50)
+        let informer = Informer<ConfigMap>(client: client, namespaces: ["default"])
+        let reconciled = Mutex<[String]>([])
+        let controller = Controller(name: "filtered", workers: 1, logger: Logger(label: "t")) { key, _ in
+            reconciled.withLock { $0.append(key.name) }
+            return .done
+        }
+        controller.watches(informer, where: { $0.data?["drill"] != nil })
+        let run = Task {
+            await withThrowingTaskGroup(of: Void.self) { g in
+                g.addTask { try await informer.run() }
+                g.addTask { try await controller.run() }
+            }
+        }
+        defer { run.cancel() }
+        #expect(await Sim.eventually(.seconds(10)) { reconciled.withLock { $0 } == ["wanted"] })
+        let configMaps = client.resource(ConfigMap.self, namespace: "default")
+        _ = try await configMaps.patch("other", .merge(["data": ["v": "2"]]))
+        // Losing relevance is a change the controller sees (to clean up).
+        _ = try await configMaps.patch("wanted", .merge(["data": ["drill": nil]]))
+        #expect(await Sim.eventually(.seconds(10)) { reconciled.withLock { $0 }.count == 2 })
+        _ = try await configMaps.patch("other", .merge(["data": ["drill": "now"]]))
+        #expect(await Sim.eventually(.seconds(10)) { reconciled.withLock { $0 }.count == 3 })
+        #expect(reconciled.withLock { $0 } == ["wanted", "wanted", "other"])
+    }
+}

@@ -23,7 +23,8 @@ public enum DrillScheduleController {
         let controller = manager.controller(name: name, workers: 1) { key, context in
             try await reconcile(key, context, client: manager.client, recorder: manager.recorder, policies: policies, drills: drills, now: settings.clock())
         }
-        controller.watches(policies)
+        // Only policies with (or, on this change, without any more) a drill schedule.
+        controller.watches(policies, where: { $0.spec.drill != nil })
         controller.watches(drills) { drill in
             drill.metadata.labels?[scheduledLabel].map { [ObjectKey(namespace: drill.metadata.namespace, name: $0)] } ?? []
         }
