@@ -8,7 +8,7 @@ struct BackstopBench: AsyncParsableCommand {
         commandName: "backstop-bench",
         abstract: "Benchmarks that print figures (not tests).",
         subcommands: [HTTPBenchCommand.self, KubeSimBenchCommand.self, AgentBenchCommand.self, RuntimeBenchCommand.self, OperatorBenchCommand.self,
-                      PodsBenchCommand.self, ChaosBenchCommand.self, FloorPeerCommand.self])
+                      PodsBenchCommand.self, ChaosBenchCommand.self, FloorPeerCommand.self, RunNowPathBenchCommand.self])
 }
 
 struct HTTPBenchCommand: AsyncParsableCommand {

@@ -36,7 +36,7 @@ public struct WatchStream<Object: Decodable & Sendable>: AsyncSequence, Sendable
         var body: HTTPBody.AsyncIterator
         var splitter: JSONObjectSplitter
         let request: String
-        let decoder = JSONDecoder()
+        let decoder = WatchEventDecoder<Object>()
         var finished = false
 
         public mutating func next() async throws(KubeError) -> WatchEvent<Object>? {
@@ -63,32 +63,9 @@ public struct WatchStream<Object: Decodable & Sendable>: AsyncSequence, Sendable
         }
 
         private mutating func decode(_ bytes: ArraySlice<UInt8>) throws(KubeError) -> WatchEvent<Object> {
-            let raw: RawWatchEvent<Object>
-            do { raw = try decoder.decode(RawWatchEvent<Object>.self, from: Data(bytes)) } catch {
+            do { return try decoder.decode(bytes, request: request) } catch {
                 finished = true
-                throw KubeError(kind: .decoding, request: request, detail: "malformed watch event: \(describe(error))")
-            }
-            switch raw.payload {
-            case .error(let status):
-                finished = true
-                let code = status.code ?? 500
-                throw KubeError(kind: KubeError.kind(forCode: code, reason: status.reason), code: code, status: status,
-                                request: request)
-            case .bookmark(let rv):
-                return .bookmark(resourceVersion: rv)
-            case .object(let lenient):
-                if let failure = lenient.failure { return .undecodable(type: raw.type, failure) }
-                guard let object = lenient.value else {
-                    return .undecodable(type: raw.type, UndecodableObject(name: "<unnamed>", reason: "empty object"))
-                }
-                switch raw.type {
-                case "ADDED": return .added(object)
-                case "MODIFIED": return .modified(object)
-                case "DELETED": return .deleted(object)
-                default:
-                    finished = true
-                    throw KubeError(kind: .decoding, request: request, detail: "unknown watch event type \"\(raw.type)\"")
-                }
+                throw error
             }
         }
     }
@@ -97,6 +74,42 @@ public struct WatchStream<Object: Decodable & Sendable>: AsyncSequence, Sendable
         AsyncIterator(body: response.body.makeAsyncIterator(), splitter: JSONObjectSplitter(maxObjectBytes: maxEventBytes),
                       request: request)
     }
+}
+
+/// Decodes one watch event (`{"type": …, "object": …}`); an `ERROR` event throws its `Status`
+/// as a `KubeError`. Public so that a benchmark times exactly what a watch does.
+public struct WatchEventDecoder<Object: Decodable & Sendable>: Sendable {
+    private let json = JSONDecoder()
+
+    public init() {}
+
+    public func decode(_ bytes: ArraySlice<UInt8>, request: String) throws(KubeError) -> WatchEvent<Object> {
+        let raw: RawWatchEvent<Object>
+        do { raw = try json.decode(RawWatchEvent<Object>.self, from: Data(bytes)) } catch {
+            throw KubeError(kind: .decoding, request: request, detail: "malformed watch event: \(describe(error))")
+        }
+        switch raw.payload {
+        case .error(let status):
+            let code = status.code ?? 500
+            throw KubeError(kind: KubeError.kind(forCode: code, reason: status.reason), code: code, status: status, request: request)
+        case .bookmark(let rv):
+            return .bookmark(resourceVersion: rv)
+        case .object(let lenient):
+            if let failure = lenient.failure { return .undecodable(type: raw.type, failure) }
+            guard let object = lenient.value else {
+                return .undecodable(type: raw.type, UndecodableObject(name: "<unnamed>", reason: "empty object"))
+            }
+            switch raw.type {
+            case "ADDED": return .added(object)
+            case "MODIFIED": return .modified(object)
+            case "DELETED": return .deleted(object)
+            default: throw KubeError(kind: .decoding, request: request, detail: "unknown watch event type \"\(raw.type)\"")
+            }
+        }
+    }
+
+    /// The event's object, or nil (bookmark, error, undecodable): for benchmarks.
+    public func decodeObject(_ bytes: [UInt8]) -> Object? { (try? decode(bytes[...], request: "")).flatMap(\.object) }
 }
 
 struct RawWatchEvent<Object: Decodable>: Decodable {
