@@ -1,2 +1,4 @@
 /// DynamicJSON: a JSON-compatible value type (`JSONValue`) with a fast parser and serializer,
-/// shared by the YAML bridge, the Kubernetes model and the API-server simulator.
+/// and an `Encoder`/`Decoder` pair between `Codable` types and `JSONValue` (`JSONValue.encode`,
+/// `JSONValue.decode`); shared by the YAML bridge, the Kubernetes model and the API-server
+/// simulator.
