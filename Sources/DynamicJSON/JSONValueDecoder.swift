@@ -7,8 +7,8 @@ import Foundation
 /// parser this is the decode of every watch event and API answer: faster than `JSONDecoder`,
 /// which a watch event spent most of its decode in.
 public enum JSONValueDecoding {
-    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue, userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
-        try ValueDecoder(value: value, codingPath: [], userInfo: userInfo).decodeValue(T.self)
+    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try ValueDecoder(value: value, codingPath: [], userInfo: [:]).decodeValue(T.self)
     }
 
     static func describe(_ value: JSONValue) -> String {

@@ -59,6 +59,9 @@ struct JSONValueEncoding {
         return .double(d)
     }
 
+    /// A Float as JSONEncoder writes it (its shortest decimal form: 0.1, not 0.10000000149).
+    static func double(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
+
     static func integer<I: BinaryInteger>(_ i: I) -> JSONValue {
         if let exact = Int64(exactly: i) { return .int(exact) }
         return .double(Double(i))
@@ -99,7 +102,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
     func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
     func encode(_ value: Double, forKey key: Key) throws { set(try JSONValueEncoding.number(value, codingPath: codingPath + [key]), key) }
-    func encode(_ value: Float, forKey key: Key) throws { try encode(Double("\(value)") ?? Double(value), forKey: key) }
+    func encode(_ value: Float, forKey key: Key) throws { try encode(JSONValueEncoding.double(value), forKey: key) }
     func encode(_ value: Int, forKey key: Key) throws { set(.int(Int64(value)), key) }
     func encode(_ value: Int8, forKey key: Key) throws { set(.int(Int64(value)), key) }
     func encode(_ value: Int16, forKey key: Key) throws { set(.int(Int64(value)), key) }
@@ -144,7 +147,7 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     func encode(_ value: Bool) throws { append(.bool(value)) }
     func encode(_ value: String) throws { append(.string(value)) }
     func encode(_ value: Double) throws { append(try JSONValueEncoding.number(value, codingPath: codingPath)) }
-    func encode(_ value: Float) throws { try encode(Double("\(value)") ?? Double(value)) }
+    func encode(_ value: Float) throws { try encode(JSONValueEncoding.double(value)) }
     func encode(_ value: Int) throws { append(.int(Int64(value))) }
     func encode(_ value: Int8) throws { append(.int(Int64(value))) }
     func encode(_ value: Int16) throws { append(.int(Int64(value))) }
@@ -182,7 +185,7 @@ private struct SingleContainer: SingleValueEncodingContainer {
     func encode(_ value: Bool) throws { storage.value = .bool(value) }
     func encode(_ value: String) throws { storage.value = .string(value) }
     func encode(_ value: Double) throws { storage.value = try JSONValueEncoding.number(value, codingPath: codingPath) }
-    func encode(_ value: Float) throws { try encode(Double("\(value)") ?? Double(value)) }
+    func encode(_ value: Float) throws { try encode(JSONValueEncoding.double(value)) }
     func encode(_ value: Int) throws { storage.value = .int(Int64(value)) }
     func encode(_ value: Int8) throws { storage.value = .int(Int64(value)) }
     func encode(_ value: Int16) throws { storage.value = .int(Int64(value)) }

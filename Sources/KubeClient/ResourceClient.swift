@@ -106,14 +106,16 @@ public struct ResourceClient<Object: Codable & Sendable>: Sendable {
     @discardableResult
     public func createReturningMetadata(_ object: Object, options: WriteOptions = .init()) async throws(KubeError) -> ObjectMeta {
         let path = type.collectionPath(namespace: namespace)
-        return try await writeReturningMetadata(.post, path: path, body: try encodeObject(object), query: options.query, verb: "create")
+        return try await write(.post, path: path, body: try encodeObject(object), contentType: "application/json",
+                               query: options.query, verb: "create", as: MetadataOnly.self).metadata ?? ObjectMeta()
     }
 
     /// `updateStatus` answering only the stored object's metadata.
     @discardableResult
     public func updateStatusReturningMetadata(_ object: Object, options: WriteOptions = .init()) async throws(KubeError) -> ObjectMeta {
         let path = try objectPath(try nameOf(object), "status")
-        return try await writeReturningMetadata(.put, path: path, body: try encodeObject(object), query: options.query, verb: "update")
+        return try await write(.put, path: path, body: try encodeObject(object), contentType: "application/json",
+                               query: options.query, verb: "update", as: MetadataOnly.self).metadata ?? ObjectMeta()
     }
 
     /// PUT; the object's `metadata.resourceVersion` makes it conditional (409 when stale).
@@ -192,21 +194,15 @@ public struct ResourceClient<Object: Codable & Sendable>: Sendable {
 
     // MARK: Helpers
 
-    private func write(_ method: HTTPMethod, path: String, body: [UInt8], contentType: String,
-                       query: [(String, String)], verb: String) async throws(KubeError) -> Object {
+    private func write<Answer: Decodable>(_ method: HTTPMethod, path: String, body: [UInt8], contentType: String,
+                                          query: [(String, String)], verb: String, as answer: Answer.Type = Object.self)
+        async throws(KubeError) -> Answer {
         let bytes = try await client.perform(KubeRequest(method: method, path: path, query: query, body: body,
                                                          contentType: contentType, verb: verb))
-        return try decodeJSON(Object.self, bytes, request: "\(method) \(path)")
+        return try decodeJSON(Answer.self, bytes, request: "\(method) \(path)")
     }
 
     private struct MetadataOnly: Decodable { var metadata: ObjectMeta? }
-
-    private func writeReturningMetadata(_ method: HTTPMethod, path: String, body: [UInt8], query: [(String, String)],
-                                        verb: String) async throws(KubeError) -> ObjectMeta {
-        let bytes = try await client.perform(KubeRequest(method: method, path: path, query: query, body: body,
-                                                         contentType: "application/json", verb: verb))
-        return try decodeJSON(MetadataOnly.self, bytes, request: "\(method) \(path)").metadata ?? ObjectMeta()
-    }
 
     private func encodeObject(_ object: Object) throws(KubeError) -> [UInt8] { try encodeValue(object).serialized() }
 

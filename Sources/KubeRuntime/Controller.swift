@@ -77,15 +77,8 @@ public final class Controller: Service, Sendable {
     /// controller that acts on a few objects of a shared kind (scheduled drills of 10,000
     /// policies), so that the others cost it no reconcile and take no CPU from the hot path.
     public func watches<R: KubeResource>(_ informer: Informer<R>, where relevant: @escaping @Sendable (R) -> Bool) {
-        informer.addHandler { [queue] event in
-            switch event {
-            case .added(let o), .deleted(let o): if relevant(o) { queue.add(event.key) }
-            case .updated(let old, let new): if relevant(old) || relevant(new) { queue.add(event.key) }
-            case .undecodable: break
-            }
-        }
+        watches(informer) { object in relevant(object) ? [ObjectKey(object)] : [] }
         resyncSources.withLock { $0.append { informer.cache.list().filter(relevant).map { ObjectKey($0) } } }
-        syncWaits.withLock { $0.append { await informer.waitUntilSynced() } }
     }
 
     /// A related kind: each change enqueues the keys `map` returns (e.g. the owner's key).

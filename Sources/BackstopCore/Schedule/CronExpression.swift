@@ -91,8 +91,6 @@ public struct CronExpression: Sendable, Hashable {
         return v
     }
 
-    func matchesDay(year: Int, month: Int, day: Int, weekday: Int) -> Bool { matchesDay(day: day, weekday: weekday) }
-
     /// True when the day fields allow this day of the month and weekday (0 = Sunday).
     public func matchesDay(day: Int, weekday: Int) -> Bool {
         let dom = daysOfMonth.contains(day)

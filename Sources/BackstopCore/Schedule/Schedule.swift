@@ -188,7 +188,7 @@ enum CivilMinutes {
             }
             let dn = CivilDate(year: y, month: mo, day: d).dayNumber
             let weekday = ((dn + 4) % 7 + 7) % 7
-            if !cron.matchesDay(year: y, month: mo, day: d, weekday: weekday) {
+            if !cron.matchesDay(day: d, weekday: weekday) {
                 d += 1; h = 0; mi = 0
                 continue
             }

@@ -118,7 +118,8 @@ public struct AgentJobTemplate: Sendable {
         scan: while i < json.count {
             let byte = json[i]
             if byte == UInt8(ascii: "$") {
-                out += [byte, byte]
+                out.append(byte)
+                out.append(byte)
                 i += 1
                 continue
             }
